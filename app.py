@@ -1,0 +1,37 @@
+"""CAR-T ICU prognosis explorer: page configuration and navigation only."""
+
+from pathlib import Path
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="CAR-T ICU prognosis explorer",
+    page_icon=":material/monitor_heart:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+HERE = Path(__file__).parent
+
+# (file, title, icon, section). Views from later issues are listed here and appear in the
+# navigation as soon as their page file exists.
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/home:", "Study"),
+    ("pages/story.py", "What the study found", ":material/slideshow:", "Study"),
+    ("pages/reproduction.py", "Reproduction", ":material/fact_check:", "Study"),
+    ("pages/compare.py", "Compare groups", ":material/table_chart:", "Explore"),
+    ("pages/survival.py", "Survival curves", ":material/show_chart:", "Explore"),
+    ("pages/cox.py", "Cox model", ":material/forest:", "Explore"),
+    ("pages/calculator.py", "Hazard calculator", ":material/calculate:", "Explore"),
+    ("pages/your_data.py", "Your data", ":material/upload_file:", "Data"),
+    ("pages/glossary.py", "Glossary and methods", ":material/menu_book:", "Learn"),
+    ("pages/about.py", "About the data", ":material/info:", "Learn"),
+]
+
+sections: dict[str, list] = {}
+for path, title, icon, section in PAGES:
+    if (HERE / path).exists():
+        page = st.Page(path, title=title, icon=icon, default=path == "pages/overview.py")
+        sections.setdefault(section, []).append(page)
+
+st.navigation(sections).run()

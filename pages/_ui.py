@@ -1,0 +1,245 @@
+"""Shared Streamlit pieces: the active cohort, the cohort filter sidebar and the badge.
+
+Every page starts with::
+
+    from pages._ui import cohort_sidebar, page_header
+    page_header("Survival curves")
+    view = cohort_sidebar()   # view.df is the active, filtered cohort
+
+The shipped reconstructed cohort is one read-only DuckDB connection per process
+(``st.cache_resource``) with a cursor per run. An uploaded cohort lives in this browser
+session only (``st.session_state``), in its own in-memory DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from core import db
+from core.schema import CohortFilter
+
+RECONSTRUCTED_LABEL = "Reconstructed from published aggregates — not patient data"
+USER_KEY = "user_cohort"  # session_state: {"con": DuckDB connection, "name": str, "mode": str}
+
+# query-parameter keys of the shared filter
+_Q = {
+    "icu_reason": "f_reason",
+    "ecog_ps": "f_ps",
+    "malignancy": "f_malignancy",
+    "sex": "f_sex",
+    "age": "f_age",
+    "sofa": "f_sofa",
+}
+
+
+@dataclass(frozen=True)
+class ActiveCohort:
+    df: pd.DataFrame
+    name: str
+    reconstructed: bool
+    n: int
+    n_total: int
+    cohort_filter: CohortFilter
+    mode: str = "paper"  # "paper" or "generic" (uploaded with other columns)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.df.columns)
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_connection() -> duckdb.DuckDBPyConnection:
+    """One read-only connection to the shipped cohort per server process."""
+    return db.connect()
+
+
+@st.cache_data(show_spinner=False)
+def _shipped_rows(filter_json: str) -> pd.DataFrame:
+    cur = shipped_connection().cursor()
+    try:
+        return db.fetch_cohort(cur, CohortFilter.model_validate_json(filter_json))
+    finally:
+        cur.close()
+
+
+def set_user_cohort(con: duckdb.DuckDBPyConnection, name: str, mode: str = "paper") -> None:
+    """Make an uploaded cohort (in its own in-memory DuckDB) the active one for this session."""
+    clear_user_cohort()
+    st.session_state[USER_KEY] = {"con": con, "name": name, "mode": mode}
+
+
+def clear_user_cohort() -> None:
+    """Drop this session's uploaded cohort (closes its in-memory database)."""
+    user = st.session_state.pop(USER_KEY, None)
+    if user is not None:
+        try:
+            user["con"].close()
+        except duckdb.Error:
+            pass
+
+
+def user_cohort() -> dict | None:
+    return st.session_state.get(USER_KEY)
+
+
+def _from_query(key: str) -> list[str] | None:
+    raw = st.query_params.get(key)
+    if raw is None or raw == "":
+        return None
+    return [part for part in raw.split(",") if part != ""]
+
+
+def _init_state(key: str, value) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _sync_query(key: str, value: str | None) -> None:
+    if value is None:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
+def _levels(con: duckdb.DuckDBPyConnection, column: str, columns: list[str]) -> list:
+    return db.distinct_values(con, column) if column in columns else []
+
+
+def _range(con, column: str, columns: list[str]) -> tuple[float, float] | None:
+    if column not in columns:
+        return None
+    q = db.quote_ident(column)
+    lo, hi = con.execute(f"SELECT min({q}), max({q}) FROM patients").fetchone()
+    if lo is None:
+        return None
+    return float(lo), float(hi)
+
+
+def cohort_sidebar() -> ActiveCohort:
+    """Draw the shared cohort filter in the sidebar and return the active cohort."""
+    user = user_cohort()
+    con = user["con"].cursor() if user else shipped_connection().cursor()
+    try:
+        return _sidebar(con, user)
+    finally:
+        con.close()
+
+
+def _multiselect(con, columns, field: str, label: str, fmt=str) -> tuple[str, ...] | None:
+    options = _levels(con, field, columns)
+    if not options:
+        return None
+    key = f"_f_{field}"
+    from_url = _from_query(_Q[field])
+    if from_url is not None:
+        by_text = {str(o): o for o in options}
+        from_url = [by_text[v] for v in from_url if v in by_text]
+    _init_state(key, from_url if from_url else list(options))
+    # keep only still-valid choices (the cohort may have changed)
+    st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    chosen = st.sidebar.multiselect(label, options, key=key, format_func=fmt)
+    all_chosen = len(chosen) == len(options)
+    _sync_query(_Q[field], None if all_chosen else ",".join(str(v) for v in chosen))
+    return None if all_chosen else tuple(chosen)
+
+
+def _slider(con, columns, field: str, label: str, step: float) -> tuple[float | None, float | None]:
+    bounds = _range(con, field, columns)
+    if bounds is None or bounds[0] == bounds[1]:
+        return None, None
+    lo, hi = bounds
+    key = f"_f_{field}"
+    default = (lo, hi)
+    url = _from_query(_Q[field])
+    if url and len(url) == 2:
+        try:
+            default = (max(lo, float(url[0])), min(hi, float(url[1])))
+        except ValueError:
+            pass
+    _init_state(key, default)
+    chosen = st.sidebar.slider(label, min_value=lo, max_value=hi, step=step, key=key)
+    full = chosen[0] <= lo and chosen[1] >= hi
+    _sync_query(_Q[field], None if full else f"{chosen[0]:g},{chosen[1]:g}")
+    return (None if chosen[0] <= lo else chosen[0]), (None if chosen[1] >= hi else chosen[1])
+
+
+def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
+    columns = db.table_columns(con)
+    n_total = db.cohort_size(con)
+    sb = st.sidebar
+    if user:
+        sb.markdown("**Active cohort: your data** (this session only)")
+        sb.text(user["name"])  # user text shown as plain text, never as HTML
+    else:
+        sb.markdown("**Active cohort: reconstructed**")
+        sb.caption(RECONSTRUCTED_LABEL)
+    sb.subheader("Filter the cohort")
+    reasons = _multiselect(con, columns, "icu_reason", "Reason for ICU admission")
+    ps = _multiselect(con, columns, "ecog_ps", "ECOG performance status", lambda v: f"PS {v}")
+    malignancy = _multiselect(con, columns, "malignancy", "Malignancy")
+    sex = _multiselect(con, columns, "sex", "Sex", {"M": "Male", "F": "Female"}.get)
+    age_min, age_max = _slider(con, columns, "age", "Age (years)", 1.0)
+    sofa_min, sofa_max = _slider(con, columns, "sofa", "SOFA at admission (points)", 1.0)
+    try:
+        cohort_filter = CohortFilter(
+            icu_reason=reasons,
+            ecog_ps=tuple(int(v) for v in ps) if ps is not None else None,
+            malignancy=malignancy,
+            sex=sex,
+            age_min=age_min,
+            age_max=age_max,
+            sofa_min=int(sofa_min) if sofa_min is not None else None,
+            sofa_max=int(sofa_max) if sofa_max is not None else None,
+        )
+    except ValidationError as exc:
+        sb.error(f"Filter ignored: {exc.errors()[0]['msg']}")
+        cohort_filter = CohortFilter()
+    if user:
+        df = db.fetch_cohort(con, cohort_filter)
+    else:
+        df = _shipped_rows(cohort_filter.model_dump_json())
+    sb.metric("Patients in view", f"n = {len(df)} of {n_total}")
+    if not cohort_filter.is_empty and sb.button("Reset filter"):
+        for field in _Q:
+            st.session_state.pop(f"_f_{field}", None)
+            _sync_query(_Q[field], None)
+        st.rerun()
+    return ActiveCohort(
+        df=df,
+        name=user["name"] if user else "Reconstructed cohort",
+        reconstructed=user is None,
+        n=len(df),
+        n_total=n_total,
+        cohort_filter=cohort_filter,
+        mode=user.get("mode", "paper") if user else "paper",
+    )
+
+
+def page_header(title: str, intro: str | None = None) -> None:
+    """Page title, the cohort badge and an optional one-line introduction."""
+    st.title(title)
+    user = user_cohort()
+    if user:
+        st.caption("Active cohort: your uploaded data (kept in this browser session only).")
+    else:
+        st.caption(f"Active cohort: 71 patients — {RECONSTRUCTED_LABEL}.")
+    if intro:
+        st.markdown(intro)
+
+
+def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
+    """Show a clear message and return False when the active cohort lacks columns."""
+    missing = [c for c in needed if c not in view.columns]
+    if missing:
+        st.info(f"{what} needs the column(s) {', '.join(missing)}, absent from the active cohort.")
+        return False
+    if view.n == 0:
+        st.warning("No patient passes the current filter: widen it in the sidebar.")
+        return False
+    return True

@@ -1,0 +1,73 @@
+"""AppTest of the overview and reproduction pages (and the shared sidebar)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.published import load_published
+
+ROOT = Path(__file__).resolve().parent.parent
+PUB = load_published()
+
+
+def _run(page: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_overview_shows_badge_and_live_numbers():
+    at = _run("pages/overview.py")
+    assert not at.exception
+    assert any("not patient data" in c.value for c in at.caption)
+    assert _metric(at, "Patients") == str(PUB["meta"]["n"])
+    # Table 4: 26 one-year decedents of 71
+    d = PUB["groupings"]["outcome_1y"]["levels"]["1-year decedent"]
+    assert _metric(at, "Died within 1 year").startswith(f"{d} (")
+
+
+def test_sidebar_filter_changes_the_cohort_and_the_url():
+    at = _run("pages/overview.py")
+    at.sidebar.multiselect(key="_f_icu_reason").set_value(["Sepsis"]).run()
+    assert not at.exception
+    n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
+    assert _metric(at, "Patients") == str(n_sepsis)
+    assert at.query_params["f_reason"] in ("Sepsis", ["Sepsis"])
+
+
+def test_filter_from_url_is_applied():
+    at = _run("pages/overview.py", f_reason="CRS,Disease progression")
+    levels = PUB["groupings"]["icu_reason"]["levels"]
+    assert _metric(at, "Patients") == str(levels["CRS"] + levels["Disease progression"])
+
+
+def test_empty_filter_gives_a_message_not_a_traceback():
+    at = _run("pages/overview.py")
+    at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
+    assert not at.exception
+    assert any("No patient passes" in w.value for w in at.warning)
+
+
+def test_reproduction_page_lists_every_figure_with_status():
+    at = _run("pages/reproduction.py")
+    assert not at.exception
+    n_checked = int(_metric(at, "Figures checked"))
+    assert n_checked > 500
+    assert not at.warning  # full reconstructed cohort: no "filtered" warning
+    table = at.dataframe[0].value
+    assert set(table["status"]) <= {"✓", "≈", "✗"}
+    # every ✗ is explained by a documented conflict of the paper
+    assert (table.loc[table["status"] == "✗", "conflict"] != "").all()
+
+
+def test_reproduction_warns_when_filtered():
+    at = _run("pages/reproduction.py", f_ps="0,1")
+    assert not at.exception
+    assert any("filtered" in w.value for w in at.warning)
