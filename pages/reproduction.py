@@ -46,11 +46,14 @@ if chosen:
 if status:
     shown = shown[shown["status"].isin(status)]
 
+WHERE = {"overall": "Tables 1–2", "icu_reason": "Table 3", "outcome_1y": "Table 4",
+         "survival": "Text", "cox": "Cox model"}  # fmt: skip
 table = shown.assign(
     level=shown["level"].map(lambda v: "" if v is None or pd.isna(v) else str(v)),
+    where=shown["grouping"].map(WHERE).fillna(""),
 )[
-    ["status", "section", "label", "group", "level", "statistic", "published", "recomputed",
-     "difference", "conflict", "test", "source"]
+    ["status", "where", "label", "group", "level", "statistic", "published", "recomputed",
+     "difference", "conflict", "test", "section", "source"]
 ]  # fmt: skip
 st.dataframe(
     table,
@@ -59,6 +62,8 @@ st.dataframe(
     height=520,
     column_config={
         "status": st.column_config.TextColumn("", width="small"),
+        "where": st.column_config.TextColumn("Where", width="small"),
+        "label": st.column_config.TextColumn("Figure", width="large"),
         "published": st.column_config.NumberColumn("Published", format="%.4g"),
         "recomputed": st.column_config.NumberColumn("Recomputed", format="%.4g"),
         "difference": st.column_config.NumberColumn("Difference", format="%.3g"),
