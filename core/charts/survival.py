@@ -1,0 +1,534 @@
+"""Altair builders for survival curves (pure: no streamlit).
+
+* :func:`km_chart` - Kaplan-Meier step curves (``interpolate="step-after"``), optional 95% CI bands,
+  censor ticks, landmark rules and a hover tooltip (S(t), CI, number at risk).
+* :func:`risk_table_chart` - KMunicate-style table (at risk / events / censored) under the plot,
+  on the same x scale.
+* :func:`km_figure` - both, stacked.
+* :func:`cif_chart` - stacked Aalen-Johansen cumulative incidence (progression, death without
+  progression).
+
+Groups are told apart by the Okabe-Ito palette *and* a dash pattern, never by colour alone.
+All inputs are results of :mod:`core.survival`; times in the inputs are days.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from core.survival import DAYS_PER_MONTH, KMResult, n_at_risk
+
+# Okabe & Ito (2008) colour-blind safe palette, ordered for lines on white (yellow last)
+OKABE_ITO = [
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+]
+DASHES = [[1, 0], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [1, 4], [12, 2], [6, 2, 2, 2]]
+TIME_UNITS = ("days", "months")
+WIDTH = 720
+HEIGHT = 380
+FONT_SIZE = 13
+Y_TOP = 1.06  # y-axis top of the KM chart (ticks stop at 100%)
+
+
+def _check_unit(time_unit: str) -> None:
+    if time_unit not in TIME_UNITS:
+        raise ValueError(f"time_unit must be one of {TIME_UNITS}, got {time_unit!r}")
+
+
+def _scale(time_unit: str) -> float:
+    _check_unit(time_unit)
+    return 1.0 if time_unit == "days" else 1.0 / DAYS_PER_MONTH
+
+
+def time_ticks(horizon_days: float, time_unit: str = "days") -> list[float]:
+    """Tick positions **in days** from 0 to ``horizon_days`` (about 4-8 intervals).
+
+    Days: multiples of 30, 60, 90, 180 or 365; months: whole months (1, 2, 3, 6, 12).
+    """
+    _check_unit(time_unit)
+    if not np.isfinite(horizon_days) or horizon_days <= 0:
+        raise ValueError(f"horizon must be positive, got {horizon_days}")
+    if time_unit == "days":
+        steps, unit = [7, 14, 30, 60, 90, 180, 365, 730], 1.0
+    else:
+        steps, unit = [1, 2, 3, 6, 12, 24], DAYS_PER_MONTH
+    span = horizon_days / unit
+    step = next((s for s in steps if span / s <= 8), steps[-1])
+    n = int(np.floor(span / step + 1e-9))
+    return [float(k * step * unit) for k in range(n + 1)]
+
+
+def landmark_times(horizon_days: float, time_unit: str = "days") -> list[float]:
+    """Landmarks (days) at 1/4, 1/2 and 3/4 of the horizon plus the horizon itself.
+
+    Rounded to whole days, or to whole months for ``time_unit="months"``; duplicates dropped.
+    """
+    _check_unit(time_unit)
+    if not np.isfinite(horizon_days) or horizon_days <= 0:
+        raise ValueError(f"horizon must be positive, got {horizon_days}")
+    unit = 1.0 if time_unit == "days" else DAYS_PER_MONTH
+    out = []
+    for q in (0.25, 0.5, 0.75):
+        t = round(horizon_days * q / unit) * unit
+        if 0 < t < horizon_days and t not in out:
+            out.append(float(t))
+    return [*out, float(horizon_days)]
+
+
+def _axis_title(label: str, time_unit: str) -> str:
+    return f"{label} ({time_unit})"
+
+
+def level_label(v) -> str:
+    """Display label of a group level (1.0 -> "1", "CRS" -> "CRS")."""
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _levels(km: KMResult) -> list[str]:
+    return [level_label(v) for v in km.levels]
+
+
+def _color(levels: list[str], title: str | None, legend: bool = True) -> dict:
+    scale_c = alt.Scale(domain=levels, range=OKABE_ITO[: len(levels)] or OKABE_ITO[:1])
+    scale_d = alt.Scale(domain=levels, range=DASHES[: len(levels)])
+    lg = (
+        alt.Legend(
+            title=title,
+            orient="top",
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
+            symbolType="stroke",
+            symbolStrokeWidth=3,
+            symbolSize=500,
+        )
+        if legend
+        else None
+    )
+    return {
+        "fill": alt.Fill("group_label:N", scale=scale_c, sort=levels, legend=None),
+        "color": alt.Color("group_label:N", scale=scale_c, sort=levels, legend=lg),
+        "strokeDash": alt.StrokeDash("group_label:N", scale=scale_d, sort=levels, legend=lg),
+    }
+
+
+def curve_data(km: KMResult, time_unit: str = "days", horizon: float | None = None) -> pd.DataFrame:
+    """KM table cut at ``horizon`` (days), with a carried-forward point at the horizon.
+
+    Adds ``t`` (time in ``time_unit``), ``group_label`` (str) and CI columns filled for drawing
+    (S = 1 or 0 rows, where R's CI is undefined, get a zero-width band).
+    """
+    sc = _scale(time_unit)
+    tab = km.table.copy()
+    tab["group_label"] = tab["group"].map(level_label)
+    if horizon is not None:
+        parts = []
+        for _, sub in tab.groupby("group_label", sort=False):
+            inside = sub[sub["time"] <= horizon]
+            if sub["time"].max() > horizon and len(inside):
+                last = inside.iloc[[-1]].copy()
+                last["time"] = float(horizon)
+                last[["n_event", "n_censor"]] = 0
+                later = sub[sub["time"] > horizon]
+                last["n_risk"] = int(later["n_risk"].iloc[0])  # still at risk just after
+                inside = pd.concat([inside, last])
+            parts.append(inside)
+        tab = pd.concat(parts, ignore_index=True)
+    tab["t"] = tab["time"] * sc
+    for col in ("lower", "upper"):
+        tab[col + "_band"] = tab[col].where(tab[col].notna(), tab["survival"])
+    return tab
+
+
+def km_chart(
+    km_result: KMResult,
+    time_unit: str = "days",
+    horizon: float | None = None,
+    show_ci: bool = True,
+    show_censor: bool = True,
+    landmarks: tuple | list = (),
+    *,
+    width: int | str = WIDTH,
+    height: int = HEIGHT,
+    x_label: str = "Time since ICU admission",
+    y_title: str = "Survival probability",
+    group_title: str | None = None,
+) -> alt.LayerChart:
+    """Kaplan-Meier curves as an Altair layer chart.
+
+    Parameters
+    ----------
+    km_result : KMResult
+        From :func:`core.survival.kaplan_meier` (times in days).
+    time_unit : {"days", "months"}
+        Display unit of the x axis (months = days / 30.4375).
+    horizon : float, optional
+        Last day shown (x axis domain [0, horizon]); curves are carried to it.
+    show_ci, show_censor : bool
+        95% CI bands (step-after areas); censor ticks ("|") at censoring times.
+    landmarks : sequence of float
+        Days at which a dashed vertical rule is drawn.
+    """
+    sc = _scale(time_unit)
+    data = curve_data(km_result, time_unit, horizon)
+    levels = _levels(km_result)
+    enc = _color(levels, group_title if group_title is not None else km_result.group)
+    x_max = (horizon if horizon is not None else float(km_result.table["time"].max())) * sc
+    ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
+    x = alt.X(
+        "t:Q",
+        title=_axis_title(x_label, time_unit),
+        scale=alt.Scale(domain=[0, x_max], nice=False),
+        axis=alt.Axis(
+            values=ticks,
+            format="d" if time_unit == "days" else ".0f",
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
+            grid=True,
+        ),
+    )
+    y = alt.Y(
+        "survival:Q",
+        title=y_title,
+        scale=alt.Scale(domain=[0, Y_TOP]),  # headroom: S = 1 lines and landmark labels
+        axis=alt.Axis(
+            format="%",
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
+            values=[0, 0.25, 0.5, 0.75, 1],
+        ),
+    )
+    base = alt.Chart(data)
+    layers = []
+    if show_ci:
+        layers.append(
+            base.mark_area(interpolate="step-after", opacity=0.15).encode(
+                x=x, y=alt.Y("lower_band:Q"), y2="upper_band:Q", fill=enc["fill"]
+            )
+        )
+    layers.append(
+        base.mark_line(interpolate="step-after", strokeWidth=2.5).encode(
+            x=x, y=y, color=enc["color"], strokeDash=enc["strokeDash"]
+        )
+    )
+    if show_censor:
+        cens = data[(data["n_censor"] > 0)]
+        layers.append(
+            alt.Chart(cens)
+            .mark_tick(orient="vertical", size=10, thickness=1.5)
+            .encode(x=x, y=y, color=enc["color"])
+        )
+    for lm in landmarks or ():
+        if horizon is not None and lm > horizon:
+            continue
+        label = f"day {lm:g}" if time_unit == "days" else f"{round(lm * sc, 1):g} mo"
+        rule = pd.DataFrame({"t": [lm * sc], "label": [label]})
+        layers.append(
+            alt.Chart(rule)
+            .mark_rule(strokeDash=[4, 4], color="#555555")
+            .encode(x=alt.X("t:Q", scale=alt.Scale(domain=[0, x_max], nice=False)))
+        )
+        layers.append(
+            alt.Chart(rule)
+            .mark_text(align="left", baseline="top", dx=4, fontSize=FONT_SIZE - 1, color="#333333")
+            .encode(x=alt.X("t:Q"), y=alt.value(1), text="label:N")
+        )
+    nearest = alt.selection_point(
+        nearest=True, on="pointerover", fields=["t", "group_label"], empty=False, clear="pointerout"
+    )
+    unit_fmt = ".0f" if time_unit == "days" else ".1f"
+    tooltip = [
+        alt.Tooltip("group_label:N", title=group_title or km_result.group or "Group"),
+        alt.Tooltip("t:Q", title=f"Time ({time_unit})", format=unit_fmt),
+        alt.Tooltip("survival:Q", title="S(t)", format=".3f"),
+        alt.Tooltip("lower:Q", title="95% CI lower", format=".3f"),
+        alt.Tooltip("upper:Q", title="95% CI upper", format=".3f"),
+        alt.Tooltip("n_risk:Q", title="At risk"),
+        alt.Tooltip("n_event:Q", title="Events at t"),
+        alt.Tooltip("n_censor:Q", title="Censored at t"),
+    ]
+    layers.append(
+        base.mark_point(size=80, filled=True)
+        .encode(
+            x=x,
+            y=y,
+            color=enc["color"],
+            opacity=alt.when(nearest).then(alt.value(1)).otherwise(alt.value(0)),
+            tooltip=tooltip,
+        )
+        .add_params(nearest)
+    )
+    # the CI fill has no legend of its own: one legend (colour + dash) from the curves
+    return (
+        alt.layer(*layers).resolve_legend(fill="independent").properties(width=width, height=height)
+    )
+
+
+def _row_prefix(km_result: KMResult, title: str | None) -> dict:
+    """Row label per level: numeric levels get a short group title ("sofa 2"), others not.
+
+    Titles longer than 12 characters are left out (they are in the table title and legend).
+    """
+    title = title if title is not None else km_result.group
+    out = {}
+    for v in km_result.levels:
+        lab = level_label(v)
+        numeric = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        out[lab] = f"{title} {lab}" if numeric and title and len(title) <= 12 else lab
+    return out
+
+
+def plot_width(
+    km_result: KMResult, total: int = 740, group_title: str | None = None, min_width: int = 360
+) -> int:
+    """Plot-area width so that the KM figure (risk-table row labels included) is ~``total`` px.
+
+    The risk table's row labels ("<level> · Censored") sit left of the shared plot area; their
+    width is estimated at 6.5 px per character (12-px sans-serif) plus axis padding.
+    """
+    prefix = _row_prefix(km_result, group_title)
+    longest = max((len(f"{p} · Censored") for p in prefix.values()), default=10)
+    return max(min_width, int(total - 6.5 * longest - 40))
+
+
+def risk_table_data(
+    km_result: KMResult,
+    ticks: list[float],
+    time_unit: str = "days",
+    group_title: str | None = None,
+) -> pd.DataFrame:
+    """Long table for :func:`risk_table_chart`: group, metric, t (display unit), value, row."""
+    sc = _scale(time_unit)
+    nar = n_at_risk(km_result, ticks)
+    long = nar.melt(
+        id_vars=["group", "time"],
+        value_vars=["at_risk", "events", "censored"],
+        var_name="metric",
+        value_name="value",
+    )
+    names = {"at_risk": "At risk", "events": "Events", "censored": "Censored"}
+    long["group_label"] = long["group"].map(level_label)
+    long["metric_label"] = long["metric"].map(names)
+    prefix = _row_prefix(km_result, group_title)
+    long["row"] = long["group_label"].map(prefix) + " · " + long["metric_label"]
+    long["t"] = long["time"] * sc
+    return long
+
+
+def risk_table_chart(
+    km_result: KMResult,
+    ticks: list[float] | None = None,
+    time_unit: str = "days",
+    horizon: float | None = None,
+    *,
+    width: int | str = WIDTH,
+    metrics: tuple = ("at_risk", "events", "censored"),
+    group_title: str | None = None,
+    x_label: str = "Time since ICU admission",
+) -> alt.Chart:
+    """KMunicate number-at-risk table (Morris et al. 2019) on the KM chart's x scale.
+
+    One text row per group and metric (at risk / cumulative events / cumulative censored) at the
+    tick times (days); the group's colour *and* its name label each row.
+    """
+    sc = _scale(time_unit)
+    if horizon is None:
+        horizon = float(km_result.table["time"].max())
+    if ticks is None:
+        ticks = time_ticks(horizon, time_unit)
+    title_g = group_title if group_title is not None else km_result.group
+    long = risk_table_data(km_result, ticks, time_unit, group_title)
+    long = long[long["metric"].isin(metrics)]
+    levels = _levels(km_result)
+    prefix = _row_prefix(km_result, group_title)
+    order = [f"{prefix[g]} · {m}" for g in levels for m in long["metric_label"].unique()]
+    # same legend definition as km_chart so that, stacked, the two merge into one legend
+    enc = _color(levels, group_title if group_title is not None else km_result.group)
+    return (
+        alt.Chart(long)
+        .mark_text(fontSize=FONT_SIZE)
+        .encode(
+            x=alt.X(
+                "t:Q",
+                scale=alt.Scale(domain=[0, horizon * sc], nice=False),
+                axis=alt.Axis(
+                    values=[t * sc for t in ticks],
+                    labels=False,
+                    ticks=False,
+                    domain=False,
+                    grid=False,
+                    title=None,
+                ),
+            ),
+            y=alt.Y(
+                "row:N",
+                sort=order,
+                title=None,
+                axis=alt.Axis(
+                    labelFontSize=FONT_SIZE - 1,
+                    ticks=False,
+                    domain=False,
+                    labelLimit=260,
+                    labelPadding=18,
+                ),
+            ),
+            text=alt.Text("value:Q", format="d"),
+            color=enc["color"],
+        )
+        .properties(
+            width=width,
+            height=18 * len(order) + 8,
+            title=alt.TitleParams(
+                "Number at risk / cumulative events / censored"
+                + (f" by {title_g}" if title_g else "")
+                + f" ({time_unit})",
+                fontSize=FONT_SIZE,
+                anchor="start",
+                fontWeight="normal",
+            ),
+        )
+    )
+
+
+def km_figure(
+    km_result: KMResult,
+    time_unit: str = "days",
+    horizon: float | None = None,
+    show_ci: bool = True,
+    show_censor: bool = True,
+    landmarks: tuple | list = (),
+    *,
+    width: int | str = WIDTH,
+    height: int = HEIGHT,
+    y_title: str = "Survival probability",
+    group_title: str | None = None,
+    title: str | None = None,
+) -> alt.VConcatChart:
+    """KM curves with the KMunicate risk table aligned underneath."""
+    if horizon is None:
+        horizon = float(km_result.table["time"].max())
+    ticks = time_ticks(horizon, time_unit)
+    top = km_chart(
+        km_result,
+        time_unit,
+        horizon,
+        show_ci,
+        show_censor,
+        landmarks,
+        width=width,
+        height=height,
+        y_title=y_title,
+        group_title=group_title,
+    )
+    bottom = risk_table_chart(
+        km_result, ticks, time_unit, horizon, width=width, group_title=group_title
+    )
+    fig = alt.vconcat(top, bottom, spacing=12)
+    if title:
+        fig = fig.properties(title=alt.TitleParams(title, fontSize=FONT_SIZE + 3, anchor="start"))
+    return fig.configure_view(stroke=None)
+
+
+def cif_chart(
+    cif: pd.DataFrame,
+    time_unit: str = "days",
+    horizon: float | None = None,
+    *,
+    width: int | str = WIDTH,
+    height: int = 320,
+    x_label: str = "Time since ICU admission",
+    group_title: str | None = None,
+) -> alt.Chart:
+    """Stacked Aalen-Johansen cumulative incidence from :func:`core.survival.cumulative_incidence`.
+
+    Bottom band: progression; top band: death without progression; the remainder up to 1 is
+    alive without progression.  One panel per group when ``cif`` has several groups.
+    """
+    sc = _scale(time_unit)
+    data = cif.copy()
+    if horizon is not None:
+        parts = []
+        for _, sub in data.groupby("group", sort=False):
+            inside = sub[sub["time"] <= horizon]
+            if sub["time"].max() > horizon:
+                last = inside.iloc[[-1]].copy()
+                last["time"] = float(horizon)
+                inside = pd.concat([inside, last])
+            parts.append(inside)
+        data = pd.concat(parts, ignore_index=True)
+    data["t"] = data["time"] * sc
+    data["group_label"] = data["group"].map(level_label)
+    states = {"cif_progression": "Progression", "cif_death": "Death without progression"}
+    data["p_progression"] = data["cif_progression"]
+    data["p_death"] = data["cif_death"]
+    long = data.melt(
+        id_vars=["group_label", "t", "n_risk", "event_free", "p_progression", "p_death"],
+        value_vars=list(states),
+        var_name="state",
+        value_name="cif",
+    )
+    long["state_label"] = long["state"].map(states)
+    long["order"] = long["state"].map({"cif_progression": 0, "cif_death": 1})
+    x_max = (horizon if horizon is not None else float(cif["time"].max())) * sc
+    ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
+    chart = (
+        alt.Chart(long)
+        .mark_area(interpolate="step-after", opacity=0.85, line={"strokeWidth": 1})
+        .encode(
+            x=alt.X(
+                "t:Q",
+                title=_axis_title(x_label, time_unit),
+                scale=alt.Scale(domain=[0, x_max], nice=False),
+                axis=alt.Axis(
+                    values=ticks,
+                    format="d" if time_unit == "days" else ".0f",
+                    labelFontSize=FONT_SIZE,
+                    titleFontSize=FONT_SIZE,
+                ),
+            ),
+            y=alt.Y(
+                "cif:Q",
+                stack="zero",
+                title="Cumulative incidence",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
+            ),
+            color=alt.Color(
+                "state_label:N",
+                scale=alt.Scale(domain=list(states.values()), range=[OKABE_ITO[4], OKABE_ITO[5]]),
+                legend=alt.Legend(title=None, orient="top", labelFontSize=FONT_SIZE),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("group_label:N", title="Group"),
+                alt.Tooltip("t:Q", title=f"Time ({time_unit})", format=".1f"),
+                alt.Tooltip("p_progression:Q", title="Progression", format=".3f"),
+                alt.Tooltip("p_death:Q", title="Death w/o progression", format=".3f"),
+                alt.Tooltip("event_free:Q", title="Alive, no progression", format=".3f"),
+                alt.Tooltip("n_risk:Q", title="At risk"),
+            ],
+        )
+        .properties(width=width, height=height)
+    )
+    if data["group_label"].nunique() > 1:
+        n = data["group_label"].nunique()
+        w = max(220, width // n - 20) if isinstance(width, int) else width
+        chart = chart.properties(width=w).facet(
+            column=alt.Column(
+                "group_label:N",
+                title=group_title,
+                sort=list(dict.fromkeys(data["group_label"])),
+                header=alt.Header(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
+            )
+        )
+    return chart

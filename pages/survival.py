@@ -1,0 +1,424 @@
+"""Survival curves: Kaplan-Meier by group, log-rank / trend tests, medians, competing risks.
+
+Thin page: widgets -> one core.survival call per result -> core.charts.survival chart / table.
+View state is mirrored in st.query_params (keys prefixed ``km_``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import vl_convert as vlc
+
+from core import survival as sv
+from core.charts import survival as ch
+from core.published import load_published
+from pages._ui import cohort_sidebar, page_header, require_columns
+
+P = "km_"
+ENDPOINTS = {
+    "os": ("os_days", "os_event", "Overall survival", "Survival probability"),
+    "pfs": ("pfs_days", "pfs_event", "Progression-free survival", "Progression-free probability"),
+}
+UNITS = ("days", "months")
+NONE = "(none: whole cohort)"
+PRESETS = {
+    "custom": "Custom",
+    "fig2": "Figure 2 (by ECOG PS)",
+    "fig3": "Figure 3 (by reason for ICU admission)",
+}
+PRESET_GROUP = {"fig2": "ecog_ps", "fig3": "icu_reason"}
+HORIZON_DEFAULT = 360  # days: the paper's Kaplan-Meier window (data/published.yaml horizon_days)
+FIGURE_WIDTH, CHART_HEIGHT = 720, 340  # px: whole KM figure (labels included), plot height
+EXCLUDE = {"patient_id", "os_days", "os_event", "pfs_days", "pfs_event"}
+
+
+DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
+
+
+@st.cache_data
+def _dictionary() -> pd.DataFrame:
+    """data/dictionary.csv (column, label, allowed, ...); empty when it is missing."""
+    try:
+        return pd.read_csv(DICTIONARY, dtype=str).set_index("column")
+    except (OSError, KeyError, ValueError):
+        return pd.DataFrame(columns=["label", "allowed"])
+
+
+def _labels() -> dict[str, str]:
+    return _dictionary()["label"].dropna().to_dict()
+
+
+def _short_label(col: str) -> str:
+    """Dictionary label when short (cut-group names, table rows), else the column name."""
+    lab = _label(col)
+    return lab if len(lab) <= 16 else col
+
+
+def _order(col: str) -> list[str] | None:
+    """Level order of a category column from the dictionary ("CRS|CRS or sepsis|...")."""
+    d = _dictionary()
+    allowed = d["allowed"].get(col) if col in d.index else None
+    return allowed.split("|") if isinstance(allowed, str) and "|" in allowed else None
+
+
+def _label(col: str) -> str:
+    return col if col == NONE else _labels().get(col, col)
+
+
+# ---------------------------------------------------------------------------------------------
+# state <-> query params
+# ---------------------------------------------------------------------------------------------
+def _qp(name: str, default: str) -> str:
+    return st.query_params.get(P + name, default)
+
+
+def _init_state(group_options: list[str], df: pd.DataFrame) -> None:
+    """Seed each widget's state from the URL when the widget has no state yet."""
+    ss = st.session_state
+
+    def seed(name: str, value) -> None:
+        if P + name not in ss:
+            ss[P + name] = value
+
+    preset = _qp("preset", "custom")
+    seed("preset", preset if preset in PRESETS else "custom")
+    endpoint = _qp("endpoint", "os")
+    seed("endpoint", endpoint if endpoint in available else "os")
+    grp = _qp("group", PRESET_GROUP["fig2"])
+    seed("group", grp if grp in group_options else NONE)
+    unit = _qp("unit", "days")
+    seed("unit", unit if unit in UNITS else "days")
+    try:
+        seed("h", int(float(_qp("h", str(HORIZON_DEFAULT)))))
+    except ValueError:
+        seed("h", HORIZON_DEFAULT)
+    for flag, default in (("ci", "1"), ("cens", "1"), ("lm", "1"), ("trunc", "0")):
+        seed(flag, _qp(flag, default) == "1")
+    group = ss[P + "group"]
+    fresh = P + "cut" not in ss or ss.get(P + "cut_for") != group
+    if group != NONE and fresh and sv.is_continuous(df[group]):
+        try:
+            cut = float(_qp("cut", ""))
+        except ValueError:
+            cut = sv.default_threshold(df[group])
+        if ss.get(P + "cut_for") not in (None, group):  # user switched column: the median
+            cut = sv.default_threshold(df[group])
+        ss[P + "cut"] = cut
+        ss[P + "cut_for"] = group
+
+
+def _apply_preset() -> None:
+    key = st.session_state[P + "preset"]
+    if key in PRESET_GROUP and PRESET_GROUP[key] in group_options:
+        st.session_state[P + "group"] = PRESET_GROUP[key]
+        st.session_state[P + "h"] = HORIZON_DEFAULT
+        st.session_state[P + "unit"] = "days"
+
+
+def _to_custom() -> None:
+    st.session_state[P + "preset"] = "custom"
+
+
+def _sync_url(extra: dict[str, str]) -> None:
+    ss = st.session_state
+    params = {
+        P + "preset": ss[P + "preset"],
+        P + "endpoint": ss[P + "endpoint"],
+        P + "group": ss[P + "group"],
+        P + "unit": ss[P + "unit"],
+        P + "h": str(ss[P + "h"]),
+        **{P + f: "1" if ss[P + f] else "0" for f in ("ci", "cens", "lm", "trunc")},
+        **extra,
+    }
+    for k, v in params.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# formatting
+# ---------------------------------------------------------------------------------------------
+def _t(days: float, unit: str) -> str:
+    if pd.isna(days):
+        return "NR"
+    return f"{days:.0f}" if unit == "days" else f"{float(sv.to_months(days)):.1f}"
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _medians_frame(km: sv.KMResult, unit: str) -> pd.DataFrame:
+    m = km.medians
+    return pd.DataFrame(
+        {
+            "Group": m["group"].map(ch.level_label),
+            "N": m["n"],
+            "Events": m["events"],
+            f"Median ({unit})": [_t(v, unit) for v in m["median"]],
+            "95% CI": [
+                f"{_t(lo, unit)} – {_t(hi, unit)}"
+                for lo, hi in zip(m["lower"], m["upper"], strict=True)
+            ],
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# page
+# ---------------------------------------------------------------------------------------------
+page_header("Survival curves")
+view = cohort_sidebar()
+df = view.df
+
+available = [k for k, (dur, ev, *_) in ENDPOINTS.items() if {dur, ev} <= set(df.columns)]
+if not require_columns(view, list(ENDPOINTS["os"][:2]), "Survival curves"):
+    st.stop()
+has_cr = set(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2]) <= set(df.columns)
+
+group_options = [NONE] + [
+    c
+    for c in df.columns
+    if c not in EXCLUDE
+    and df[c].notna().any()
+    and (sv.is_continuous(df[c]) or df[c].nunique() <= sv.MAX_LEVELS)
+]
+_init_state(group_options, df)
+# the cohort may have changed since the state was set (filter, upload): keep valid choices only
+if st.session_state[P + "group"] not in group_options:
+    st.session_state[P + "group"] = NONE
+if st.session_state[P + "endpoint"] not in available:
+    st.session_state[P + "endpoint"] = available[0]
+
+c1, c2, c3 = st.columns([2, 1, 1])
+c1.selectbox(
+    "Preset",
+    list(PRESETS),
+    format_func=PRESETS.get,
+    key=P + "preset",
+    on_change=_apply_preset,
+    help="The paper's Kaplan-Meier figures: groups and the 360-day window of Figures 2 and 3.",
+)
+c2.radio(
+    "Endpoint",
+    available,
+    format_func=lambda k: ENDPOINTS[k][2],
+    key=P + "endpoint",
+    horizontal=True,
+)
+c3.radio("Time axis", UNITS, key=P + "unit", horizontal=True)
+
+g1, g2 = st.columns([2, 1])
+g1.selectbox("Group by", group_options, key=P + "group", on_change=_to_custom, format_func=_label)
+group_col = st.session_state[P + "group"]
+duration, event, endpoint_name, y_title = ENDPOINTS[st.session_state[P + "endpoint"]]
+last = df[duration].max()
+max_t = max(int(last) if pd.notna(last) else 0, HORIZON_DEFAULT)  # slider range (days)
+step = 30 if max_t > 200 else 10
+st.session_state[P + "h"] = min(max(int(st.session_state[P + "h"]) // step * step, step), max_t)
+
+threshold = None
+if group_col != NONE and sv.is_continuous(df[group_col]):
+    _init_state(group_options, df)  # default cut (median) for a newly chosen column
+    threshold = g2.number_input(
+        f"Cut {_label(group_col)} at (default: median)", key=P + "cut", on_change=_to_custom
+    )
+
+st.slider(
+    "Horizon (days from ICU admission)",
+    min_value=step,
+    max_value=max_t,
+    step=step,
+    key=P + "h",
+    on_change=_to_custom,
+)
+horizon = float(st.session_state[P + "h"])
+st.caption(f"Horizon: day {horizon:.0f} = {float(sv.to_months(horizon)):.1f} months.")
+unit = st.session_state[P + "unit"]
+t1, t2, t3, t4 = st.columns(4)
+t1.toggle("95% CI bands", key=P + "ci")
+t2.toggle("Censor marks", key=P + "cens")
+t3.toggle("Landmarks", key=P + "lm", help="Dashed lines at 1/4, 1/2 and 3/4 of the horizon")
+t4.toggle(
+    "Censor at horizon",
+    key=P + "trunc",
+    help="Tests, medians and landmarks use follow-up administratively censored at the horizon",
+)
+_sync_url({P + "cut": f"{threshold:g}"} if threshold is not None else {})
+
+# ---- data for the analysis --------------------------------------------------------------------
+if group_col == NONE:
+    data, gcol, ordered, levels = df, None, False, ("All",)
+else:
+    grouping = sv.make_groups(
+        df, group_col, threshold, label=_short_label(group_col), order=_order(group_col)
+    )
+    data, gcol, ordered, levels = grouping.df, grouping.column, grouping.ordered, grouping.levels
+    if grouping.n_missing:
+        st.caption(f"{grouping.n_missing} patient(s) with missing {group_col} are not shown.")
+if len(data) == 0:
+    st.warning(f"No patient has a value for {group_col}.")
+    st.stop()
+grouped = data  # before any horizon censoring (used by the competing-risks tab)
+if st.session_state[P + "trunc"]:
+    data = sv.truncate_at(data, duration, event, horizon)
+marks = ch.landmark_times(horizon, unit)  # 1/4, 1/2, 3/4 of the horizon, and the horizon
+landmarks = marks[:-1] if st.session_state[P + "lm"] else []
+
+tab_km, tab_cr = st.tabs(
+    [f"Kaplan-Meier: {endpoint_name}", "Competing risks (progression / death)"]
+)
+
+with tab_km:
+    km = sv.kaplan_meier(data, duration, event, gcol)
+    fig = ch.km_figure(
+        km,
+        unit,
+        horizon,
+        st.session_state[P + "ci"],
+        st.session_state[P + "cens"],
+        landmarks,
+        y_title=y_title,
+        group_title=_label(group_col) if gcol else None,
+        width=ch.plot_width(km, FIGURE_WIDTH, _label(group_col) if gcol else None),
+        height=CHART_HEIGHT,
+        title=f"{endpoint_name}" + (f" by {_label(group_col)}" if gcol else "") + f" ({view.name})",
+    )
+    st.altair_chart(fig, width="content", theme=None)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Median survival**")
+        st.dataframe(_medians_frame(km, unit), hide_index=True, key=P + "medians_df")
+        if gcol is not None and len(levels) >= 2:
+            lr = sv.logrank(data, duration, event, gcol)
+            if lr.warning:
+                st.warning(f"No test shown: {lr.warning}.")
+            else:
+                st.markdown(
+                    f"**Log-rank** χ² = {lr.statistic:.2f}, df = {lr.dof}, {_p(lr.p_value)}"
+                )
+                if ordered:
+                    tr = sv.logrank_trend(data, duration, event, gcol)
+                    st.markdown(
+                        f"**Trend** (ordered {_label(group_col)}) χ² = {tr.statistic:.2f}, "
+                        f"df = 1, {_p(tr.p_value)}"
+                    )
+                if len(levels) > 2:
+                    with st.expander("Pairwise log-rank (Holm-adjusted)"):
+                        pw = sv.pairwise_logrank(data, duration, event, gcol, adjust="holm")
+                        st.dataframe(
+                            pw.assign(
+                                group_a=pw["group_a"].map(ch.level_label),
+                                group_b=pw["group_b"].map(ch.level_label),
+                            )[["group_a", "group_b", "statistic", "p_value", "p_adjusted"]],
+                            hide_index=True,
+                        )
+                with st.expander("Hazard ratios (univariable Cox, Efron)"):
+                    hr = sv.univariable_hr(data, duration, event, gcol, reference=levels[0])
+                    st.dataframe(
+                        hr.assign(level=hr["level"].map(ch.level_label)).drop(columns="reference"),
+                        hide_index=True,
+                    )
+        elif gcol is not None:
+            st.info("Only one group is present: no comparison.")
+    with right:
+        st.markdown("**Landmark survival**")
+        at = sv.survival_at(data, duration, event, marks, gcol)
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Group": at["group"].map(ch.level_label),
+                    f"Time ({unit})": [_t(v, unit) for v in at["time"]],
+                    "At risk": at["n_risk"],
+                    "S(t)": at["survival"].round(3),
+                    "95% CI": [
+                        "—" if pd.isna(lo) else f"{lo:.3f} – {hi:.3f}"
+                        for lo, hi in zip(at["lower"], at["upper"], strict=True)
+                    ],
+                }
+            ),
+            hide_index=True,
+            key=P + "landmark_df",
+        )
+    with st.expander("Number at risk / cumulative events / censored (table)"):
+        nar = sv.n_at_risk(km, ch.time_ticks(horizon, unit))
+        st.dataframe(
+            nar.assign(
+                group=nar["group"].map(ch.level_label),
+                time=[_t(v, unit) for v in nar["time"]],
+            ),
+            hide_index=True,
+            key=P + "nar_df",
+        )
+    spec = fig.to_dict()
+    d1, d2, d3 = st.columns(3)
+    stem = f"km_{st.session_state[P + 'endpoint']}_{group_col if gcol else 'all'}"
+    # images are rendered (vl-convert) only when a download button is clicked
+    d1.download_button(
+        "PNG", lambda: vlc.vegalite_to_png(spec, scale=2), f"{stem}.png", "image/png", key=P + "png"
+    )
+    d2.download_button(
+        "SVG", lambda: vlc.vegalite_to_svg(spec), f"{stem}.svg", "image/svg+xml", key=P + "svg"
+    )
+    d3.download_button(
+        "Curve CSV",
+        km.table.to_csv(index=False),
+        f"{stem}.csv",
+        "text/csv",
+        key=P + "csv",
+    )
+    if gcol is None:
+        pub = load_published()["survival"][f"median_{st.session_state[P + 'endpoint']}_months"]
+        upper = "NA" if pub["upper"] is None else pub["upper"]
+        st.caption(
+            f"Paper ({pub['source']}): median {pub['value']} months "
+            f"[95% CI {pub['lower']}–{upper}]."
+        )
+    st.caption(
+        f"Kaplan-Meier with Greenwood 95% CI (log scale, as R survfit); medians as R "
+        f"print.survfit; log-rank as R survdiff. {view.n} of {view.n_total} patients in the "
+        f"active cohort; time from ICU admission; months = days / {sv.DAYS_PER_MONTH}."
+    )
+
+with tab_cr:
+    if not has_cr:
+        st.info("Competing risks need os_days, os_event, pfs_days and pfs_event.")
+        st.stop()
+    st.markdown(
+        "Aalen-Johansen cumulative incidence of **progression** and of **death without "
+        "progression** (first event of the PFS endpoint; as R `survfit(Surv(t, factor(status)))`)."
+    )
+    by_group = gcol is not None and st.toggle("Split by group", key=P + "cr_by")
+    cr_data = grouped
+    if st.session_state[P + "trunc"]:
+        cr_data = sv.truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
+    cif = sv.cumulative_incidence(cr_data, group=gcol if by_group else None)
+    st.altair_chart(
+        ch.cif_chart(
+            cif,
+            unit,
+            horizon,
+            group_title=_label(group_col) if by_group else None,
+            width=FIGURE_WIDTH - 80,
+        ),
+        width="content",
+        theme=None,
+    )
+    at = sv.cumulative_incidence_at(cif, marks)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Group": at["group"].map(ch.level_label),
+                f"Time ({unit})": [_t(v, unit) for v in at["time"]],
+                "At risk": at["n_risk"],
+                "Progression": at["cif_progression"].round(3),
+                "Death w/o progression": at["cif_death"].round(3),
+                "Alive, no progression": at["event_free"].round(3),
+            }
+        ),
+        hide_index=True,
+        key=P + "cif_df",
+    )

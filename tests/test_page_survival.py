@@ -1,0 +1,134 @@
+"""AppTest of pages/survival.py: widgets drive the shown medians and tables; no exception.
+
+Expected numbers are not typed here: the page must show what core.survival computes on the same
+active cohort (core.survival itself is checked against R in tests/test_survival.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import survival as sv
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "survival.py")  # AppTest resolves relative paths from this file
+
+
+def _run(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        value = df.value
+        if any(column in str(c) for c in value.columns):
+            return value
+    raise AssertionError(f"no dataframe with column {column!r}")
+
+
+def _cohort(at: AppTest) -> pd.DataFrame:
+    """The active cohort the page used: the shipped cohort, default (empty) filter."""
+    from core import db
+
+    con = db.connect()
+    try:
+        return db.fetch_cohort(con)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return _run()
+
+
+def test_default_view_matches_core(at):
+    med = _frame_with(at, "Median (days)")
+    cohort = _cohort(at)
+    km = sv.kaplan_meier(cohort.dropna(subset=["ecog_ps"]), "os_days", "os_event", "ecog_ps")
+    assert med["N"].tolist() == km.medians["n"].tolist()
+    assert med["Events"].tolist() == km.medians["events"].tolist()
+    shown = [None if v == "NR" else float(v) for v in med["Median (days)"]]
+    expected = [None if pd.isna(v) else round(float(v)) for v in km.medians["median"]]
+    assert shown == expected
+    assert at.query_params["km_group"] == ["ecog_ps"] or at.query_params["km_group"] == "ecog_ps"
+
+
+def test_change_group_changes_medians():
+    at = _run()
+    before = _frame_with(at, "Median (days)")
+    at.selectbox(key="km_group").set_value("icu_reason").run()
+    assert not at.exception
+    after = _frame_with(at, "Median (days)")
+    assert not before.equals(after)
+    assert set(after["Group"]) <= {"CRS", "CRS or sepsis", "Sepsis", "Disease progression"}
+    cohort = _cohort(at)
+    km = sv.kaplan_meier(cohort, "os_days", "os_event", "icu_reason")
+    shown = dict(zip(after["Group"], after["N"], strict=True))
+    assert shown == dict(zip(km.medians["group"], km.medians["n"], strict=True))
+    # levels in the data dictionary's order (the paper's), not alphabetical
+    assert after["Group"].tolist()[:3] == ["CRS", "CRS or sepsis", "Sepsis"]
+
+
+def test_change_horizon_changes_tables():
+    at = _run()
+    land_before = _frame_with(at, "S(t)")
+    nar_before = _frame_with(at, "at_risk")
+    at.slider(key="km_h").set_value(180).run()
+    assert not at.exception
+    land_after = _frame_with(at, "S(t)")
+    assert not land_before.equals(land_after)
+    assert not nar_before.equals(_frame_with(at, "at_risk"))
+    assert max(float(t) for t in land_after["Time (days)"]) == 180
+    # censoring the statistics at the horizon changes the median table too
+    med_before = _frame_with(at, "Median (days)")
+    at.slider(key="km_h").set_value(60).run()
+    at.toggle(key="km_trunc").set_value(True).run()
+    assert not at.exception
+    med_after = _frame_with(at, "Median (days)")
+    cohort = _cohort(at).dropna(subset=["ecog_ps"])
+    km = sv.kaplan_meier(
+        sv.truncate_at(cohort, "os_days", "os_event", 60), "os_days", "os_event", "ecog_ps"
+    )
+    assert med_after["Events"].tolist() == km.medians["events"].tolist()
+    assert not med_before.equals(med_after)
+
+
+def test_presets_endpoint_units_and_continuous_group():
+    at = _run()
+    at.selectbox(key="km_preset").set_value("fig3").run()
+    assert at.selectbox(key="km_group").value == "icu_reason"
+    at.radio(key="km_endpoint").set_value("pfs").run()
+    assert not at.exception
+    at.radio(key="km_unit").set_value("months").run()
+    assert not at.exception
+    assert "Median (months)" in _frame_with(at, "Median (months)").columns
+    at.selectbox(key="km_group").set_value("age").run()
+    assert not at.exception
+    assert at.selectbox(key="km_preset").value == "custom"
+    at.number_input(key="km_cut").set_value(60.0).run()
+    assert not at.exception
+    groups = _frame_with(at, "Median (months)")["Group"].tolist()
+    assert len(groups) == 2 and groups[0].endswith("< 60") and groups[1].endswith("≥ 60")
+    for key in ("km_ci", "km_cens", "km_lm"):
+        at.toggle(key=key).set_value(False).run()
+        assert not at.exception
+    at.selectbox(key="km_group").set_value("(none: whole cohort)").run()
+    assert not at.exception
+
+
+def test_query_params_restore_view():
+    at = _run(km_group="icu_reason", km_endpoint="pfs", km_h="180", km_unit="months")
+    assert at.selectbox(key="km_group").value == "icu_reason"
+    assert at.radio(key="km_endpoint").value == "pfs"
+    assert at.slider(key="km_h").value == 180
+    assert "Median (months)" in _frame_with(at, "Median (months)").columns

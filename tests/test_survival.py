@@ -1,0 +1,734 @@
+"""R parity and edge cases for core/survival.py.
+
+Expected values come from R's survival package, either quoted (with the R call that produced them)
+or computed live through ``tests.r_oracle.run_r``.  lifelines' ``load_lung`` codes status
+0 = censored / 1 = dead, R's ``lung`` 1 = censored / 2 = dead; ``Surv(time, status)`` reads both the
+same way, so the lifelines copy is sent to R unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines.datasets import load_lung
+
+from core import survival as sv
+from tests.r_oracle import run_r
+
+TOL = 1e-6
+
+# R helpers shared by the batched oracle scripts (one Rscript start per fixture: loading
+# survival takes seconds).  Every piece is a data.frame with a "kind" column; fill() stacks them.
+R_HELPERS = """
+fill <- function(lst) {
+  cols <- unique(unlist(lapply(lst, names)))
+  do.call(rbind, lapply(lst, function(x) {
+    for (cc in setdiff(cols, names(x))) x[[cc]] <- NA
+    x[cols]
+  }))
+}
+km_tab <- function(fit, ...) {
+  ns <- if (is.null(fit$strata)) length(fit$time) else fit$strata
+  data.frame(kind = "tab", ..., strata = rep(seq_along(ns), ns), time = fit$time,
+             n.risk = fit$n.risk, n.event = fit$n.event, n.censor = fit$n.censor,
+             surv = fit$surv, std.err = fit$std.err, lower = fit$lower, upper = fit$upper)
+}
+km_med <- function(fit, tau, ...) {
+  tab <- summary(fit, rmean = tau)$table
+  if (is.null(dim(tab))) tab <- t(tab)
+  data.frame(kind = "med", ..., strata = seq_len(nrow(tab)), n = tab[, "records"],
+             events = tab[, "events"], median = tab[, "median"], lower = tab[, "0.95LCL"],
+             upper = tab[, "0.95UCL"], rmean = tab[, "rmean"], se = tab[, "se(rmean)"])
+}
+sdiff <- function(formula, data, ...) {
+  s <- survdiff(formula, data = data)
+  df <- sum(s$exp > 0) - 1
+  data.frame(kind = "survdiff", ..., chisq = s$chisq, df = df,
+             p = pchisq(s$chisq, df, lower.tail = FALSE))
+}
+"""
+
+TABLE_MAP = [
+    ("time", "time"),
+    ("n_risk", "n.risk"),
+    ("n_event", "n.event"),
+    ("n_censor", "n.censor"),
+    ("survival", "surv"),
+    ("std_err", "std.err"),
+    ("lower", "lower"),
+    ("upper", "upper"),
+]
+
+
+def _lung() -> pd.DataFrame:
+    return load_lung()
+
+
+def _body(km: sv.KMResult) -> pd.DataFrame:
+    """KM table without the origin row of each group (R's survfit has none)."""
+    t = km.table
+    return t[t.groupby("group", sort=False).cumcount() > 0].reset_index(drop=True)
+
+
+def _assert_close(a, b, what: str) -> None:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} vs {b.shape}"
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    assert (nan_a == nan_b).all(), f"{what}: NaN pattern differs"
+    fin = ~nan_a & np.isfinite(a)
+    assert (np.isinf(a) == np.isinf(b)).all(), f"{what}: inf pattern differs"
+    if fin.any():
+        err = np.max(np.abs(a[fin] - b[fin]))
+        assert err < TOL, f"{what}: max abs diff {err:g}"
+
+
+def _assert_table_matches_r(km: sv.KMResult, r: pd.DataFrame) -> None:
+    body = _body(km)
+    assert len(body) == len(r)
+    codes = pd.factorize(body["group"], sort=False)[0] + 1
+    np.testing.assert_array_equal(codes, r["strata"].to_numpy())
+    for ours, theirs in TABLE_MAP:
+        _assert_close(body[ours], r[theirs], ours)
+
+
+def _random_set(seed: int, n_groups: int, n: int = 300) -> pd.DataFrame:
+    """Many tied integer times, heavy (> 50%) censoring, unequal group sizes."""
+    rng = np.random.default_rng(seed)
+    g = rng.choice(
+        n_groups, size=n, p=np.arange(1, n_groups + 1) / np.arange(1, n_groups + 1).sum()
+    )
+    t = np.floor(rng.exponential(20 + 10 * g)).astype(float)
+    status = (rng.random(n) < 0.38).astype(int)
+    return pd.DataFrame({"time": t, "status": status, "g": [f"G{k}" for k in g]})
+
+
+# ------------------------------------------------------------------------------------------------
+# R's lung: quoted values
+# ------------------------------------------------------------------------------------------------
+def test_lung_status_coding():
+    d = _lung()
+    assert set(d["status"]) == {0, 1}  # R's lung: 1/2
+    assert int(d["status"].sum()) == 165  # R: sum(lung$status == 2) == 165
+
+
+def test_lung_medians_quoted():
+    d = _lung()
+    # R: print(survfit(Surv(time, status) ~ 1, data = lung))
+    #      n events median 0.95LCL 0.95UCL  ->  228 165 310 285 363
+    m = sv.kaplan_meier(d, "time", "status").medians.iloc[0]
+    assert (m["n"], m["events"]) == (228, 165)
+    assert (m["median"], m["lower"], m["upper"]) == (310, 285, 363)
+    # R: print(survfit(Surv(time, status) ~ sex, data = lung))
+    #   sex=1 138 112 270 212 310 ; sex=2 90 53 426 348 550
+    m = sv.kaplan_meier(d, "time", "status", "sex").medians
+    assert m[["n", "events", "median", "lower", "upper"]].values.tolist() == [
+        [138, 112, 270, 212, 310],
+        [90, 53, 426, 348, 550],
+    ]
+
+
+def test_lung_logrank_quoted():
+    # R: s <- survdiff(Surv(time, status) ~ sex, data = lung); s$chisq; pchisq(s$chisq, 1, lower=F)
+    lr = sv.logrank(_lung(), "time", "status", "sex")
+    assert abs(lr.statistic - 10.3267419548856) < TOL
+    assert lr.dof == 1
+    assert abs(lr.p_value - 0.00131116452035549) < TOL
+    assert lr.warning is None
+
+
+def test_lung_trend_quoted():
+    d = _lung().dropna(subset=["ph.ecog"])
+    # R: coxph(Surv(time, status) ~ ph.ecog, data = d, ties = "exact")$score  (= 17.8751207625279)
+    # and identically sum(w * (O - E))^2 / (t(w) %*% survdiff(...)$var %*% w)
+    tr = sv.logrank_trend(d, "time", "status", "ph.ecog")
+    assert abs(tr.statistic - 17.8751207625279) < TOL
+    assert abs(tr.p_value - 2.35884767413181e-05) < TOL
+    assert tr.warning is not None  # ph.ecog = 3 has one patient
+    # R: survdiff(Surv(time, status) ~ ph.ecog, data = d)$chisq
+    assert abs(sv.logrank(d, "time", "status", "ph.ecog").statistic - 21.962131682476) < TOL
+
+
+def test_lung_landmark_and_rmean_quoted():
+    d = _lung()
+    # R: summary(survfit(Surv(time, status) ~ sex, data = lung), times = c(100, 365, 730))
+    s = sv.survival_at(d, "time", "status", [100, 365, 730], "sex")
+    np.testing.assert_array_equal(s["n_risk"], [114, 35, 7, 82, 30, 6])
+    np.testing.assert_array_equal(s["n_event"], [24, 61, 24, 7, 29, 14])
+    _assert_close(
+        s["survival"],
+        [
+            *(0.8260869565217395, 0.3360878346393786, 0.0781240912670194),  # sex = 1
+            *(0.9220883534136546, 0.5264630301859056, 0.1872324979050559),  # sex = 2
+        ],
+        "surv",
+    )
+    _assert_close(
+        s["lower"],
+        [
+            *(0.7652075661852329, 0.2609005037897249, 0.0390437354971609),
+            *(0.8682946833224169, 0.4214863408291014, 0.0977701818784402),
+        ],
+        "lower",
+    )
+    _assert_close(
+        s["upper"],
+        [
+            *(0.891809869493838, 0.432942945497811, 0.156321457426670),
+            *(0.979214715731928, 0.657585537902179, 0.358555211806322),
+        ],
+        "upper",
+    )
+    # R: summary(survfit(Surv(time, status) ~ sex, data = lung), rmean = 365)$table
+    r = sv.rmst(d, "time", "status", 365, "sex")
+    _assert_close(r["rmst"], [241.495085192057, 297.465409532037], "rmean")
+    _assert_close(r["se"], [10.3582264910969, 10.7913239788001], "se(rmean)")
+    # overall: rmean 263.22186648200665, se 7.79885908631446
+    r = sv.rmst(d, "time", "status", 365)
+    _assert_close(r[["rmst", "se"]].iloc[0], [263.22186648200665, 7.79885908631446], "rmean")
+
+
+# ------------------------------------------------------------------------------------------------
+# R's lung: live R (one Rscript run)
+# ------------------------------------------------------------------------------------------------
+LANDMARKS = [0, 5, 11, 100, 200.5, 365, 730, 1000]
+TAUS = [100, 365, 800]
+
+
+@pytest.fixture(scope="module")
+def r_lung() -> pd.DataFrame:
+    script = (
+        R_HELPERS
+        + """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+out <- list()
+for (ct in c("log", "log-log", "plain")) {
+  f1 <- survfit(Surv(time, status) ~ 1, data = d, conf.type = ct)
+  f2 <- survfit(Surv(time, status) ~ sex, data = d, conf.type = ct)
+  out[[length(out) + 1]] <- km_tab(f1, ct = ct, rhs = "1")
+  out[[length(out) + 1]] <- km_tab(f2, ct = ct, rhs = "sex")
+  out[[length(out) + 1]] <- km_med(f1, 365, ct = ct, rhs = "1")
+  out[[length(out) + 1]] <- km_med(f2, 365, ct = ct, rhs = "sex")
+}
+f2 <- survfit(Surv(time, status) ~ sex, data = d)
+for (tau in c(100, 365, 800)) out[[length(out) + 1]] <- km_med(f2, tau, ct = "log", tau = tau)
+s <- summary(f2, times = c(0, 5, 11, 100, 200.5, 365, 730, 1000))
+out[[length(out) + 1]] <- data.frame(kind = "landmark", strata = as.integer(s$strata),
+  time = s$time, n.risk = s$n.risk, n.event = s$n.event, n.censor = s$n.censor, surv = s$surv,
+  std.err = s$std.err, lower = s$lower, upper = s$upper)
+e <- d[!is.na(d$ph.ecog), ]
+out[[length(out) + 1]] <- sdiff(Surv(time, status) ~ ph.ecog, e)
+sd <- survdiff(Surv(time, status) ~ ph.ecog, data = e)
+w <- sort(unique(e$ph.ecog))
+out[[length(out) + 1]] <- data.frame(kind = "trend",
+  hand = sum(w * (sd$obs - sd$exp))^2 / as.numeric(t(w) %*% sd$var %*% w),
+  score = coxph(Surv(time, status) ~ ph.ecog, data = e, ties = "exact")$score)
+pr <- combn(w, 2)
+pp <- apply(pr, 2, function(ab) {
+  dd <- e[e$ph.ecog %in% ab, ]
+  pchisq(survdiff(Surv(time, status) ~ ph.ecog, data = dd)$chisq, 1, lower.tail = FALSE)
+})
+out[[length(out) + 1]] <- data.frame(kind = "pairwise", a = pr[1, ], b = pr[2, ], p = pp,
+  holm = p.adjust(pp, "holm"), bh = p.adjust(pp, "BH"))
+e3 <- e[e$ph.ecog < 3, ]
+cs <- summary(coxph(Surv(time, status) ~ relevel(factor(ph.ecog), ref = "1"), data = e3))
+out[[length(out) + 1]] <- data.frame(kind = "cox", hr = cs$conf.int[, 1],
+  lower = cs$conf.int[, 3], upper = cs$conf.int[, 4], p = cs$coefficients[, 5])
+write.csv(fill(out), Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+    )
+    return run_r(script, _lung())
+
+
+def _kind(r: pd.DataFrame, kind: str, **eq) -> pd.DataFrame:
+    sub = r[r["kind"] == kind]
+    for k, v in eq.items():
+        sub = sub[sub[k].astype(str) == str(v)]
+    assert len(sub), f"no R rows for {kind} {eq}"
+    return sub.reset_index(drop=True)
+
+
+def _assert_medians_match_r(km: sv.KMResult, rm: pd.DataFrame) -> None:
+    for col in ("median", "lower", "upper"):
+        _assert_close(km.medians[col], rm[col], f"{col} ({km.conf_type})")
+    np.testing.assert_array_equal(km.medians["n"], rm["n"])
+    np.testing.assert_array_equal(km.medians["events"], rm["events"])
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
+@pytest.mark.parametrize("rhs", ["1", "sex"])
+def test_lung_survfit_table_live(r_lung, conf_type, rhs):
+    km = sv.kaplan_meier(
+        _lung(), "time", "status", None if rhs == "1" else rhs, conf_type=conf_type
+    )
+    _assert_table_matches_r(km, _kind(r_lung, "tab", ct=conf_type, rhs=rhs))
+    _assert_medians_match_r(km, _kind(r_lung, "med", ct=conf_type, rhs=rhs))
+
+
+def test_lung_logrank_trend_pairwise_live(r_lung):
+    d = _lung().dropna(subset=["ph.ecog"])
+    lr = sv.logrank(d, "time", "status", "ph.ecog")
+    r = _kind(r_lung, "survdiff")
+    assert abs(lr.statistic - r["chisq"].iloc[0]) < TOL
+    assert abs(lr.p_value - r["p"].iloc[0]) < TOL
+    assert lr.dof == r["df"].iloc[0] == 3
+    tr = sv.logrank_trend(d, "time", "status", "ph.ecog")
+    r = _kind(r_lung, "trend")
+    assert abs(r["hand"].iloc[0] - r["score"].iloc[0]) < TOL  # both R references agree
+    assert abs(tr.statistic - r["score"].iloc[0]) < TOL
+    r = _kind(r_lung, "pairwise")
+    pw = sv.pairwise_logrank(d, "time", "status", "ph.ecog", adjust="holm")
+    np.testing.assert_array_equal(pw["group_a"], r["a"])
+    np.testing.assert_array_equal(pw["group_b"], r["b"])
+    _assert_close(pw["p_value"], r["p"], "pairwise p")
+    _assert_close(pw["p_adjusted"], r["holm"], "holm")
+    bh = sv.pairwise_logrank(d, "time", "status", "ph.ecog", adjust="BH")
+    _assert_close(bh["p_adjusted"], r["bh"], "BH")
+
+
+def test_lung_univariable_hr_live(r_lung):
+    d = _lung().dropna(subset=["ph.ecog"])
+    d = d[d["ph.ecog"] < 3]  # ECOG 3 has a single patient
+    hr = sv.univariable_hr(d, "time", "status", "ph.ecog", reference=1.0)
+    other = hr[~hr["reference"]]  # levels 0, 2, in R's coefficient order
+    r = _kind(r_lung, "cox")
+    for col, rcol in [("hr", "hr"), ("lower", "lower"), ("upper", "upper"), ("p_value", "p")]:
+        _assert_close(other[col], r[rcol], col)
+    assert hr.loc[hr["reference"], "hr"].item() == 1.0
+
+
+def test_lung_landmark_rmean_live(r_lung):
+    d = _lung()
+    ours = sv.survival_at(d, "time", "status", LANDMARKS, "sex").dropna(subset=["survival"])
+    r = _kind(r_lung, "landmark")
+    assert len(ours) == len(r)  # R drops times beyond a stratum's last observation
+    for a, b in TABLE_MAP:
+        _assert_close(ours[a], r[b], a)
+    for tau in TAUS:
+        rm = _kind(r_lung, "med", tau=float(tau))
+        ours = sv.rmst(d, "time", "status", tau, "sex")
+        _assert_close(ours["rmst"], rm["rmean"], f"rmean {tau}")
+        _assert_close(ours["se"], rm["se"], f"se(rmean) {tau}")
+
+
+# ------------------------------------------------------------------------------------------------
+# seeded random sets: ties + heavy censoring (one Rscript run for all sets)
+# ------------------------------------------------------------------------------------------------
+RANDOM_SETS = [(1, 2), (2, 3), (3, 4), (4, 4), (5, 2), (6, 3)]
+RMST_TAU = 30
+
+
+def _time_zero_set() -> pd.DataFrame:
+    """Events (and censorings) at time 0."""
+    d = _random_set(11, 2, n=120)
+    d.loc[:4, "time"] = 0.0
+    d.loc[:2, "status"] = 1
+    return d
+
+
+def _zero_expected_set() -> pd.DataFrame:
+    """A group whose patients are all censored before the first event (expected = 0)."""
+    d = _random_set(12, 2, n=120)
+    d.loc[d["time"] == 0, "status"] = 0
+    extra = pd.DataFrame({"time": [0.0, 0.0], "status": [0, 0], "g": ["Z", "Z"]})
+    return pd.concat([d, extra], ignore_index=True)
+
+
+def _all_random_sets() -> dict[str, pd.DataFrame]:
+    sets = {f"s{seed}_{k}": _random_set(seed, k) for seed, k in RANDOM_SETS}
+    sets["zero"] = _time_zero_set()
+    sets["zexp"] = _zero_expected_set()
+    return sets
+
+
+@pytest.fixture(scope="module")
+def r_random() -> pd.DataFrame:
+    data = pd.concat([d.assign(set=name) for name, d in _all_random_sets().items()])
+    script = (
+        R_HELPERS
+        + """
+all <- read.csv(Sys.getenv("ORACLE_IN"))
+out <- list()
+for (nm in unique(all$set)) {
+  d <- all[all$set == nm, ]
+  for (ct in c("log", "log-log", "plain")) {
+    f <- survfit(Surv(time, status) ~ g, data = d, conf.type = ct)
+    out[[length(out) + 1]] <- km_tab(f, set = nm, ct = ct)
+    out[[length(out) + 1]] <- km_med(f, RMST_TAU, set = nm, ct = ct)
+  }
+  out[[length(out) + 1]] <- sdiff(Surv(time, status) ~ g, d, set = nm)
+}
+write.csv(fill(out), Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+""".replace("RMST_TAU", str(RMST_TAU))
+    )
+    return run_r(script, data)
+
+
+@pytest.mark.parametrize("name", list(_all_random_sets()))
+def test_random_sets_vs_r(r_random, name):
+    d = _all_random_sets()[name]
+    if name.startswith("s"):
+        assert d["status"].mean() < 0.5  # heavy censoring
+        assert d["time"].duplicated().mean() > 0.5  # many ties
+    for ct in ("log", "log-log", "plain"):
+        km = sv.kaplan_meier(d, "time", "status", "g", conf_type=ct)
+        _assert_table_matches_r(km, _kind(r_random, "tab", set=name, ct=ct))
+        _assert_medians_match_r(km, _kind(r_random, "med", set=name, ct=ct))
+    rm = _kind(r_random, "med", set=name, ct="log")
+    rr = sv.rmst(d, "time", "status", RMST_TAU, "g")
+    _assert_close(rr["rmst"], rm["rmean"], "rmean")
+    _assert_close(rr["se"], rm["se"], "se(rmean)")
+    r = _kind(r_random, "survdiff", set=name)
+    lr = sv.logrank(d, "time", "status", "g")
+    assert abs(lr.statistic - r["chisq"].iloc[0]) < TOL
+    assert lr.dof == r["df"].iloc[0]
+    assert abs(lr.p_value - r["p"].iloc[0]) < TOL
+    if name == "zexp":
+        assert lr.dof == 1  # group Z (expected 0) dropped as in survdiff
+        assert "Z (n=2)" in lr.warning
+
+
+# ------------------------------------------------------------------------------------------------
+# Aalen-Johansen (one Rscript run)
+# ------------------------------------------------------------------------------------------------
+def _competing_set(seed: int, n: int = 150) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pfs = np.floor(rng.exponential(40, n)).astype(float)
+    pfs_event = (rng.random(n) < 0.6).astype(int)
+    died_at_pfs = (pfs_event == 1) & (rng.random(n) < 0.35)
+    os_days = np.where(died_at_pfs, pfs, pfs + np.floor(rng.exponential(60, n)))
+    os_event = np.where(died_at_pfs, 1, (rng.random(n) < 0.4).astype(int))
+    return pd.DataFrame(
+        {
+            "pfs_days": pfs,
+            "pfs_event": pfs_event,
+            "os_days": os_days,
+            "os_event": os_event,
+            "arm": rng.choice(["a", "b"], n),
+        }
+    )
+
+
+AJ_SEEDS = [7, 8]
+
+
+@pytest.fixture(scope="module")
+def r_aj() -> pd.DataFrame:
+    data = pd.concat(
+        [sv.competing_status(_competing_set(s)).assign(set=s) for s in AJ_SEEDS],
+        ignore_index=True,
+    )
+    return run_r(
+        """
+all <- read.csv(Sys.getenv("ORACLE_IN"))
+out <- list()
+for (s in unique(all$set)) {
+  fit <- survfit(Surv(time, factor(status)) ~ 1, data = all[all$set == s, ])
+  out[[length(out) + 1]] <- data.frame(set = s, time = fit$time, n.risk = fit$n.risk[, 1],
+    s0 = fit$pstate[, 1], p1 = fit$pstate[, 2], p2 = fit$pstate[, 3])
+}
+write.csv(do.call(rbind, out), Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+""",
+        data,
+    )
+
+
+@pytest.mark.parametrize("seed", AJ_SEEDS)
+def test_aalen_johansen_vs_r(r_aj, seed):
+    d = _competing_set(seed)
+    assert set(sv.competing_status(d)["status"]) == {0, 1, 2}
+    r = r_aj[r_aj["set"] == seed]
+    ci = sv.cumulative_incidence(d).iloc[1:]
+    _assert_close(ci["time"], r["time"], "time")
+    _assert_close(ci["n_risk"], r["n.risk"], "n.risk")
+    _assert_close(ci["event_free"], r["s0"], "(s0)")
+    _assert_close(ci["cif_progression"], r["p1"], "progression")
+    _assert_close(ci["cif_death"], r["p2"], "death")
+    by = sv.cumulative_incidence(d, group="arm")
+    sub = sv.cumulative_incidence(d[d["arm"] == "b"])
+    _assert_close(by.loc[by["group"] == "b", "cif_death"], sub["cif_death"], "by group")
+
+
+def test_competing_status_rules():
+    d = pd.DataFrame(
+        {
+            "pfs_days": [10.0, 10.0, 10.0, 5.0],
+            "pfs_event": [1, 1, 0, 1],
+            "os_days": [10.0, 20.0, 30.0, 5.0],
+            "os_event": [1, 1, 0, 0],
+        }
+    )
+    assert sv.competing_status(d)["status"].tolist() == [2, 1, 0, 1]
+
+
+# ------------------------------------------------------------------------------------------------
+# edge cases and helpers (hand calculations / quoted R)
+# ------------------------------------------------------------------------------------------------
+def test_median_midpoint_and_flat_tail():
+    # R: print(survfit(Surv(c(1,2,3,4), c(1,1,1,1)) ~ 1)) -> median 2.5, LCL 1, UCL NA
+    d = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 1, 1, 1]})
+    m = sv.kaplan_meier(d, "t", "e").medians.iloc[0]
+    assert m["median"] == 2.5 and m["lower"] == 1 and np.isnan(m["upper"])
+    # R: print(survfit(Surv(c(1,2,3,4), c(1,1,0,0)) ~ 1)) -> median 2 (print.survfit; note
+    # quantile.survfit gives 3 here), LCL 1, UCL NA
+    d = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 1, 0, 0]})
+    m = sv.kaplan_meier(d, "t", "e").medians.iloc[0]
+    assert m["median"] == 2 and m["lower"] == 1 and np.isnan(m["upper"])
+
+
+def test_survival_zero_gives_nan_ci():
+    # R: survfit(Surv(c(1,2,2,3,4), c(1,0,1,1,1)) ~ 1): at t=4 surv 0, std.err Inf, CI NA
+    d = pd.DataFrame({"t": [1.0, 2, 2, 3, 4], "e": [1, 0, 1, 1, 1]})
+    for ct in ("log", "log-log", "plain"):
+        last = sv.kaplan_meier(d, "t", "e", conf_type=ct).table.iloc[-1]
+        assert last["survival"] == 0 and np.isinf(last["std_err"])
+        assert np.isnan(last["lower"]) and np.isnan(last["upper"])
+
+
+def test_all_censored():
+    d = pd.DataFrame({"t": [1.0, 2, 3], "e": [0, 0, 0], "g": ["a", "a", "b"]})
+    km = sv.kaplan_meier(d, "t", "e", "g")
+    assert km.medians["median"].isna().all()
+    assert (km.table["survival"] == 1).all()
+    lr = sv.logrank(d, "t", "e", "g")
+    assert lr.statistic == 0 and lr.dof == -1 and np.isnan(lr.p_value)
+
+
+def test_one_group_and_single_patient_group():
+    d = _random_set(3, 2, n=40)
+    km = sv.kaplan_meier(d.assign(g="only"), "time", "status", "g")
+    assert km.levels == ("only",) and len(km.medians) == 1
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        sv.logrank(d.assign(g="only"), "time", "status", "g")
+    one = pd.concat([d, pd.DataFrame({"time": [5.0], "status": [1], "g": ["solo"]})])
+    km = sv.kaplan_meier(one, "time", "status", "g")
+    solo = km.table[km.table["group"] == "solo"]
+    assert solo["survival"].tolist() == [1.0, 0.0]
+    assert km.medians.set_index("group").loc["solo", "median"] == 5
+    lr = sv.logrank(one, "time", "status", "g")
+    assert "solo (n=1)" in lr.warning
+
+
+def test_origin_rows():
+    km = sv.kaplan_meier(_lung(), "time", "status", "sex")
+    first = km.table.groupby("group").head(1)
+    assert (first["time"] == 0).all() and (first["survival"] == 1).all()
+    assert first["n_risk"].tolist() == [138, 90]
+
+
+def test_n_at_risk_hand():
+    d = pd.DataFrame({"t": [1.0, 2, 2, 3, 5, 8], "e": [1, 0, 1, 1, 0, 1]})
+    km = sv.kaplan_meier(d, "t", "e")
+    r = sv.n_at_risk(km, [0, 2, 4, 8, 10])
+    assert r["at_risk"].tolist() == [6, 5, 2, 1, 0]
+    assert r["events"].tolist() == [0, 2, 3, 4, 4]
+    assert r["censored"].tolist() == [0, 1, 1, 2, 2]
+
+
+def test_truncate_at():
+    d = pd.DataFrame({"t": [100.0, 360, 400, 500], "e": [1, 1, 1, 0]})
+    out = sv.truncate_at(d, "t", "e", 360)
+    assert out["t"].tolist() == [100, 360, 360, 360]
+    assert out["e"].tolist() == [1, 1, 0, 0]
+    assert d["t"].tolist() == [100, 360, 400, 500]  # input untouched
+
+
+def test_p_adjust_holm_hand():
+    # R: p.adjust(c(0.01, 0.04, 0.03), "holm") -> 0.03 0.06 0.06
+    np.testing.assert_allclose(
+        sv._p_adjust(np.array([0.01, 0.04, 0.03]), "holm"), [0.03, 0.06, 0.06]
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame({"t": [1.0, np.nan], "e": [1, 0], "g": ["a", "b"]}), "missing"),
+        (pd.DataFrame({"t": [1.0, -2.0], "e": [1, 0], "g": ["a", "b"]}), "negative"),
+        (pd.DataFrame({"t": [1.0, 2.0], "e": [1, 2], "g": ["a", "b"]}), "0 \\(censored\\) or 1"),
+        (pd.DataFrame({"t": [1.0, 2.0], "e": [1, np.nan], "g": ["a", "b"]}), "0 \\(censored\\)"),
+        (pd.DataFrame({"t": [1.0, 2.0], "e": [1, 0], "g": ["a", None]}), "missing"),
+        (
+            pd.DataFrame(
+                {"t": [1.0, 2.0], "e": [1, 0], "g": pd.Categorical(["a", "a"], ["a", "b"])}
+            ),
+            "no patients",
+        ),
+        (pd.DataFrame({"t": [], "e": [], "g": []}), "empty"),
+        (pd.DataFrame({"t": ["x"], "e": [1], "g": ["a"]}), "numeric"),
+    ],
+)
+def test_validation(frame, match):
+    with pytest.raises(ValueError, match=match):
+        sv.kaplan_meier(frame, "t", "e", "g")
+
+
+def test_validation_other():
+    d = pd.DataFrame({"t": [1.0, 2.0], "e": [1, 0], "g": ["a", "b"]})
+    with pytest.raises(ValueError, match="not in data"):
+        sv.kaplan_meier(d, "time", "e")
+    with pytest.raises(ValueError, match="conf_type"):
+        sv.kaplan_meier(d, "t", "e", conf_type="logit")
+    with pytest.raises(ValueError, match="horizon"):
+        sv.rmst(d, "t", "e", -1)
+    with pytest.raises(ValueError, match="times"):
+        sv.survival_at(d, "t", "e", [-5])
+    with pytest.raises(ValueError, match="reference"):
+        sv.univariable_hr(d, "t", "e", "g", reference="zzz")
+    with pytest.raises(ValueError, match="adjust"):
+        sv.pairwise_logrank(d, "t", "e", "g", adjust="fdr??")
+
+
+def test_boolean_events_and_categorical_order():
+    d = _random_set(9, 3, n=80)
+    d["g"] = pd.Categorical(d["g"], ["G2", "G0", "G1"])
+    km = sv.kaplan_meier(d.assign(status=d["status"].astype(bool)), "time", "status", "g")
+    assert km.levels == ("G2", "G0", "G1")
+    assert km.medians["group"].tolist() == ["G2", "G0", "G1"]
+    ref = sv.kaplan_meier(d.assign(g=d["g"].astype(str)), "time", "status", "g").medians
+    a = km.medians.set_index("group").sort_index()
+    b = ref.set_index("group").sort_index()
+    _assert_close(a["median"], b["median"], "median")
+
+
+# ------------------------------------------------------------------------------------------------
+# chart builders (structure only; numbers come from the core results tested above)
+# ------------------------------------------------------------------------------------------------
+def test_km_chart_spec():
+    from core.charts import survival as ch
+
+    d = _lung()
+    km = sv.kaplan_meier(d, "time", "status", "sex")
+    spec = ch.km_chart(km, "months", horizon=360, landmarks=[180]).to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks[:2] == ["area", "line"] and "tick" in marks and "rule" in marks
+    line = spec["layer"][1]
+    assert line["mark"]["interpolate"] == "step-after"
+    assert line["encoding"]["strokeDash"]["field"] == "group_label"  # not colour alone
+    assert line["encoding"]["color"]["scale"]["range"] == ch.OKABE_ITO[:2]
+    assert "months" in line["encoding"]["x"]["title"]
+    # curve data stop at the horizon, converted to months
+    cd = ch.curve_data(km, "months", 360)
+    assert cd["time"].max() == 360 and abs(cd["t"].max() - 360 / sv.DAYS_PER_MONTH) < 1e-12
+    no_ci = ch.km_chart(km, show_ci=False, show_censor=False).to_dict()
+    assert [layer["mark"]["type"] for layer in no_ci["layer"]] == ["line", "point"]
+
+
+def test_risk_table_and_figure():
+    from core.charts import survival as ch
+
+    km = sv.kaplan_meier(_lung(), "time", "status", "sex")
+    ticks = ch.time_ticks(360)
+    assert ticks == [0, 60, 120, 180, 240, 300, 360]
+    assert ch.time_ticks(360, "months")[-1] == 10 * sv.DAYS_PER_MONTH
+    long = ch.risk_table_data(km, ticks)
+    nar = sv.n_at_risk(km, ticks)
+    at_risk = long[long["metric"] == "at_risk"]["value"].to_numpy()
+    np.testing.assert_array_equal(at_risk, nar["at_risk"].to_numpy())
+    fig = ch.km_figure(km, "days", 360, title="OS").to_dict()
+    assert len(fig["vconcat"]) == 2
+    with pytest.raises(ValueError, match="time_unit"):
+        ch.km_chart(km, time_unit="weeks")
+
+
+def test_cif_chart_spec():
+    from core.charts import survival as ch
+
+    d = _competing_set(7)
+    spec = ch.cif_chart(sv.cumulative_incidence(d), "days", 90).to_dict()
+    assert spec["mark"]["type"] == "area" and spec["encoding"]["y"]["stack"] == "zero"
+    faceted = ch.cif_chart(sv.cumulative_incidence(d, group="arm"), "months").to_dict()
+    assert "facet" in faceted
+
+
+# ------------------------------------------------------------------------------------------------
+# page helpers
+# ------------------------------------------------------------------------------------------------
+def test_make_groups():
+    d = _lung()
+    g = sv.make_groups(d, "age", 60)
+    assert g.levels == ("age < 60", "age ≥ 60") and g.threshold == 60 and not g.ordered
+    assert (g.df[g.column] == "age < 60").sum() == (d["age"] < 60).sum()
+    assert sv.make_groups(d, "age").threshold == d["age"].median()
+    g = sv.make_groups(d, "ph.ecog")
+    assert g.n_missing == 1 and g.levels == (0.0, 1.0, 2.0, 3.0) and g.ordered
+    assert len(g.df) == len(d) - 1
+    g = sv.make_groups(d, "sex")
+    assert g.levels == (1, 2) and not g.ordered  # two levels: no separate trend test
+    # cut above the maximum: only one group is left
+    g = sv.make_groups(d, "age", 1000)
+    assert g.levels == ("age < 1000",)
+    km = sv.kaplan_meier(g.df, "time", "status", g.column)
+    assert km.levels == g.levels
+
+
+def test_cumulative_incidence_at_hand():
+    d = pd.DataFrame(
+        {
+            "pfs_days": [1.0, 2, 3, 4],
+            "pfs_event": [1, 1, 0, 1],
+            "os_days": [5.0, 2, 3, 4],
+            "os_event": [0, 1, 0, 1],
+        }
+    )
+    # status: 1 progression at t=1, 2 death at t=2, censored at 3, 2 death at 4
+    ci = sv.cumulative_incidence(d)
+    at = sv.cumulative_incidence_at(ci, [0, 1, 2.5, 4, 9])
+    np.testing.assert_allclose(at["cif_progression"][:4], [0, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(at["cif_death"][:4], [0, 0, 0.25, 0.75])
+    assert at["n_risk"].tolist() == [4, 4, 2, 1, 0] and np.isnan(at["cif_death"].iloc[4])
+
+
+def test_univariable_hr_levels_without_events():
+    d = _random_set(21, 3, n=120)
+    d.loc[d["g"] == "G2", "status"] = 0
+    hr = sv.univariable_hr(d, "time", "status", "g", reference="G0")
+    assert np.isnan(hr.loc[hr["level"] == "G2", "hr"]).all()
+    assert np.isfinite(hr.loc[hr["level"] == "G1", "hr"]).all()
+    # the estimate for G1 equals the fit without the event-free level (the limit of R's MLE)
+    alone = sv.univariable_hr(d[d["g"] != "G2"], "time", "status", "g", reference="G0")
+    _assert_close(hr["hr"].iloc[1], alone["hr"].iloc[1], "hr")
+    none_ref = sv.univariable_hr(d, "time", "status", "g", reference="G2")
+    assert none_ref.loc[~none_ref["reference"], "hr"].isna().all()
+
+
+def test_sparse_counting_path_matches_dense(monkeypatch):
+    """Large groups x times use np.unique instead of dense count matrices: same results."""
+    d = _random_set(31, 4, n=400)
+    d["time"] = d["time"] + np.random.default_rng(0).integers(0, 3, len(d)) / 4
+    km_dense = sv.kaplan_meier(d, "time", "status", "g", conf_type="log-log")
+    lr_dense = sv.logrank(d, "time", "status", "g")
+    monkeypatch.setattr(sv, "_DENSE_LIMIT", 0)
+    km_sparse = sv.kaplan_meier(d, "time", "status", "g", conf_type="log-log")
+    lr_sparse = sv.logrank(d, "time", "status", "g")
+    pd.testing.assert_frame_equal(km_dense.table, km_sparse.table)
+    pd.testing.assert_frame_equal(km_dense.medians, km_sparse.medians)
+    assert abs(lr_dense.statistic - lr_sparse.statistic) < 1e-10
+    np.testing.assert_allclose(lr_dense.table["expected"], lr_sparse.table["expected"])
+
+
+def test_nullable_dtypes_from_duckdb():
+    """DuckDB hands back nullable Int32 / boolean columns: accepted, NA groups dropped."""
+    d = _random_set(41, 3, n=60)
+    d["ps"] = pd.array(np.where(np.arange(60) % 7 == 0, None, np.arange(60) % 3), dtype="Int32")
+    d["flag"] = pd.array(np.arange(60) % 2 == 0, dtype="boolean")
+    d["status"] = d["status"].astype("Int32")
+    g = sv.make_groups(d, "ps")
+    assert g.levels == (0, 1, 2) and g.ordered and g.n_missing == 9
+    km = sv.kaplan_meier(g.df, "time", "status", g.column)
+    ref = sv.kaplan_meier(g.df.astype({"ps": int, "status": int}), "time", "status", "ps")
+    pd.testing.assert_frame_equal(km.medians, ref.medians)
+    g = sv.make_groups(d, "flag")
+    assert g.levels == (False, True) and not g.ordered
+    assert sv.logrank(g.df, "time", "status", g.column).dof == 1
+
+
+def test_make_groups_order_and_label():
+    d = _random_set(51, 4, n=80)
+    g = sv.make_groups(d, "g", order=["G3", "G1"])
+    assert g.levels == ("G3", "G1", "G0", "G2")
+    km = sv.kaplan_meier(g.df, "time", "status", g.column)
+    assert km.levels == g.levels and km.medians["group"].tolist() == list(g.levels)
+    d["x"] = np.arange(80) / 2
+    assert sv.make_groups(d, "x", 10, label="Dose").levels == ("Dose < 10", "Dose ≥ 10")
