@@ -1,0 +1,145 @@
+"""Benchmark core.compare on synthetic data (prints a table; no asserts).
+
+    python bench/bench_compare.py [n_patients]
+
+100,000 synthetic patients, 4 groups, 15 variables (9 continuous with ties and missing
+values, 6 categorical), through the pandas path and the DuckDB path, plus the r x c Fisher
+test on the largest tables of the app's size.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.compare import compare_groups, compare_groups_sql
+from core.fisher import fisher_test
+
+
+def synthetic(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame(
+        {
+            "group": rng.choice(["CRS", "CRS or sepsis", "Disease progression", "Sepsis"], n),
+            "age": rng.integers(18, 80, n),
+            "bmi": np.round(rng.normal(24, 4, n), 1),
+            "ecog_ps": rng.integers(0, 4, n),
+            "sofa": rng.integers(0, 15, n),
+            "map": np.round(rng.normal(70, 12, n)),
+            "temperature": np.round(rng.normal(39, 1, n), 1),
+            "ferritin": np.round(rng.lognormal(7, 1, n)),
+            "lactate": np.round(rng.lognormal(0.4, 0.5, n), 1),
+            "fluid": rng.choice([0, 500, 1000, 1500, 2000], n).astype(float),
+            "sex": rng.choice(["M", "F"], n),
+            "malignancy": rng.choice(["DLBCL", "ALL", "MM"], n, p=[0.74, 0.24, 0.02]),
+            "neutropenia": rng.random(n) < 0.66,
+            "vasopressors": rng.random(n) < 0.25,
+            "icans": rng.random(n) < 0.37,
+            "product": rng.choice(["axi-cel", "tisa-cel", "brexu-cel"], n),
+        }
+    )
+    for col in ("bmi", "ferritin", "lactate"):
+        d.loc[rng.random(n) < 0.03, col] = np.nan
+    return d
+
+
+def timed(fn, repeat: int = 1) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    d = synthetic(n)
+    variables = [c for c in d.columns if c != "group"]
+    con = duckdb.connect()
+    con.register("src", d)
+    con.execute("CREATE TABLE patients AS SELECT * FROM src")
+    rows = []
+
+    res = compare_groups(d, "group", variables)
+    methods = res.drop_duplicates("variable")["test"].value_counts().to_dict()
+    rows.append(
+        (
+            "compare_groups (pandas), 4 groups",
+            n,
+            len(variables),
+            timed(lambda: compare_groups(d, "group", variables)),
+        )
+    )
+    rows.append(
+        (
+            "compare_groups_sql (DuckDB), 4 groups",
+            n,
+            len(variables),
+            timed(lambda: compare_groups_sql(con, "patients", "group", variables)),
+        )
+    )
+    from core import compare as cmp
+
+    def agg_sql():
+        t = cmp._qi("patients")
+        specs = cmp._as_specs(variables, dict(d.dtypes), variables, "group", None)
+        prep = cmp._Prepared(specs, sorted(d["group"].unique()), None, "group")
+        cmp._aggregate_duckdb(con, t, prep)
+
+    def agg_pandas():
+        specs = cmp._as_specs(list(d.columns), dict(d.dtypes), variables, "group", None)
+        prep = cmp._Prepared(specs, sorted(d["group"].unique()), None, "group")
+        cmp._aggregate_pandas(d, prep)
+
+    rows.append(("  aggregation only, DuckDB SQL", n, len(variables), timed(agg_sql)))
+    rows.append(("  aggregation only, pandas", n, len(variables), timed(agg_pandas)))
+    two = d[d["group"].isin(["CRS", "Sepsis"])]
+    rows.append(
+        (
+            "compare_groups (pandas), 2 groups",
+            len(two),
+            len(variables),
+            timed(lambda: compare_groups(two, "group", variables)),
+        )
+    )
+    small = d.sample(71, random_state=1)
+    rows.append(
+        (
+            "compare_groups, paper size",
+            71,
+            len(variables),
+            timed(lambda: compare_groups(small, "group", variables), repeat=3),
+        )
+    )
+
+    print(f"\ncore.compare benchmark ({n:,} synthetic patients)")
+    print(f"{'step':42s} {'rows':>9s} {'vars':>5s} {'seconds':>9s}")
+    for name, k, v, s in rows:
+        print(f"{name:42s} {k:>9,d} {v:>5d} {s:>9.3f}")
+    print("tests used (4 groups):", methods)
+
+    rng = np.random.default_rng(5)
+    print(f"\n{'Fisher r x c':42s} {'n':>9s} {'method':>34s} {'seconds':>9s}")
+    for shape, tot in [((3, 4), 71), ((4, 4), 71), ((5, 4), 71), ((4, 4), 150), ((5, 4), 100)]:
+        t = rng.multinomial(tot, np.ones(shape[0] * shape[1]) / (shape[0] * shape[1]))
+        t = t.reshape(shape)
+        t0 = time.perf_counter()
+        r = fisher_test(t, time_budget=60)
+        dt = time.perf_counter() - t0
+        print(f"{'exact, ' + 'x'.join(map(str, shape)):42s} {tot:>9d} {r.method:>34s} {dt:>9.3f}")
+    t0 = time.perf_counter()
+    r = fisher_test(res.pipe(lambda _: np.array([[24000, 25000], [1000, 1100]])))
+    print(f"{'2 x 2 (scipy)':42s} {51100:>9d} {r.method:>34s} {time.perf_counter() - t0:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Altair small multiples for one row block of a group comparison (pure, no streamlit).
+
+* continuous variable: one box plot per group (Tukey whiskers; the box is Q1-Q3 — Vega-Lite
+  computes its quartiles itself, the table shows R's type-7 values) with the patients as
+  jittered points on top;
+* categorical variable: one bar chart per group (percent of the group's non-missing values),
+  counts in the tooltip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+__all__ = ["categorical_bars", "continuous_strip", "variable_chart"]
+
+PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2", "#9D755D"]
+WIDTH_PER_GROUP = 150
+HEIGHT = 260
+
+
+def continuous_strip(
+    df: pd.DataFrame, column: str, by: str | None, label: str, groups: Sequence[str] | None = None
+) -> alt.Chart:
+    """Box plot and jittered points of ``column`` per group of ``by`` (or overall)."""
+    data = _frame(df, column, by, groups)
+    order = list(groups) if groups else sorted(data["group"].unique())
+    x = alt.X("group:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160))
+    color = alt.Color("group:N", sort=order, scale=alt.Scale(range=PALETTE), legend=None)
+    y = alt.Y("value:Q", title=label, scale=alt.Scale(zero=False))
+    box = (
+        alt.Chart(data)
+        .mark_boxplot(size=38, opacity=0.45, extent=1.5, outliers=False)
+        .encode(x=x, y=y, color=color)
+    )
+    pts = (
+        alt.Chart(data)
+        .transform_calculate(jitter="(random() - 0.5) * 30")
+        .mark_circle(size=28, opacity=0.75)
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-40, 40])),
+            y=y,
+            color=color,
+            tooltip=[
+                alt.Tooltip("group:N", title="Group"),
+                alt.Tooltip("value:Q", title=label),
+            ],
+        )
+    )
+    width = max(WIDTH_PER_GROUP * len(order), 220)
+    return (box + pts).properties(width=width, height=HEIGHT, title=label)
+
+
+def categorical_bars(
+    df: pd.DataFrame, column: str, by: str | None, label: str, groups: Sequence[str] | None = None
+) -> alt.Chart:
+    """Percent of each level within each group (facetted small multiples)."""
+    data = _frame(df, column, by, groups)
+    data["level"] = data["value"].map(str)
+    counts = data.groupby(["group", "level"], observed=True).size().rename("n").reset_index()
+    totals = counts.groupby("group", observed=True)["n"].transform("sum")
+    counts["pct"] = 100 * counts["n"] / totals
+    counts["N"] = totals
+    order = list(groups) if groups else sorted(counts["group"].unique())
+    levels = list(dict.fromkeys(sorted(counts["level"])))
+    base = alt.Chart(counts).encode(
+        x=alt.X("level:N", sort=levels, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=120)),
+        y=alt.Y("pct:Q", title="% of group", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("level:N", sort=levels, scale=alt.Scale(range=PALETTE), title=label),
+        tooltip=[
+            alt.Tooltip("group:N", title="Group"),
+            alt.Tooltip("level:N", title=label),
+            alt.Tooltip("n:Q", title="n"),
+            alt.Tooltip("N:Q", title="of"),
+            alt.Tooltip("pct:Q", title="%", format=".1f"),
+        ],
+    )
+    bars = base.mark_bar()
+    text = base.mark_text(dy=-6, fontSize=11).encode(text=alt.Text("n:Q"), color=alt.value("#333"))
+    width = max(28 * len(levels), 110)
+    return (
+        alt.layer(bars, text)
+        .properties(width=width, height=HEIGHT - 40)
+        .facet(
+            column=alt.Column(
+                "group:N", sort=order, title=None, header=alt.Header(labelFontSize=12)
+            )
+        )
+        .properties(title=label)
+    )
+
+
+def variable_chart(
+    df: pd.DataFrame,
+    column: str,
+    kind: str,
+    by: str | None,
+    label: str,
+    groups: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Small multiple for one variable: box/strip if continuous, bars if categorical."""
+    if kind == "continuous":
+        return continuous_strip(df, column, by, label, groups)
+    return categorical_bars(df, column, by, label, groups)
+
+
+def _frame(
+    df: pd.DataFrame, column: str, by: str | None, groups: Sequence[str] | None
+) -> pd.DataFrame:
+    if column not in df.columns:
+        raise ValueError(f"column {column!r} is not in the data")
+    if by is not None and by not in df.columns:
+        raise ValueError(f"grouping column {by!r} is not in the data")
+    out = pd.DataFrame(
+        {
+            "value": df[column],
+            "group": df[by].astype(object).map(str) if by else "Overall",
+        }
+    )
+    if by:
+        out = out[df[by].notna().to_numpy()]
+    out = out[out["value"].notna()]
+    if groups:
+        out = out[out["group"].isin([str(g) for g in groups])]
+    if pd.api.types.is_bool_dtype(out["value"]):
+        out["value"] = out["value"].map({True: "yes", False: "no"})
+    return out.reset_index(drop=True)

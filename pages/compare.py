@@ -1,0 +1,384 @@
+"""Compare groups: the paper's Tables 1, 3 and 4 recomputed on the active cohort, or any grouping.
+
+Thin page: widgets -> core.compare.compare_groups (R-equivalent tests) -> formatted table,
+core.charts.compare small multiples, downloads.  View state is mirrored in st.query_params
+(keys prefixed ``cmp_``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import vl_convert as vlc
+
+from core import compare as cg
+from core.charts import compare as ch
+from pages._ui import cohort_sidebar, page_header
+
+P = "cmp_"
+NONE = "(none: whole cohort)"
+PRESET_LABELS = {
+    "custom": "Custom",
+    "table1": "Table 1 — whole cohort",
+    "table3": "Table 3 — by reason for ICU admission",
+    "table4": "Table 4 — by 1-year outcome",
+}
+EXCLUDE = {"patient_id", "os_days", "os_event", "pfs_days", "pfs_event"}
+MAX_GROUP_LEVELS = 8
+FEW_VALUES = 6  # numeric columns with at most this many values can group as categories
+ADJUST = {"none": "None", "holm": "Holm", "BH": "Benjamini-Hochberg"}
+DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
+
+
+@st.cache_data
+def _labels() -> dict[str, str]:
+    try:
+        d = pd.read_csv(DICTIONARY, dtype=str).set_index("column")
+    except (OSError, KeyError, ValueError):
+        return {}
+    out = {}
+    for col, row in d.iterrows():
+        label = row.get("label")
+        if isinstance(label, str) and label:
+            unit = row.get("unit")
+            out[col] = f"{label} ({unit})" if isinstance(unit, str) and unit else label
+    return out
+
+
+def _qp(name: str, default: str) -> str:
+    return st.query_params.get(P + name, default)
+
+
+def _catalog(df: pd.DataFrame) -> dict[str, cg.VariableSpec]:
+    """Every describable column, labelled and sectioned like the paper where it appears."""
+    labels = _labels()
+    known: dict[str, cg.VariableSpec] = {}
+    for key in ("table1", "table3", "table4"):
+        for spec in cg.PRESETS[key].variables:
+            if spec.name == spec.column:
+                known.setdefault(spec.column, spec)
+    out = {}
+    for col in df.columns:
+        if col in EXCLUDE:
+            continue
+        spec = known.get(col)
+        if spec is None:
+            spec = cg.VariableSpec(col, None, col, labels.get(col, col), "Other variables")
+        out[col] = spec
+    return out
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _group_options(df: pd.DataFrame) -> list[str]:
+    opts = [NONE]
+    for col in df.columns:
+        if col in EXCLUDE:
+            continue
+        k = df[col].nunique(dropna=True)
+        if k < 2:
+            continue
+        if _is_numeric(df[col]) or k <= MAX_GROUP_LEVELS:
+            opts.append(col)
+    return opts
+
+
+def _init_state(df: pd.DataFrame, options: list[str], catalog: dict) -> None:
+    def seed(name: str, value) -> None:
+        if P + name not in st.session_state:
+            st.session_state[P + name] = value
+
+    preset = _qp("preset", "table3")
+    preset = preset if preset in PRESET_LABELS else "custom"
+    seed("preset", preset)
+    by = _qp("by", "icu_reason")
+    if preset != "custom":  # a preset fixes its grouping
+        by = cg.PRESETS[preset].by or NONE
+    seed("by", by if by in options else NONE)
+    try:
+        cut = float(_qp("cut", ""))
+    except ValueError:
+        cut = None
+    seed("cut", cut)
+    seed("as_cut", _qp("as_cut", "0") == "1")
+    raw_vars = _qp("vars", "")
+    chosen = [v for v in raw_vars.split(",") if v in catalog] if raw_vars else list(catalog)
+    seed("vars", chosen)
+    seed("adj", _qp("adj", "none") if _qp("adj", "none") in ADJUST else "none")
+    seed("all_levels", _qp("all", "0") == "1")
+    seed("var", _qp("var", ""))
+
+
+def _apply_preset() -> None:
+    key = st.session_state[P + "preset"]
+    if key != "custom":
+        st.session_state[P + "by"] = cg.PRESETS[key].by or NONE
+        st.session_state[P + "as_cut"] = False
+
+
+def _to_custom() -> None:
+    st.session_state[P + "preset"] = "custom"
+
+
+def _sync_url(values: dict[str, str | None]) -> None:
+    for k, v in values.items():
+        key = P + k
+        if v is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != v:
+            st.query_params[key] = v
+
+
+@st.cache_data(show_spinner="Computing the comparison…", max_entries=32)
+def _compute(
+    df: pd.DataFrame,
+    by: str | None,
+    specs: tuple[cg.VariableSpec, ...],
+    group_order: tuple | None,
+    adjust: str | None,
+) -> pd.DataFrame:
+    return cg.compare_groups(df, by, list(specs), adjust=adjust, group_order=group_order)
+
+
+def _style(table: pd.DataFrame):
+    kinds = table["_kind"].tolist()
+    shown = table.drop(columns=["_kind"])
+    paper_cols = [c for c in shown.columns if "(paper)" in str(c)]
+
+    def rows(row: pd.Series) -> list[str]:
+        kind = kinds[row.name]
+        if kind == "section":
+            return ["font-weight: 700; background-color: #eef2f7"] * len(row)
+        out = []
+        for c in row.index:
+            css = ""
+            if c in paper_cols:
+                css = "color: #6b7280; font-style: italic"
+            if c == "p" and _significant(row[c]):
+                css = "font-weight: 700"
+            out.append(css)
+        return out
+
+    return shown.style.apply(rows, axis=1)
+
+
+def _significant(text: str) -> bool:
+    if not text:
+        return False
+    if text.startswith("<"):
+        return True
+    try:
+        return float(text) < 0.05
+    except ValueError:
+        return False
+
+
+def main() -> None:
+    page_header(
+        "Compare groups",
+        "Patient characteristics by group, as in the paper's Tables 1, 3 and 4: median [IQR] "
+        "and n (%), compared with the Wilcoxon rank-sum / Kruskal-Wallis test (continuous) "
+        "or Fisher's exact test (categorical), exactly as R computes them.",
+    )
+    view = cohort_sidebar()
+    df = view.df
+    if view.n == 0:
+        st.warning("No patient passes the current filter: widen it in the sidebar.")
+        return
+    catalog = _catalog(df)
+    options = _group_options(df)
+    _init_state(df, options, catalog)
+    labels = _labels()
+
+    c1, c2, c3 = st.columns([1.3, 1.2, 1])
+    c1.selectbox(
+        "Table",
+        list(PRESET_LABELS),
+        format_func=PRESET_LABELS.get,
+        key=P + "preset",
+        on_change=_apply_preset,
+    )
+    preset_key = st.session_state[P + "preset"]
+    if st.session_state[P + "by"] not in options:
+        st.session_state[P + "by"] = NONE
+    by_col = c2.selectbox(
+        "Group by",
+        options,
+        key=P + "by",
+        format_func=lambda c: c if c == NONE else f"{labels.get(c, c)} · {c}",
+        on_change=_to_custom,
+    )
+    by = None if by_col == NONE else by_col
+    c3.selectbox("p-value adjustment", list(ADJUST), format_func=ADJUST.get, key=P + "adj")
+    adjust = None if st.session_state[P + "adj"] == "none" else st.session_state[P + "adj"]
+
+    data = df
+    group_by = by
+    cut_value = None
+    if by is not None and _is_numeric(df[by]):
+        few = df[by].nunique() <= FEW_VALUES
+        as_cut = True
+        if few:
+            as_cut = st.checkbox(
+                f"Cut {by} at a threshold instead of one group per value", key=P + "as_cut"
+            )
+        if as_cut:
+            x = df[by].dropna()
+            if st.session_state.get(P + "cut") is None or not (
+                x.min() < st.session_state[P + "cut"] <= x.max()
+            ):
+                st.session_state[P + "cut"] = (
+                    float(x.median()) if x.min() < x.median() else float(x.max())
+                )
+            cut_value = st.number_input(
+                f"Threshold: groups '{by} < t' and '{by} ≥ t'",
+                key=P + "cut",
+                step=1.0,
+                on_change=_to_custom,
+            )
+            data = cg.cut_variable(df, by, cut_value)
+            group_by = f"{by} ≥ {cut_value:g}"
+
+    if preset_key != "custom":
+        preset = cg.PRESETS[preset_key]
+        specs = [s for s in preset.variables if s.column in df.columns and s.column != group_by]
+        group_order = preset.group_order
+    else:
+        preset = None
+        all_vars = [c for c in catalog if c != by]
+        st.session_state[P + "vars"] = [v for v in st.session_state[P + "vars"] if v in all_vars]
+        by_section: dict[str, list[str]] = {}
+        for c in all_vars:
+            by_section.setdefault(catalog[c].section, []).append(c)
+        ordered = [c for cols in by_section.values() for c in cols]
+        with st.expander(f"Variables ({len(st.session_state[P + 'vars'])} of {len(ordered)})"):
+            b1, b2 = st.columns(2)
+            if b1.button("Select all"):
+                st.session_state[P + "vars"] = ordered
+            if b2.button("Clear"):
+                st.session_state[P + "vars"] = []
+            st.multiselect(
+                "Variables (grouped by section)",
+                ordered,
+                key=P + "vars",
+                format_func=lambda c: f"{catalog[c].section} · {catalog[c].label}",
+            )
+        chosen = set(st.session_state[P + "vars"])
+        specs = [catalog[c] for c in ordered if c in chosen]
+        group_order = None
+    if not specs:
+        st.info("Choose at least one variable.")
+        return
+    show_all = st.toggle(
+        "Show every level (e.g. 'no' rows of yes/no variables)", key=P + "all_levels"
+    )
+
+    try:
+        result = _compute(
+            data, group_by, tuple(specs), tuple(group_order) if group_order else None, adjust
+        )
+    except ValueError as exc:
+        st.error(f"Cannot compare: {exc}")
+        return
+    published = None
+    if preset is not None and group_by == preset.by:
+        published = cg.compare_with_published(result, preset)
+        if not st.toggle("Show the published values beside", value=True, key=P + "paper"):
+            published_shown = None
+        else:
+            published_shown = published
+    else:
+        published_shown = None
+    table = cg.format_table(result, show_all_levels=show_all, published=published_shown)
+
+    title = (
+        PRESET_LABELS[preset_key]
+        if preset is not None
+        else (f"By {group_by}" if group_by else "Whole cohort")
+    )
+    st.subheader(title)
+    if published is not None:
+        n_fig = int((published["statistic"] != "p").sum())
+        ok = int(published.loc[published["statistic"] != "p", "matches"].sum())
+        st.caption(
+            f"Grey italic columns: the published values. {ok} of {n_fig} published counts, "
+            "percentages and quartiles are reproduced to their printed precision; p-values "
+            "are recomputed (the paper's own printed p-values are not all consistent with its "
+            "counts)."
+        )
+    config = {
+        "Characteristic": st.column_config.TextColumn("Characteristic", width=330, pinned=True)
+    }
+    st.dataframe(
+        _style(table),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(table), 900),
+        column_config=config,
+    )
+    notes = result.drop_duplicates("variable")
+    notes = notes[notes["note"] != ""][["label", "note"]]
+    if not notes.empty:
+        with st.expander(f"Notes ({len(notes)})"):
+            st.dataframe(notes, hide_index=True, width="stretch")
+    tests = result.drop_duplicates("variable")["test"].replace("", pd.NA).dropna()
+    if len(tests):
+        st.caption("Tests used: " + "; ".join(sorted(set(tests))) + ". Two-sided.")
+
+    # small multiples for one variable
+    st.subheader("Look at one variable")
+    names = [s.name for s in specs]
+    if st.session_state[P + "var"] not in names:
+        st.session_state[P + "var"] = names[0]
+    by_name = {s.name: s for s in specs}
+    var = st.selectbox("Variable", names, key=P + "var", format_func=lambda n: by_name[n].label)
+    spec = by_name[var]
+    kind = result.loc[result["variable"] == var, "kind"].iloc[0]
+    groups = cg.result_groups(result)
+    chart = ch.variable_chart(data, spec.column, kind, group_by, spec.label, groups or None)
+    st.altair_chart(chart, width="content")
+
+    # downloads
+    st.subheader("Download")
+    stem = f"compare_{preset_key if preset else (group_by or 'overall')}".replace(" ", "_")
+    d1, d2, d3, d4, d5 = st.columns(5)
+    d1.download_button("CSV (raw numbers)", cg.export_csv(result), f"{stem}.csv", "text/csv")
+    d2.download_button(
+        "Excel",
+        cg.export_excel(result, table, title),
+        f"{stem}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    d3.download_button("LaTeX", cg.export_latex(table, title), f"{stem}.tex", "text/x-tex")
+    spec_json = chart.to_json()
+    try:
+        png = vlc.vegalite_to_png(spec_json, scale=2)
+        svg = vlc.vegalite_to_svg(spec_json)
+    except Exception as exc:
+        d4.caption(f"Chart export unavailable: {exc}")
+    else:
+        d4.download_button("Chart PNG", png, f"{stem}_{var}.png", "image/png")
+        d5.download_button("Chart SVG", svg, f"{stem}_{var}.svg", "image/svg+xml")
+
+    _sync_url(
+        {
+            "preset": preset_key,
+            "by": by_col,
+            "cut": None if cut_value is None else f"{cut_value:g}",
+            "as_cut": "1" if st.session_state.get(P + "as_cut") else None,
+            "vars": None
+            if preset is not None or set(st.session_state[P + "vars"]) == set(catalog) - {by}
+            else ",".join(st.session_state[P + "vars"]),
+            "adj": None if adjust is None else adjust,
+            "all": "1" if show_all else None,
+            "var": var,
+        }
+    )
+
+
+main()

@@ -1,0 +1,336 @@
+"""core.compare against R (wilcox.test, kruskal.test, fisher.test, quantile, p.adjust)."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.compare import (
+    OVERALL,
+    PRESETS,
+    TEST_KRUSKAL,
+    TEST_WILCOX_APPROX,
+    TEST_WILCOX_EXACT,
+    VariableSpec,
+    compare_groups,
+    compare_groups_sql,
+    compare_with_published,
+    cut_variable,
+    format_table,
+    result_groups,
+)
+from tests.r_oracle import run_r
+
+TOL = 1e-6
+
+
+def _data(seed: int = 7) -> pd.DataFrame:
+    """Random cohort-like data: groups of unequal size, ties, missing values."""
+    rng = np.random.default_rng(seed)
+    n = 140
+    g4 = rng.choice(["A", "B", "C", "D"], n, p=[0.4, 0.3, 0.2, 0.1])
+    d = pd.DataFrame(
+        {
+            "g4": g4,
+            "g2": np.where(rng.random(n) < 0.45, "yes", "no"),
+            "cont": rng.normal(50, 10, n),  # no ties
+            "score": rng.integers(0, 8, n).astype(float),  # many ties
+            "lab": np.round(rng.lognormal(1, 0.8, n), 1),  # some ties
+            "cat3": rng.choice(["x", "y", "z"], n, p=[0.5, 0.3, 0.2]),
+            "flag": rng.random(n) < 0.3,
+        }
+    )
+    d.loc[rng.choice(n, 9, replace=False), "lab"] = np.nan
+    d.loc[rng.choice(n, 5, replace=False), "cat3"] = None
+    return d
+
+
+R_TESTS = """
+d <- read.csv(Sys.getenv("ORACLE_IN"), stringsAsFactors = FALSE, na.strings = c("", "NA"))
+r2 <- function(v) wilcox.test(d[[v]] ~ d$g2)$p.value
+r4 <- function(v) kruskal.test(d[[v]] ~ factor(d$g4))$p.value
+f <- function(v, g) fisher.test(table(d[[v]], d[[g]]), workspace = 2e8)$p.value
+small <- d[d$g4 %in% c("A", "B"), ]
+small <- small[c(which(small$g4 == "A")[1:14], which(small$g4 == "B")[1:11]), ]
+res <- data.frame(
+  what = c("w_cont", "w_score", "w_lab", "k_cont", "k_score", "k_lab", "f_cat3_g2",
+           "f_cat3_g4", "f_flag_g2", "f_flag_g4", "w_small_exact"),
+  p = c(r2("cont"), r2("score"), r2("lab"), r4("cont"), r4("score"), r4("lab"),
+        f("cat3", "g2"), f("cat3", "g4"), f("flag", "g2"), f("flag", "g4"),
+        wilcox.test(cont ~ g4, data = small)$p.value))
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return _data()
+
+
+@pytest.fixture(scope="module")
+def r_tests(data) -> dict[str, float]:
+    out = run_r(R_TESTS, data)
+    return dict(zip(out["what"], out["p"], strict=True))
+
+
+def _p(res: pd.DataFrame, var: str) -> float:
+    return float(res.loc[res["variable"] == var, "p_value"].iloc[0])
+
+
+def _test(res: pd.DataFrame, var: str) -> str:
+    return str(res.loc[res["variable"] == var, "test"].iloc[0])
+
+
+def test_two_groups_wilcoxon_matches_r(data, r_tests):
+    res = compare_groups(data, "g2", ["cont", "score", "lab"])
+    for var in ("cont", "score", "lab"):
+        assert _p(res, var) == pytest.approx(r_tests[f"w_{var}"], rel=TOL)
+    # n >= 50 in a group / ties -> normal approximation with continuity correction
+    assert _test(res, "score") == TEST_WILCOX_APPROX
+    assert _test(res, "cont") == TEST_WILCOX_APPROX
+
+
+def test_small_groups_wilcoxon_exact_matches_r(data, r_tests):
+    small = data[data["g4"].isin(["A", "B"])]
+    idx = list(small.index[small["g4"] == "A"][:14]) + list(small.index[small["g4"] == "B"][:11])
+    res = compare_groups(data.loc[idx], "g4", ["cont"])
+    assert _test(res, "cont") == TEST_WILCOX_EXACT
+    assert _p(res, "cont") == pytest.approx(r_tests["w_small_exact"], rel=TOL)
+
+
+def test_kruskal_matches_r(data, r_tests):
+    res = compare_groups(data, "g4", ["cont", "score", "lab"])
+    for var in ("cont", "score", "lab"):
+        assert _test(res, var) == TEST_KRUSKAL
+        assert _p(res, var) == pytest.approx(r_tests[f"k_{var}"], rel=TOL)
+
+
+def test_fisher_rows_match_r(data, r_tests):
+    for g in ("g2", "g4"):
+        res = compare_groups(data, g, ["cat3", "flag"], fisher_time_budget=math.inf)
+        assert _p(res, "cat3") == pytest.approx(r_tests[f"f_cat3_{g}"], rel=TOL)
+        assert _p(res, "flag") == pytest.approx(r_tests[f"f_flag_{g}"], rel=TOL)
+        assert set(res.loc[res["variable"] == "cat3", "test"]) == {"Fisher exact"}
+
+
+R_QUANT = """
+d <- read.csv(Sys.getenv("ORACLE_IN"), stringsAsFactors = FALSE, na.strings = c("", "NA"))
+rows <- list()
+for (g in sort(unique(d$g4))) {
+  x <- d$lab[d$g4 == g]
+  q <- quantile(x, c(.25, .5, .75), na.rm = TRUE, type = 7)
+  rows[[g]] <- data.frame(g = g, q1 = q[1], med = q[2], q3 = q[3], miss = sum(is.na(x)),
+                          n = sum(!is.na(x)))
+}
+x <- d$lab
+q <- quantile(x, c(.25, .5, .75), na.rm = TRUE)
+rows[["Overall"]] <- data.frame(g = "Overall", q1 = q[1], med = q[2], q3 = q[3],
+                                miss = sum(is.na(x)), n = sum(!is.na(x)))
+res <- do.call(rbind, rows)
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+def test_quantiles_and_missing_match_r(data):
+    r = run_r(R_QUANT, data).set_index("g")
+    res = compare_groups(data, "g4", ["lab"]).iloc[0]
+    con = duckdb.connect()
+    con.register("src", data)
+    con.execute("CREATE TABLE pts AS SELECT * FROM src")
+    sql = compare_groups_sql(con, "pts", "g4", ["lab"]).iloc[0]
+    for g in [OVERALL, "A", "B", "C", "D"]:
+        for ours in (res, sql):  # pandas path and DuckDB quantile_cont
+            assert ours[f"{g}__q1"] == pytest.approx(r.loc[g, "q1"], abs=1e-12)
+            assert ours[f"{g}__median"] == pytest.approx(r.loc[g, "med"], abs=1e-12)
+            assert ours[f"{g}__q3"] == pytest.approx(r.loc[g, "q3"], abs=1e-12)
+            assert ours[f"{g}__missing"] == r.loc[g, "miss"]
+            assert ours[f"{g}__n"] == r.loc[g, "n"]
+    assert res["n_missing"] == 9
+
+
+def test_type7_example_from_paper():
+    # Table 3, disease progression: 4 delays -1, 0, 1, 1 print as 0.5 [-0.25 to 1]
+    # R: quantile(c(-1, 0, 1, 1)) -> 25%: -0.25, 50%: 0.5, 75%: 1
+    d = pd.DataFrame({"days": [-1, 0, 1, 1]})
+    res = compare_groups(d, None, ["days"])
+    row = res.iloc[0]
+    assert (row["Overall__q1"], row["Overall__median"], row["Overall__q3"]) == (-0.25, 0.5, 1.0)
+    assert format_table(res).iloc[-1, 1] == "0.5 [-0.25–1]"
+
+
+def test_missing_values_counted_per_group_never_dropped():
+    d = pd.DataFrame(
+        {
+            "g": ["a", "a", "a", "b", "b", "b", None],
+            "x": [1.0, np.nan, 3.0, np.nan, np.nan, 6.0, 7.0],
+            "c": ["u", None, "v", "u", "u", None, "v"],
+        }
+    )
+    res = compare_groups(d, "g", ["x", "c"])
+    x = res[res["variable"] == "x"].iloc[0]
+    assert (x["a__missing"], x["b__missing"], x["Overall__missing"]) == (1, 2, 3)
+    assert (x["a__n"], x["b__n"], x["Overall__n"]) == (2, 1, 4)
+    assert x["n_missing"] == 3
+    assert "1 with missing g" in x["note"]
+    c_u = res[(res["variable"] == "c") & (res["level"] == "u")].iloc[0]
+    assert (c_u["a__n"], c_u["a__N"], c_u["a__missing"]) == (1, 2, 1)
+    assert (c_u["b__n"], c_u["b__N"], c_u["b__missing"]) == (2, 2, 1)
+    assert c_u["b__pct"] == pytest.approx(100.0)
+    assert (c_u["Overall__N"], c_u["Overall__missing"]) == (5, 2)
+
+
+def test_group_size_below_two_gives_no_p_value_and_a_reason():
+    d = pd.DataFrame({"g": ["a", "a", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0], "c": list("uvuv")})
+    res = compare_groups(d, "g", ["x", "c"])
+    assert res["p_value"].isna().all()
+    assert res["note"].str.contains("group size < 2").all()
+    # a group with values but all missing counts as size 0
+    d2 = pd.DataFrame({"g": list("aaabb"), "x": [1.0, 2.0, 3.0, np.nan, 5.0]})
+    assert math.isnan(_p(compare_groups(d2, "g", ["x"]), "x"))
+
+
+R_ADJUST = """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+res <- data.frame(p = d$p, holm = p.adjust(d$p, "holm"), bh = p.adjust(d$p, "BH"))
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+def test_holm_and_bh_match_r_p_adjust(data):
+    for method, col in (("holm", "holm"), ("BH", "bh")):
+        res = compare_groups(data, "g4", ["cont", "score", "lab", "cat3", "flag"], adjust=method)
+        first = res.drop_duplicates("variable")
+        r = run_r(R_ADJUST, first[["p_value"]].rename(columns={"p_value": "p"}))
+        np.testing.assert_allclose(first["p_adjusted"].to_numpy(), r[col].to_numpy(), rtol=TOL)
+        # every level row of a variable carries the variable's adjusted p
+        assert res.groupby("variable")["p_adjusted"].nunique().max() == 1
+
+
+R_PARAM = """
+d <- read.csv(Sys.getenv("ORACLE_IN"), stringsAsFactors = FALSE, na.strings = c("", "NA"))
+res <- data.frame(t = t.test(cont ~ g2, data = d)$p.value,
+                  f = oneway.test(cont ~ g4, data = d, var.equal = TRUE)$p.value)
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+def test_normal_variables_use_welch_and_anova_like_r(data):
+    r = run_r(R_PARAM, data).iloc[0]
+    two = compare_groups(data, "g2", ["cont", "score"], nonnormal=["score"])
+    assert _test(two, "cont") == "Welch t-test"
+    assert _p(two, "cont") == pytest.approx(r["t"], rel=TOL)
+    assert two.loc[two["variable"] == "cont", "stat"].iloc[0] == "mean (SD)"
+    four = compare_groups(data, "g4", ["cont"], nonnormal=[])
+    assert _p(four, "cont") == pytest.approx(r["f"], rel=TOL)
+
+
+def test_sql_path_equals_pandas_path(data):
+    con = duckdb.connect()
+    con.register("src", data)
+    con.execute("CREATE TABLE pts AS SELECT * FROM src")
+    variables = ["cont", "score", "lab", "cat3", "flag"]
+    a = compare_groups(data, "g4", variables, adjust="BH")
+    b = compare_groups_sql(con, "pts", "g4", variables, adjust="BH")
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
+    with pytest.raises(ValueError, match="not in"):
+        compare_groups_sql(con, "pts", "g4", ['cont"; DROP TABLE pts; --'])
+    with pytest.raises(ValueError, match="not found"):
+        compare_groups_sql(con, "nope", "g4", ["cont"])
+
+
+def test_smd_by_hand():
+    d = pd.DataFrame({"g": list("aaaabbbb"), "x": [1, 2, 3, 4, 2, 4, 6, 8], "f": [1, 1, 0, 0] * 2})
+    d["f"] = d["f"].astype(bool)
+    res = compare_groups(d, "g", ["x", "f"])
+    # x: means 2.5 vs 5, sd^2 = 5/3 and 20/3 -> |2.5| / sqrt(25/6)
+    assert res.loc[res["variable"] == "x", "smd"].iloc[0] == pytest.approx(2.5 / math.sqrt(25 / 6))
+    # f: p = 0.5 in both groups -> 0
+    assert res.loc[res["variable"] == "f", "smd"].iloc[0] == pytest.approx(0.0)
+
+
+def test_cut_variable_labels_and_missing():
+    d = pd.DataFrame({"sofa": [2, 6, 7, np.nan, 5.5], "y": [1, 2, 3, 4, 5]})
+    out = cut_variable(d, "sofa", 6)
+    col = out["sofa ≥ 6"]
+    assert list(col.cat.categories) == ["sofa < 6", "sofa ≥ 6"]
+    assert col.tolist()[:3] == ["sofa < 6", "sofa ≥ 6", "sofa ≥ 6"]
+    assert pd.isna(col.iloc[3])
+    res = compare_groups(out, "sofa ≥ 6", ["y"])
+    assert result_groups(res) == ["sofa < 6", "sofa ≥ 6"]
+    with pytest.raises(ValueError, match="numeric"):
+        cut_variable(pd.DataFrame({"s": ["a"]}), "s", 1)
+
+
+def test_bad_input_raises():
+    d = pd.DataFrame({"g": list("aabb"), "x": [1.0, 2, 3, 4]})
+    with pytest.raises(ValueError, match="grouping column"):
+        compare_groups(d, "nope", ["x"])
+    with pytest.raises(ValueError, match="not in the data"):
+        compare_groups(d, "g", ["zz"])
+    with pytest.raises(ValueError, match="grouping column itself"):
+        compare_groups(d, "g", ["g"])
+    with pytest.raises(ValueError, match="adjust"):
+        compare_groups(d, "g", ["x"], adjust="sidak2")
+    with pytest.raises(ValueError, match="duplicate"):
+        compare_groups(d, "g", ["x", VariableSpec("x")])
+
+
+def test_format_table_shapes(data):
+    res = compare_groups(data, "g4", ["cont", "cat3", "flag"], group_order=["D", "C", "B", "A"])
+    assert result_groups(res) == ["D", "C", "B", "A"]
+    tab = format_table(res)
+    assert list(tab.columns[:2]) == ["Characteristic", "Overall (n = 140)"]
+    assert "p" in tab.columns and "SMD" not in tab.columns
+    flag = tab[tab["Characteristic"] == "flag"].iloc[0]
+    n_true = int(data["flag"].sum())
+    assert flag.iloc[1].startswith(f"{n_true} (")
+    # cat3: a header row with the p-value, then one row per level
+    i = tab.index[tab["Characteristic"] == "cat3"][0]
+    assert tab.loc[i, "p"] != "" and tab.loc[i + 1, "Characteristic"].strip() == "x"
+
+
+def test_presets_match_published_yaml():
+    from core.published import load_published
+
+    pub = {v["name"]: v for v in load_published()["variables"]}
+    for preset in PRESETS.values():
+        for spec in preset.variables:
+            assert spec.name in pub, (preset.key, spec.name)
+            assert pub[spec.name]["column"] == spec.column
+            assert pub[spec.name]["kind"] == spec.kind
+    assert PRESETS["table3"].group_order == (
+        "CRS",
+        "CRS or sepsis",
+        "Disease progression",
+        "Sepsis",
+    )
+    assert PRESETS["table4"].by == "outcome_1y"
+
+
+def test_compare_with_published_structure():
+    # a tiny synthetic cohort: only the structure is checked here (values: page tests)
+    rng = np.random.default_rng(1)
+    n = 30
+    d = pd.DataFrame(
+        {
+            "outcome_1y": rng.choice(["1-year survivor", "1-year decedent"], n),
+            "age": rng.integers(20, 80, n),
+            "sex": rng.choice(["M", "F"], n),
+        }
+    )
+    preset = PRESETS["table4"]
+    specs = [v for v in preset.variables if v.column in d.columns]
+    res = compare_groups(d, "outcome_1y", specs, group_order=preset.group_order)
+    cmp = compare_with_published(res, "table4")
+    age = cmp[(cmp["variable"] == "age") & (cmp["statistic"] == "median")]
+    assert set(age["group"]) == {"Overall", "1-year survivor", "1-year decedent"}
+    assert set(age["published"]) == {60.0, 58.0}  # Table 1 overall 60, Table 4 60 / 58
+    male = cmp[(cmp["variable"] == "male") & (cmp["statistic"] == "n")]
+    assert set(male["level"]) == {"M"}
+    assert male["recomputed"].notna().all()
+    # variables absent from the result are reported with NaN, not dropped
+    assert cmp.loc[cmp["variable"] == "sofa", "recomputed"].isna().all()

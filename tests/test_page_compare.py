@@ -1,0 +1,122 @@
+"""AppTest of pages/compare.py: grouping widgets change the table and p-values; no exception.
+
+Expected numbers are not typed here: the page must show what core.compare computes on the
+same active cohort (core.compare itself is checked against R in tests/test_compare.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import compare as cg
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "compare.py")
+
+
+def _run(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _table(at: AppTest) -> pd.DataFrame:
+    for df in at.dataframe:
+        value = df.value
+        if "Characteristic" in value.columns:
+            return value
+    raise AssertionError("no comparison table on the page")
+
+
+def _cohort() -> pd.DataFrame:
+    from core import db
+
+    con = db.connect()
+    try:
+        return db.fetch_cohort(con)
+    finally:
+        con.close()
+
+
+def _qp(at: AppTest, key: str):
+    v = at.query_params.get(key)
+    return v[0] if isinstance(v, list) else v
+
+
+@pytest.fixture(scope="module")
+def default_page() -> AppTest:
+    return _run()
+
+
+def test_default_is_table3_with_published_values(default_page):
+    tab = _table(default_page)
+    cols = [str(c) for c in tab.columns]
+    for g in cg.PRESETS["table3"].group_order:
+        assert any(c.startswith(f"{g} (n = ") for c in cols), cols
+        assert f"{g} (paper)" in cols
+    assert "p" in cols and "p (paper)" in cols
+    # the page's p-value for age is core.compare's on the same cohort
+    res = cg.compare_groups(
+        _cohort(), "icu_reason", ["age"], group_order=cg.PRESETS["table3"].group_order
+    )
+    age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
+    assert age["p"] == cg.fmt_p(res["p_value"].iloc[0])
+    assert _qp(default_page, "cmp_preset") == "table3"
+
+
+def test_change_grouping_changes_columns_and_p_values(default_page):
+    at = _run()
+    before = _table(at)
+    at.selectbox(key="cmp_by").set_value("outcome_1y").run()
+    assert not at.exception, [e.value for e in at.exception]
+    after = _table(at)
+    cols = [str(c) for c in after.columns]
+    assert any(c.startswith("1-year survivor (n = ") for c in cols)
+    assert "SMD" in cols  # two groups
+    assert not any("(paper)" in c for c in cols)  # custom grouping: no published column
+    assert _qp(at, "cmp_by") == "outcome_1y"
+    assert _qp(at, "cmp_preset") == "custom"
+    p_before = before.set_index("Characteristic")["p"]
+    p_after = after.set_index("Characteristic")["p"]
+    common = p_before.index.intersection(p_after.index)
+    common = [c for c in common if p_before[c] != "" and p_after[c] != ""]
+    assert common and any(p_before[c] != p_after[c] for c in common)
+
+
+def test_cut_at_threshold_from_url():
+    at = _run(cmp_preset="custom", cmp_by="sofa", cmp_cut="6", cmp_vars="age,sex")
+    tab = _table(at)
+    cols = [str(c) for c in tab.columns]
+    assert any(c.startswith("sofa < 6 (n = ") for c in cols)
+    assert any(c.startswith("sofa ≥ 6 (n = ") for c in cols)
+    cut = cg.cut_variable(_cohort(), "sofa", 6)
+    res = cg.compare_groups(cut, "sofa ≥ 6", ["age"])
+    age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
+    assert age["p"] == cg.fmt_p(res["p_value"].iloc[0])
+    # only the two chosen variables: section, age, sex header + its two levels (+ section)
+    assert len(tab) <= 6 and "Age (years)" in set(tab["Characteristic"])
+
+
+def test_table1_preset_has_no_tests():
+    at = _run(cmp_preset="table1")
+    tab = _table(at)
+    cols = [str(c) for c in tab.columns]
+    assert "p" not in cols
+    assert any(c.startswith("Overall (n = ") for c in cols)
+    assert "Overall (paper)" in cols
+
+
+def test_variable_chart_and_downloads_render(default_page):
+    assert len(default_page.get("download_button")) >= 3
+    labels = [b.proto.label for b in default_page.get("download_button")]
+    assert any("CSV" in x for x in labels) and any("Excel" in x for x in labels)
+    assert any("LaTeX" in x for x in labels)
+    at = _run(cmp_var="male")
+    assert _qp(at, "cmp_var") == "male"
