@@ -1,0 +1,285 @@
+"""Your data: upload a cohort file, map its columns, confirm the event coding, validate, use it.
+
+Everything stays in this browser session: the file is parsed in memory by core.ingest and the
+accepted rows go to a private in-memory DuckDB connection. User text (headers, cells, file
+names, messages that quote them) is only shown through st.dataframe / st.text / st.code, never
+through Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from core import ingest
+from pages import _ui
+
+NONE = "— not in file —"
+PREFIX = "ud_"
+
+
+def _plain(lines, *, title: str | None = None) -> None:
+    """Show user-influenced text as plain text (no Markdown)."""
+    lines = list(lines)
+    if not lines:
+        return
+    if title:
+        st.caption(title)
+    st.text("\n".join(f"• {line}" for line in lines))
+
+
+def _fail(what: str, exc: Exception) -> None:
+    st.error(what)
+    st.code(str(exc), language=None, wrap_lines=True)
+
+
+def _mode() -> str:
+    qp = st.query_params.get(f"{PREFIX}mode", "paper")
+    modes = ["paper", "generic"]
+    mode = st.radio(
+        "Kind of file",
+        modes,
+        index=modes.index(qp) if qp in modes else 0,
+        format_func=lambda m: {
+            "paper": "This paper's cohort columns (all views incl. the published model)",
+            "generic": "Any survival data (choose duration, event and groups)",
+        }[m],
+        key=f"{PREFIX}mode",
+    )
+    st.query_params[f"{PREFIX}mode"] = mode
+    return mode
+
+
+def _read(upload) -> tuple[str, ingest.RawTable] | None:
+    data = upload.getvalue()
+    fid = hashlib.sha256(data + upload.name.encode("utf-8", "replace")).hexdigest()[:16]
+    cached = st.session_state.get(f"{PREFIX}raw")
+    if cached and cached[0] == fid:
+        return cached
+    try:
+        table = ingest.read_table(data, upload.name)
+    except ingest.IngestError as exc:
+        _fail("This file cannot be used.", exc)
+        return None
+    st.session_state[f"{PREFIX}raw"] = (fid, table)
+    return fid, table
+
+
+def _label(target: str) -> str:
+    """Dictionary label of a cohort column, e.g. 'Age (years) · age' (our text only)."""
+    try:
+        from core.schema import load_dictionary
+
+        spec = load_dictionary().get(target)
+    except (ImportError, OSError, ValueError):
+        spec = None
+    return f"{spec.display} · {target}" if spec else target
+
+
+def _pick(label: str, target: str, columns: list[str], suggested: dict, fid: str) -> str | None:
+    options = [NONE, *columns]
+    guess = suggested.get(target)
+    choice = st.selectbox(
+        label,
+        options,
+        index=options.index(guess) if guess in options else 0,
+        key=f"{PREFIX}map_{fid}_{target}",
+    )
+    return None if choice == NONE else choice
+
+
+def _mapping_editor(table: ingest.RawTable, mode: str, fid: str) -> tuple[dict, dict, bool | None]:
+    columns = list(table.df.columns)
+    suggested = ingest.suggest_mapping(columns, mode)
+    mapping: dict = {}
+    st.subheader("2. Match your columns")
+    st.caption("Prefilled from column names; change any that are wrong.")
+    c1, c2 = st.columns(2)
+    with c1:
+        mapping["os_days"] = _pick("Survival time (os_days)", "os_days", columns, suggested, fid)
+        mapping["os_event"] = _pick(
+            "Status / event (os_event)", "os_event", columns, suggested, fid
+        )
+    with c2:
+        mapping["os_start_date"] = _pick(
+            "…or admission date (start)", "os_start_date", columns, suggested, fid
+        )
+        mapping["os_end_date"] = _pick(
+            "…and death / last-seen date (end)", "os_end_date", columns, suggested, fid
+        )
+    units: dict = {}
+    if mapping["os_days"]:
+        unit_guess = ingest.suggest_units({"os_days": mapping["os_days"]})["os_days"]
+        unit_opts = list(ingest.DAYS_PER_UNIT)
+        units["os_days"] = st.selectbox(
+            "Unit of the survival time",
+            unit_opts,
+            index=unit_opts.index(unit_guess),
+            key=f"{PREFIX}unit_{fid}",
+            help="Months are converted with 30.4375 days per month.",
+        )
+    dayfirst = None
+    if mapping["os_start_date"] and mapping["os_end_date"] and not mapping["os_days"]:
+        order = st.selectbox(
+            "Date order (for dates like 03/04/2021)",
+            ["auto", "day first (DD/MM)", "month first (MM/DD)"],
+            key=f"{PREFIX}dayfirst_{fid}",
+        )
+        dayfirst = {"auto": None, "day first (DD/MM)": True, "month first (MM/DD)": False}[order]
+    if mode == "generic":
+        used = {v for v in mapping.values() if v}
+        mapping["groups"] = st.multiselect(
+            "Grouping variables (for comparisons and Cox)",
+            [c for c in columns if c not in used],
+            key=f"{PREFIX}groups_{fid}",
+        )
+    else:
+        st.caption("Used by the published model (required when present)")
+        m1, m2, m3 = st.columns(3)
+        for box, target in zip((m1, m2, m3), ingest.MODEL_COLUMNS, strict=True):
+            with box:
+                mapping[target] = _pick(_label(target), target, columns, suggested, fid)
+        rest = [c for c in ingest.COHORT_COLUMNS if c not in mapping]
+        found = sum(1 for c in rest if c in suggested)
+        with st.expander(f"Other cohort columns ({found} of {len(rest)} matched)"):
+            cols = st.columns(3)
+            for i, target in enumerate(rest):
+                with cols[i % 3]:
+                    mapping[target] = _pick(_label(target), target, columns, suggested, fid)
+    return {k: v for k, v in mapping.items() if v}, units, dayfirst
+
+
+def _event_coding(table: ingest.RawTable, mapping: dict, fid: str):
+    src = mapping.get("os_event")
+    if not src:
+        return None, False
+    st.subheader("3. Confirm the event coding")
+    detected = None
+    try:
+        detected = ingest.detect_event_coding(table.df[src])
+    except ingest.IngestError as exc:
+        _fail("The event coding could not be detected; choose it below.", exc)
+    values = table.df[src].map(lambda v: "" if v is None else str(v)).value_counts().head(10)
+    st.caption("Values found in the event column")
+    st.dataframe(values.rename("rows").rename_axis("value").reset_index(), hide_index=True)
+    names = list(ingest.EVENT_CODINGS)
+    if detected is not None and detected.name not in names:
+        names.insert(0, detected.name)
+    name = st.selectbox(
+        "Coding",
+        names,
+        index=names.index(detected.name) if detected is not None else None,
+        format_func=lambda n: f"{n}: {ingest.as_event_coding(n).description}",
+        key=f"{PREFIX}coding_{fid}",
+        placeholder="Choose the coding",
+    )
+    if name is None:
+        return None, False
+    ok = st.checkbox(
+        f"I confirm: {ingest.as_event_coding(name).description}",
+        key=f"{PREFIX}confirm_{fid}_{name}",
+    )
+    return name, ok
+
+
+def _validation(report: ingest.IngestReport, table: ingest.RawTable) -> None:
+    st.subheader("4. Validation report")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows read", report.n_rows)
+    c2.metric("Rows accepted", report.n_accepted)
+    c3.metric("Rows rejected", report.n_rejected_rows)
+    _plain([w for w in report.warnings if w not in table.warnings], title="Notes")
+    if len(report.rejected):
+        st.caption("Rejected rows (row numbers as in your file: header = row 1)")
+        st.dataframe(report.rejected, hide_index=True)
+        st.download_button(
+            "Download rejected rows (CSV)",
+            ingest.rejected_csv(report),
+            file_name="rejected_rows.csv",
+            mime="text/csv",
+            key=f"{PREFIX}dl_rejected",
+        )
+    with st.expander("Accepted rows (preview)"):
+        st.dataframe(report.accepted.head(200))
+
+
+def main() -> None:
+    _ui.page_header("Your data")
+    st.caption(
+        "Analyse your own cohort with the same views. The file stays in this browser session: "
+        "it is read in memory, never saved, and disappears when you clear it or close the tab."
+    )
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Template CSV",
+        ingest.template_csv(),
+        file_name="cohort_template.csv",
+        mime="text/csv",
+        key=f"{PREFIX}dl_template",
+    )
+    d2.download_button(
+        "Data dictionary",
+        ingest.dictionary_csv(),
+        file_name="data_dictionary.csv",
+        mime="text/csv",
+        key=f"{PREFIX}dl_dictionary",
+    )
+    if _ui.user_cohort() is not None:
+        st.success("Your own cohort is active on every page (this browser session only).")
+        if st.button("Clear my data", key=f"{PREFIX}clear"):
+            _ui.clear_user_cohort()
+            st.session_state.pop(f"{PREFIX}raw", None)
+            st.session_state.pop(f"{PREFIX}report", None)
+            st.rerun()
+
+    st.subheader("1. Upload")
+    mode = _mode()
+    upload = st.file_uploader(
+        "Cohort file: CSV, TSV, XLSX or Parquet (max 10 MB)",
+        type=["csv", "tsv", "txt", "xlsx", "parquet"],
+        key=f"{PREFIX}file",
+    )
+    if upload is None:
+        st.session_state.pop(f"{PREFIX}raw", None)
+        st.session_state.pop(f"{PREFIX}report", None)
+        return
+    got = _read(upload)
+    if got is None:
+        return
+    fid, table = got
+    st.caption(f"Preview ({len(table.df)} rows, {table.df.shape[1]} columns)")
+    st.dataframe(table.df.head(200))
+    _plain(table.warnings, title="How the file was read")
+
+    mapping, units, dayfirst = _mapping_editor(table, mode, fid)
+    coding, confirmed = _event_coding(table, mapping, fid)
+    if coding is None:
+        return
+    key = (fid, mode, repr(sorted(mapping.items())), repr(units), coding, dayfirst)
+    cached = st.session_state.get(f"{PREFIX}report")
+    if cached and cached[0] == key:
+        report = cached[1]
+    else:
+        try:
+            report = ingest.build_cohort(
+                table, mapping, mode=mode, units=units, event_coding=coding, dayfirst=dayfirst
+            )
+        except ingest.IngestError as exc:
+            _fail("The mapping cannot be applied yet.", exc)
+            return
+        st.session_state[f"{PREFIX}report"] = (key, report)
+    _validation(report, table)
+
+    st.subheader("5. Use it")
+    disabled = not confirmed or report.n_accepted == 0
+    if not confirmed:
+        st.caption("Confirm the event coding above first.")
+    if st.button("Use this cohort", type="primary", disabled=disabled, key=f"{PREFIX}use"):
+        con = ingest.load_into_session(report)
+        # the name is our own text (never the file name): pages show it in captions
+        _ui.set_user_cohort(con, name=f"Your data ({report.n_accepted} patients)", mode=mode)
+        st.rerun()
+
+
+main()
