@@ -185,7 +185,12 @@ def _cox_rows(df: pd.DataFrame) -> list[dict]:
     data["reason_dp"] = (data["icu_reason"] == "Disease progression").astype(int)
     if data["reason_dp"].sum() == 0 or data["os_event"].sum() < 3:
         return []
-    res = fit_cox(data, "os_days", "os_event", ["reason_dp", "ecog_ps", "sofa"], horizon_days=365)
+    try:
+        res = fit_cox(
+            data, "os_days", "os_event", ["reason_dp", "ecog_ps", "sofa"], horizon_days=365
+        )
+    except ValueError:  # e.g. a covariate constant in a filtered cohort: nothing to compare
+        return []
     summary = res.summary.set_index("covariate")
     rows = []
     rel = pub["cox"]["hr_tolerance_relative"]

@@ -23,6 +23,27 @@ from pydantic import ValidationError
 from core import db
 from core.schema import CohortFilter
 
+
+def _leave_pages_directory_mode() -> None:
+    """Make a deep link on a freshly started server go through app.py's navigation.
+
+    Streamlit (1.67) treats a ``pages/`` folder next to the main script as a v1 multipage
+    app until ``st.navigation`` has run once in the process; a first request to e.g.
+    ``/survival`` then runs the page alone, without app.py (raw file names in the sidebar,
+    no page config). Clearing the flag and rerunning hands the request to app.py, which
+    resolves the same URL through ``st.navigation``. Private API, hence the guard.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - Streamlit internals moved
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
 RECONSTRUCTED_LABEL = "Reconstructed from published aggregates — not patient data"
 USER_KEY = "user_cohort"  # session_state: {"con": DuckDB connection, "name": str, "mode": str}
 

@@ -87,7 +87,7 @@ def _init_state(group_options: list[str], df: pd.DataFrame) -> None:
     seed("preset", preset if preset in PRESETS else "custom")
     endpoint = _qp("endpoint", "os")
     seed("endpoint", endpoint if endpoint in available else "os")
-    grp = _qp("group", PRESET_GROUP["fig2"])
+    grp = _qp("group", PRESET_GROUP.get(ss[P + "preset"], PRESET_GROUP["fig2"]))
     seed("group", grp if grp in group_options else NONE)
     unit = _qp("unit", "days")
     seed("unit", unit if unit in UNITS else "days")

@@ -71,3 +71,9 @@ def test_reproduction_warns_when_filtered():
     at = _run("pages/reproduction.py", f_ps="0,1")
     assert not at.exception
     assert any("filtered" in w.value for w in at.warning)
+
+
+def test_reproduction_on_a_single_ps_level_does_not_fail():
+    at = _run("pages/reproduction.py", f_ps="1")
+    assert not at.exception
+    assert int(_metric(at, "Figures checked")) > 0
