@@ -76,7 +76,8 @@ def _field(spec: ColumnSpec) -> tuple[Any, Any]:
     if spec.type == "bool":
         return (bool | None, Field(default, description=desc))
     if spec.type == "event":
-        return (Literal[0, 1], Field(default, description=desc))
+        kind = Literal[0, 1] if spec.required else Literal[0, 1] | None
+        return (kind, Field(default, description=desc))
     if spec.type == "category":
         return (Literal[spec.allowed] | None, Field(default, description=desc))  # type: ignore[valid-type]
     return (str | None, Field(default, max_length=200, description=desc))

@@ -174,10 +174,16 @@ page_header("Survival curves")
 view = cohort_sidebar()
 df = view.df
 
-available = [k for k, (dur, ev, *_) in ENDPOINTS.items() if {dur, ev} <= set(df.columns)]
+
+def _has(columns: tuple[str, ...]) -> bool:
+    """Columns present and holding at least one value (an upload may leave them empty)."""
+    return set(columns) <= set(df.columns) and all(df[c].notna().any() for c in columns)
+
+
+available = [k for k, (dur, ev, *_) in ENDPOINTS.items() if _has((dur, ev))]
 if not require_columns(view, list(ENDPOINTS["os"][:2]), "Survival curves"):
     st.stop()
-has_cr = set(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2]) <= set(df.columns)
+has_cr = _has(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2])
 
 group_options = [NONE] + [
     c
@@ -392,7 +398,10 @@ with tab_cr:
         "progression** (first event of the PFS endpoint; as R `survfit(Surv(t, factor(status)))`)."
     )
     by_group = gcol is not None and st.toggle("Split by group", key=P + "cr_by")
-    cr_data = grouped
+    cr_columns = list(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2])
+    cr_data = grouped.dropna(subset=cr_columns)
+    if len(cr_data) < len(grouped):
+        st.caption(f"{len(grouped) - len(cr_data)} patient(s) without PFS data left out.")
     if st.session_state[P + "trunc"]:
         cr_data = sv.truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
     cif = sv.cumulative_incidence(cr_data, group=gcol if by_group else None)

@@ -132,3 +132,24 @@ def test_query_params_restore_view():
     assert at.radio(key="km_endpoint").value == "pfs"
     assert at.slider(key="km_h").value == 180
     assert "Median (months)" in _frame_with(at, "Median (months)").columns
+
+
+@pytest.mark.parametrize("pfs", ["absent", "empty"])
+def test_uploaded_cohort_without_pfs_shows_os_and_a_message(pfs):
+    from core import db
+
+    df = db.read_cohort_csv()[["patient_id", "icu_reason", "ecog_ps", "os_days", "os_event"]]
+    if pfs == "empty":
+        df = df.assign(pfs_days=pd.NA, pfs_event=pd.NA).astype(
+            {"pfs_days": "Float64", "pfs_event": "Int64"}
+        )
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["user_cohort"] = {
+        "con": db.session_connection(df),
+        "name": "upload",
+        "mode": "paper",
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Competing risks need" in i.value for i in at.info)
+    assert _frame_with(at, "Median") is not None
