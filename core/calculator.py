@@ -1,0 +1,487 @@
+"""Hazard / survival calculator for one patient profile (teaching and research tool).
+
+Two modes, both on the 1-year mortality endpoint of the paper (``os_days`` censored at 365):
+
+* ``published``: the paper's coefficients, ``beta = log(HR)`` for reason for ICU admission
+  (disease progression vs every other reason), ECOG PS (per point) and SOFA (per point), read
+  from ``data/published.yaml`` (:func:`core.published.published_hrs`; no HR is typed here) and
+  held fixed.  The baseline cumulative hazard is estimated from the *active cohort* with the
+  coefficients fixed, = R ``survfit(coxph(Surv(t, e) ~ reason_dp + ecog_ps + sofa, init = b,
+  control = coxph.control(iter.max = 0)), newdata = ...)``: the Efron-type Breslow estimator
+  ``dH0(t) = sum_{k<d} 1 / (S0(t) - k/d S0_deaths(t))`` with ``S0`` computed at the fixed
+  ``beta`` (R's default ``ctype = 2`` for an Efron fit; identical to Breslow's ``d / S0``
+  without tied deaths).  ``S(t|x) = S0(t)^exp(lp)``.  The 95% band (log scale) reflects the
+  baseline hazard only: ``var H(t|x) = exp(2 lp) sum dN / S0^2`` (Efron-corrected), i.e. R's
+  ``survfit`` after setting ``fit$var`` to 0 -- the published coefficients are treated as known
+  (their covariances were not published).
+* ``refit``: a Cox model fitted on the active cohort (:func:`core.cox.fit_cox`), ``S(t|x)`` and
+  its log CI = R ``survfit(coxph(...), newdata = ...)`` (coefficient uncertainty included).
+
+:func:`relative_hazard` breaks the hazard ratio between two profiles into one factor per
+covariate (e.g. ``4.02 x 1.97^dPS x 1.16^dSOFA``) whose product is the ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core import published as _published
+from core.cox import CoxResult, fit_cox, fit_cox_fixed, predict_survival
+
+__all__ = [
+    "HORIZON_DAYS",
+    "ICU_REASONS",
+    "MAX_PROFILES",
+    "PUBLISHED_COVARIATES",
+    "TABLE_DAYS",
+    "CalculatorModel",
+    "PatientProfile",
+    "ProfileError",
+    "ProfilePrediction",
+    "PublishedModel",
+    "RelativeHazard",
+    "build_model",
+    "make_profile",
+    "predict_profiles",
+    "profile_row",
+    "published_hrs",
+    "published_model",
+    "range_warnings",
+    "relative_hazard",
+]
+
+ICU_REASONS = ("CRS", "CRS or sepsis", "Sepsis", "Disease progression")
+DP_REASON = "Disease progression"
+PUBLISHED_COVARIATES = ("reason_dp", "ecog_ps", "sofa")
+HORIZON_DAYS = 365.0
+TABLE_DAYS = (30, 90, 180, 365)
+MAX_PROFILES = 4
+DURATION, EVENT = "os_days", "os_event"
+
+FACTOR_LABELS = {
+    "reason_dp": "Reason for ICU admission: disease progression vs other",
+    "ecog_ps": "ECOG performance status (per point)",
+    "sofa": "SOFA score (per point)",
+}
+_FIELD_LABELS = {
+    "icu_reason": "Reason for ICU admission",
+    "ecog_ps": "ECOG performance status",
+    "sofa": "SOFA score",
+    "label": "Profile label",
+    "extra": "Extra covariates",
+}
+
+
+class ProfileError(ValueError):
+    """An invalid patient profile; the message names every offending field."""
+
+
+class PatientProfile(BaseModel):
+    """One patient's inputs (validated).
+
+    ``extra`` holds additional cohort covariates (column -> value) used only in refit mode.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = Field("Patient", min_length=1, max_length=40, description="Profile label")
+    icu_reason: Literal["CRS", "CRS or sepsis", "Sepsis", "Disease progression"] = Field(
+        description="Reason for ICU admission (the paper's four groups)"
+    )
+    ecog_ps: int = Field(
+        ge=0,
+        le=4,
+        description="ECOG performance status before ICU admission, points "
+        "(0 = fully active ... 4 = completely disabled)",
+    )
+    sofa: int = Field(
+        ge=0,
+        le=24,
+        description="SOFA score at ICU admission, points (0-24; six organ systems x 0-4)",
+    )
+    extra: dict[str, float | int | bool | str] = Field(
+        default_factory=dict,
+        description="Additional covariates for refit mode (cohort column -> value, in the "
+        "cohort's units)",
+    )
+
+    @field_validator("ecog_ps", "sofa", mode="before")
+    @classmethod
+    def _no_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("must be a whole number, not true/false")
+        return v
+
+    @property
+    def reason_dp(self) -> int:
+        return int(self.icu_reason == DP_REASON)
+
+
+def _describe_errors(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(x) for x in e["loc"]) or "profile"
+        name = _FIELD_LABELS.get(str(e["loc"][0]) if e["loc"] else "", field)
+        if e["type"] == "literal_error":
+            msg = "must be one of " + ", ".join(repr(r) for r in ICU_REASONS)
+        elif e["type"] == "extra_forbidden":
+            msg = "is not an input of the calculator"
+        else:
+            msg = e["msg"][0].lower() + e["msg"][1:]
+        got = f" (got {e['input']!r})" if e["type"] != "missing" else ""
+        lines.append(f"{name} [{field}]: {msg}{got}")
+    return "Invalid patient profile: " + "; ".join(lines)
+
+
+def make_profile(**values: Any) -> PatientProfile:
+    """Build a :class:`PatientProfile`, raising :class:`ProfileError` with readable messages.
+
+    Examples
+    --------
+    >>> make_profile(icu_reason="Sepsis", ecog_ps=7, sofa=4)
+    Traceback (most recent call last):
+    ...
+    core.calculator.ProfileError: Invalid patient profile: ECOG performance status [ecog_ps]: ...
+    """
+    try:
+        return PatientProfile(**values)
+    except ValidationError as err:
+        raise ProfileError(_describe_errors(err)) from None
+
+
+def profile_row(profile: PatientProfile) -> dict[str, Any]:
+    """The profile as a cohort-like row (icu_reason, reason_dp, ecog_ps, sofa, extras)."""
+    return {
+        "icu_reason": profile.icu_reason,
+        "reason_dp": profile.reason_dp,
+        "ecog_ps": profile.ecog_ps,
+        "sofa": profile.sofa,
+        **profile.extra,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# published coefficients
+# --------------------------------------------------------------------------------------
+def published_hrs(path: str | Path | None = None) -> dict[str, tuple[float, float, float]]:
+    """The paper's Cox HRs ``{term: (hr, lower, upper)}`` from ``data/published.yaml``."""
+    terms = _published.published_hrs(path) if path is not None else _published.published_hrs()
+    missing = [c for c in PUBLISHED_COVARIATES if c not in terms]
+    if missing:
+        raise ValueError(f"published.yaml lacks the Cox term(s): {', '.join(missing)}")
+    return {k: (float(terms[k].hr), float(terms[k].lower), float(terms[k].upper)) for k in terms}
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """Published Cox model: ``coef = log(HR)`` per term; labels and CIs as printed."""
+
+    hrs: Mapping[str, tuple[float, float, float]]
+
+    @property
+    def coef(self) -> dict[str, float]:
+        return {k: math.log(v[0]) for k, v in self.hrs.items()}
+
+    def table(self) -> pd.DataFrame:
+        """covariate, label, hr, lower, upper, coef."""
+        return pd.DataFrame(
+            [
+                {
+                    "covariate": k,
+                    "label": FACTOR_LABELS.get(k, k),
+                    "hr": v[0],
+                    "lower": v[1],
+                    "upper": v[2],
+                    "coef": math.log(v[0]),
+                }
+                for k, v in self.hrs.items()
+            ]
+        )
+
+
+@lru_cache(maxsize=8)
+def _published_model_cached(path: str | None) -> PublishedModel:
+    return PublishedModel(published_hrs(path))
+
+
+def published_model(path: str | Path | None = None) -> PublishedModel:
+    """The published model read from ``data/published.yaml`` (or ``path``)."""
+    return _published_model_cached(None if path is None else str(path))
+
+
+def __getattr__(name: str) -> Any:  # PUBLISHED_MODEL, read lazily from the YAML file
+    if name == "PUBLISHED_MODEL":
+        return published_model()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------------------
+# models on the active cohort
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class CalculatorModel:
+    """A calculator model on the active cohort.
+
+    ``result`` is a fixed-coefficient fit (published) or a refit (:class:`core.cox.CoxResult`);
+    ``hr`` maps each design column to its hazard ratio (published: as printed).
+    """
+
+    mode: Literal["published", "refit"]
+    result: CoxResult
+    covariates: tuple[str, ...]
+    hr: Mapping[str, float]
+    horizon_days: float | None
+    duration: str
+    event: str
+
+    @property
+    def n(self) -> int:
+        return self.result.n
+
+    @property
+    def events(self) -> int:
+        return self.result.events
+
+    @property
+    def method(self) -> str:
+        if self.mode == "published":
+            return (
+                "Published coefficients held fixed; baseline cumulative hazard estimated from "
+                f"the active cohort (n = {self.n}, {self.events} deaths within "
+                f"{self.horizon_days:g} days) with the Efron-type Breslow estimator at the fixed "
+                "coefficients (= R survfit(coxph(..., init = log(HR), iter.max = 0))). The band "
+                "reflects baseline-hazard uncertainty only."
+            )
+        return (
+            f"Cox model refitted on the active cohort (n = {self.n}, {self.events} events; "
+            "Efron ties); band = R survfit(coxph, newdata) 95% log CI including coefficient "
+            "uncertainty."
+        )
+
+
+def build_model(
+    cohort: pd.DataFrame,
+    mode: Literal["published", "refit"] = "published",
+    *,
+    covariates: Sequence[str] | None = None,
+    horizon_days: float | None = HORIZON_DAYS,
+    duration: str = DURATION,
+    event: str = EVENT,
+    published_path: str | Path | None = None,
+) -> CalculatorModel:
+    """Fit the calculator model on the active cohort.
+
+    Parameters
+    ----------
+    cohort : DataFrame
+        Active cohort (columns of the contract; ``reason_dp`` is derived from ``icu_reason``).
+    mode : {"published", "refit"}
+    covariates : sequence of str, optional
+        Refit mode only: the model's covariates (default ``reason_dp, ecog_ps, sofa``); extra
+        covariates must then be supplied in each profile's ``extra``.
+    horizon_days : float, optional
+        Administrative censoring (default 365: the paper's 1-year mortality).
+    """
+    if mode == "published":
+        if covariates is not None and tuple(covariates) != PUBLISHED_COVARIATES:
+            raise ValueError("published mode uses the paper's three covariates only")
+        pub = published_model(published_path)
+        coefs = {k: pub.coef[k] for k in PUBLISHED_COVARIATES}
+        res = fit_cox_fixed(cohort, duration, event, coefs, horizon_days=horizon_days)
+        hr = {k: pub.hrs[k][0] for k in PUBLISHED_COVARIATES}
+        covs = PUBLISHED_COVARIATES
+    elif mode == "refit":
+        covs = tuple(covariates) if covariates is not None else PUBLISHED_COVARIATES
+        res = fit_cox(cohort, duration, event, list(covs), horizon_days=horizon_days)
+        hr = dict(zip(res.summary["covariate"], res.summary["hr"], strict=True))
+    else:
+        raise ValueError(f"mode must be 'published' or 'refit', got {mode!r}")
+    return CalculatorModel(mode, res, covs, hr, horizon_days, duration, event)
+
+
+def _profiles_frame(model: CalculatorModel, profiles: Sequence[PatientProfile]) -> pd.DataFrame:
+    rows = [profile_row(p) for p in profiles]
+    frame = pd.DataFrame(rows)
+    missing = [c for c in model.covariates if c not in frame.columns or frame[c].isna().any()]
+    if missing:
+        raise ProfileError(
+            "Invalid patient profile: the model needs value(s) for "
+            + ", ".join(missing)
+            + " (give them in the profile's extra covariates)"
+        )
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class ProfilePrediction:
+    """Survival curves and landmark table for up to four profiles.
+
+    ``curves``: profile, time, surv, lower, upper (step function with an origin row).
+    ``table``: profile, day, surv, lower, upper (NaN beyond the last follow-up time).
+    """
+
+    curves: pd.DataFrame
+    table: pd.DataFrame
+    labels: tuple[str, ...]
+    model: CalculatorModel
+
+
+def predict_profiles(
+    model: CalculatorModel,
+    profiles: Sequence[PatientProfile],
+    *,
+    days: Sequence[float] = TABLE_DAYS,
+    conf_int: float = 0.95,
+) -> ProfilePrediction:
+    """S(t | profile) with a 95% band for each profile (at most :data:`MAX_PROFILES`)."""
+    profiles = list(profiles)
+    if not profiles:
+        raise ValueError("at least one profile is needed")
+    if len(profiles) > MAX_PROFILES:
+        raise ValueError(f"at most {MAX_PROFILES} profiles can be compared")
+    labels = [p.label for p in profiles]
+    if len(set(labels)) != len(labels):
+        labels = [f"{i + 1}. {lab}" for i, lab in enumerate(labels)]
+    frame = _profiles_frame(model, profiles)
+    sp = predict_survival(model.result, frame, conf_int=conf_int)
+    curves = sp.frame(labels)
+    if model.horizon_days is not None:
+        curves = curves[curves["time"] <= model.horizon_days].reset_index(drop=True)
+    at = sp.at(days)
+    rows = []
+    for j, lab in enumerate(labels):
+        for i, d in enumerate(days):
+            rows.append(
+                {
+                    "profile": lab,
+                    "day": d,
+                    "surv": at["surv"][i, j],
+                    "lower": at["lower"][i, j],
+                    "upper": at["upper"][i, j],
+                }
+            )
+    return ProfilePrediction(curves, pd.DataFrame(rows), tuple(labels), model)
+
+
+# --------------------------------------------------------------------------------------
+# relative hazard with a factor-by-factor breakdown
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class RelativeHazard:
+    """Hazard ratio of ``profile`` vs ``reference`` and its factors.
+
+    ``breakdown``: covariate, label, value, reference, delta, hr_per_unit, factor
+    (= hr_per_unit ** delta); ``hr`` is the product of the factors (= exp(beta' dx)).
+    ``lower``/``upper``: 95% CI (refit mode; NaN in published mode, whose covariances were not
+    published).
+    """
+
+    hr: float
+    lower: float
+    upper: float
+    breakdown: pd.DataFrame
+    formula: str
+
+
+def relative_hazard(
+    profile: PatientProfile,
+    reference: PatientProfile,
+    model: CalculatorModel | None = None,
+) -> RelativeHazard:
+    """Relative hazard of ``profile`` vs ``reference`` (default: the published model)."""
+    if model is None:
+        pub = published_model()
+        hr = {k: pub.hrs[k][0] for k in PUBLISHED_COVARIATES}
+        design = None
+        columns = list(PUBLISHED_COVARIATES)
+        xa = np.array([profile_row(profile)[c] for c in columns], dtype=float)
+        xb = np.array([profile_row(reference)[c] for c in columns], dtype=float)
+        var = None
+    else:
+        design = model.result.model.design
+        columns = list(design.columns)
+        hr = model.hr
+        xa = design.matrix(_profiles_frame(model, [profile]))[0]
+        xb = design.matrix(_profiles_frame(model, [reference]))[0]
+        var = None if model.mode == "published" else model.result.model.var
+    delta = xa - xb
+    per_unit = np.array([hr[c] for c in columns], dtype=float)
+    factors = per_unit**delta
+    total = float(np.prod(factors))
+    if var is not None:
+        se = float(np.sqrt(delta @ var @ delta))
+        lo, hi = total * math.exp(-1.959963984540054 * se), total * math.exp(1.959963984540054 * se)
+    else:
+        lo = hi = float("nan")
+    terms = design.terms if design is not None else columns
+    breakdown = pd.DataFrame(
+        {
+            "covariate": columns,
+            "label": [FACTOR_LABELS.get(c, c) for c in columns],
+            "term": list(terms),
+            "value": xa,
+            "reference": xb,
+            "delta": delta,
+            "hr_per_unit": per_unit,
+            "factor": factors,
+        }
+    )
+    parts = []
+    for h, d in zip(per_unit, delta, strict=True):
+        if d == 0:
+            continue
+        parts.append(f"{h:.2f}" if d == 1 else f"{h:.2f}^{d:g}")
+    formula = " x ".join(parts) + f" = {total:.2f}" if parts else "1 (identical profiles)"
+    return RelativeHazard(total, lo, hi, breakdown, formula)
+
+
+# --------------------------------------------------------------------------------------
+# extrapolation warnings
+# --------------------------------------------------------------------------------------
+def range_warnings(profile: PatientProfile, cohort: pd.DataFrame) -> list[str]:
+    """Warnings for inputs outside what the active cohort observed (extrapolation)."""
+    out: list[str] = []
+    if len(cohort) == 0:
+        return ["The active cohort is empty: no prediction is possible"]
+    row = profile_row(profile)
+    if "icu_reason" in cohort.columns:
+        k = int((cohort["icu_reason"] == profile.icu_reason).sum())
+        if k == 0:
+            out.append(
+                f"Reason for ICU admission {profile.icu_reason!r}: no patient of the active "
+                "cohort had it; the prediction extrapolates"
+            )
+        elif k < 5:
+            out.append(
+                f"Reason for ICU admission {profile.icu_reason!r}: only {k} patient(s) in the "
+                "active cohort; the estimate is very uncertain"
+            )
+    numeric = {"ecog_ps": row["ecog_ps"], "sofa": row["sofa"]}
+    for k, v in profile.extra.items():
+        if isinstance(v, bool | int | float) and not isinstance(v, str):
+            numeric[k] = v
+        elif k in cohort.columns and v not in set(cohort[k].dropna().astype(str)):
+            out.append(f"{k} = {v!r} was not observed in the active cohort")
+    for col, v in numeric.items():
+        if col not in cohort.columns:
+            continue
+        s = pd.to_numeric(cohort[col], errors="coerce").dropna()
+        if s.empty:
+            continue
+        lo, hi = float(s.min()), float(s.max())
+        if float(v) < lo or float(v) > hi:
+            name = _FIELD_LABELS.get(col, col)
+            out.append(
+                f"{name} = {float(v):g} is outside the active cohort's observed range "
+                f"({lo:g}-{hi:g}); the prediction extrapolates"
+            )
+    return out

@@ -1,0 +1,438 @@
+"""Cox model: multivariable Cox regression on the active cohort, beside the paper's model.
+
+Thin page: widgets -> core.cox (fit_cox / stepwise / ph_test / calibration / bootstrap_cindex)
+-> core.charts.cox charts and tables.  View state is mirrored in st.query_params (``cox_``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import cox
+from core.calculator import published_model
+from core.charts import cox as ch
+from core.published import load_published
+from pages._ui import cohort_sidebar, page_header, require_columns
+
+P = "cox_"
+ENDPOINTS = {
+    "os": ("os_days", "os_event", "Overall survival (death)"),
+    "pfs": ("pfs_days", "pfs_event", "Progression-free survival (progression or death)"),
+}
+HORIZONS = {"365": "1 year (365 days, the paper)", "none": "All follow-up", "custom": "Custom"}
+MODES = {
+    "paper": "The paper's model (reason + ECOG PS + SOFA)",
+    "pick": "Choose covariates",
+    "stepwise": "Stepwise selection (entry p < 0.2, removal p > 0.1)",
+}
+PAPER_COVS = ["reason_dp", "ecog_ps", "sofa"]
+# baseline (admission) characteristics offered as candidates; outcomes and ICU treatments are not
+DEFAULT_CANDIDATES = [
+    "age",
+    "sex",
+    "hypertension",
+    "ecog_ps",
+    "prior_lines",
+    "days_infusion_to_icu",
+    "reason_dp",
+    "map_mmhg",
+    "temperature_c",
+    "neutropenia",
+    "sofa",
+    "vasopressors_day1",
+]
+NOT_COVARIATES = {
+    "patient_id",
+    "os_days",
+    "os_event",
+    "pfs_days",
+    "pfs_event",
+    "death_1y",
+    "outcome_1y",
+    "icu_death",
+    "hospital_death",
+    "icu_los_days",
+}
+LABELS = {
+    "reason_dp": "Disease progression (vs other reasons)",
+    "ecog_ps": "ECOG PS (per point)",
+    "sofa": "SOFA (per point)",
+    "age": "Age (per year)",
+}
+FOREST_WIDTH = 700  # Streamlit fits labels + plot into this width (px)
+
+
+# ---------------------------------------------------------------------------------------------
+# state <-> query params
+# ---------------------------------------------------------------------------------------------
+def _qp(name: str, default: str) -> str:
+    return st.query_params.get(P + name, default)
+
+
+def _init_state(options: list[str]) -> None:
+    if st.session_state.get(P + "seeded"):
+        return
+    ss = st.session_state
+    ss[P + "seeded"] = True
+    ss[P + "ep"] = _qp("ep", "os") if _qp("ep", "os") in ENDPOINTS else "os"
+    ss[P + "hz"] = _qp("hz", "365") if _qp("hz", "365") in HORIZONS else "365"
+    try:
+        ss[P + "hd"] = max(1, int(float(_qp("hd", "365"))))
+    except ValueError:
+        ss[P + "hd"] = 365
+    ss[P + "mode"] = _qp("mode", "paper") if _qp("mode", "paper") in MODES else "paper"
+    covs = [c for c in _qp("covs", ",".join(PAPER_COVS)).split(",") if c in options]
+    ss[P + "covs"] = covs or [c for c in PAPER_COVS if c in options]
+    cands = [c for c in _qp("cands", ",".join(DEFAULT_CANDIDATES)).split(",") if c in options]
+    ss[P + "cands"] = cands or [c for c in DEFAULT_CANDIDATES if c in options]
+    ss[P + "test"] = _qp("test", "wald") if _qp("test", "wald") in ("wald", "lrt") else "wald"
+
+
+def _sync_url() -> None:
+    ss = st.session_state
+    params = {
+        P + "ep": ss[P + "ep"],
+        P + "hz": ss[P + "hz"],
+        P + "hd": str(ss[P + "hd"]),
+        P + "mode": ss[P + "mode"],
+        P + "covs": ",".join(ss[P + "covs"]),
+        P + "cands": ",".join(ss[P + "cands"]),
+        P + "test": ss[P + "test"],
+    }
+    for k, v in params.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# cached computations (the data frame is part of the cache key)
+# ---------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=64)
+def _fit(df, duration, event, covs, horizon):
+    return cox.fit_cox(df, duration, event, list(covs), horizon_days=horizon)
+
+
+@st.cache_data(show_spinner="Stepwise selection...", max_entries=32)
+def _stepwise(df, duration, event, cands, horizon, test):
+    return cox.stepwise(df, duration, event, list(cands), horizon_days=horizon, test=test)
+
+
+def _fmt_p(p: float) -> str:
+    if not np.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _label(c: str) -> str:
+    return LABELS.get(c, c)
+
+
+# ---------------------------------------------------------------------------------------------
+# page
+# ---------------------------------------------------------------------------------------------
+page_header(
+    "Cox model",
+    "Multivariable Cox regression on the active cohort, beside the paper's model "
+    "(reason for ICU admission, ECOG PS and SOFA; 1-year mortality).",
+)
+view = cohort_sidebar()
+if not require_columns(view, ["os_days", "os_event"], "The Cox model"):
+    st.stop()
+df = cox.add_derived(view.df)
+
+options = [c for c in df.columns if c not in NOT_COVARIATES]
+_init_state(options)
+pub = load_published()
+pub_model = published_model()
+pub_table = pub_model.table()
+
+c1, c2, c3 = st.columns([1.2, 1.2, 1])
+c1.radio("Endpoint", list(ENDPOINTS), format_func=lambda k: ENDPOINTS[k][2], key=P + "ep")
+c2.radio("Horizon", list(HORIZONS), format_func=HORIZONS.get, key=P + "hz")
+if st.session_state[P + "hz"] == "custom":
+    c3.number_input("Censor at day", min_value=1, max_value=5000, step=30, key=P + "hd")
+duration, event, ep_name = ENDPOINTS[st.session_state[P + "ep"]]
+if not require_columns(view, [duration, event], ep_name):
+    st.stop()
+hz = st.session_state[P + "hz"]
+horizon = 365.0 if hz == "365" else None if hz == "none" else float(st.session_state[P + "hd"])
+
+st.radio("Covariates", list(MODES), format_func=MODES.get, key=P + "mode", horizontal=True)
+mode = st.session_state[P + "mode"]
+if mode == "pick":
+    st.multiselect("Covariates in the model", options, key=P + "covs", format_func=_label)
+elif mode == "stepwise":
+    s1, s2 = st.columns([3, 1])
+    s1.multiselect("Candidate covariates", options, key=P + "cands", format_func=_label)
+    s2.radio(
+        "p-values",
+        ["wald", "lrt"],
+        format_func={"wald": "Wald (coxph)", "lrt": "Likelihood ratio"}.get,
+        key=P + "test",
+        help="Wald p from coxph, as R's summary(coxph); a factor is tested jointly.",
+    )
+_sync_url()
+
+hz_text = f"censored at day {horizon:g}" if horizon else "all follow-up"
+st.caption(
+    f"{ep_name}, {hz_text}; Efron ties (R coxph); {view.n} of {view.n_total} patients "
+    f"({view.name}). The paper: {pub['cox']['source']}."
+)
+
+# ---- the model --------------------------------------------------------------------------------
+sw = None
+try:
+    if mode == "paper":
+        covs = PAPER_COVS
+        if not require_columns(view, ["icu_reason", "ecog_ps", "sofa"], "The paper's model"):
+            st.stop()
+    elif mode == "pick":
+        covs = list(st.session_state[P + "covs"])
+    else:
+        cands = tuple(st.session_state[P + "cands"])
+        if not cands:
+            st.info("Choose at least one candidate covariate.")
+            st.stop()
+        sw = _stepwise(df, duration, event, cands, horizon, st.session_state[P + "test"])
+        covs = list(sw.selected)
+    if not covs:
+        st.info(
+            "No covariate selected." + (f" Stepwise: {sw.stop_reason}." if sw is not None else "")
+        )
+        if sw is not None and len(sw.trace):
+            st.dataframe(sw.trace, hide_index=True)
+        st.stop()
+    res = _fit(df, duration, event, tuple(covs), horizon)
+except ValueError as exc:  # CoxFitError included: a plain-language reason
+    st.error(f"The Cox model cannot be fitted: {exc}")
+    st.stop()
+
+for w in res.warnings:
+    st.warning(w)
+
+tab_model, tab_diag, tab_step = st.tabs(["Model", "Diagnostics", "Stepwise trace"])
+
+with tab_model:
+    show_pub = pub_table[pub_table["covariate"].isin(res.summary["covariate"])]
+    fig = ch.forest_chart(
+        res.summary,
+        show_pub if len(show_pub) else None,
+        LABELS,
+        width=FOREST_WIDTH,
+        title=f"Hazard ratios, {ep_name.split(' (')[0].lower()} ({hz_text})",
+    )
+    st.altair_chart(fig, width="content", theme=None)
+    table = pd.DataFrame(
+        {
+            "Covariate": [_label(c) for c in res.summary["covariate"]],
+            "HR": res.summary["hr"].round(2),
+            "95% CI": [
+                f"{lo:.2f} – {hi:.2f}"
+                for lo, hi in zip(res.summary["lower"], res.summary["upper"], strict=True)
+            ],
+            "p (Wald)": [_fmt_p(p) for p in res.summary["p"]],
+        }
+    )
+    pub_hr = dict(zip(pub_table["covariate"], pub_table["hr"], strict=True))
+    pub_ci = {
+        r.covariate: f"{r.hr:.2f} [{r.lower:.2f} – {r.upper:.2f}]" for r in pub_table.itertuples()
+    }
+    table["Published HR [95% CI]"] = [pub_ci.get(c, "") for c in res.summary["covariate"]]
+    st.dataframe(table, hide_index=True, key=P + "table")
+    if any(c not in pub_hr for c in res.summary["covariate"]) or mode != "paper":
+        st.caption(
+            "Published HRs are shown only for the paper's three terms (reason = disease "
+            "progression vs other reasons, ECOG PS, SOFA)."
+        )
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Patients / events", f"{res.n} / {res.events}")
+    m2.metric("Concordance (C)", f"{res.concordance:.3f}")
+    m3.metric("Events / variable", f"{res.epv:.1f}")
+    m4.metric("LR test p", _fmt_p(res.lrt[2]))
+    st.caption(
+        f"Likelihood ratio χ² = {res.lrt[0]:.2f} (df {res.lrt[1]}), Wald χ² = {res.wald[0]:.2f}, "
+        f"score χ² = {res.score[0]:.2f}; log partial likelihood {res.loglik:.3f}. "
+        "Equal to R coxph(Surv(time, status) ~ ...) with Efron ties."
+    )
+    d1, d2, d3 = st.columns(3)
+    stem = f"cox_{st.session_state[P + 'ep']}_{hz}"
+    d1.download_button(
+        "Table CSV (coef, se, z)",
+        res.summary.to_csv(index=False),
+        f"{stem}.csv",
+        "text/csv",
+        key=P + "dl_csv",
+    )
+    d2.download_button(
+        "Forest PNG", lambda: ch.chart_png(fig), f"{stem}.png", "image/png", key=P + "png"
+    )
+    d3.download_button(
+        "Forest SVG", lambda: ch.chart_svg(fig), f"{stem}.svg", "image/svg+xml", key=P + "svg"
+    )
+
+with tab_diag:
+    st.subheader("Proportional hazards (R cox.zph, transform = 'km')")
+    try:
+        ph = cox.ph_test(res)
+        st.dataframe(
+            ph.table.assign(
+                term=[_label(t) if t != "GLOBAL" else "GLOBAL" for t in ph.table["term"]],
+                chisq=ph.table["chisq"].round(3),
+                p=[_fmt_p(p) for p in ph.table["p"]],
+            ),
+            hide_index=True,
+            key=P + "zph",
+        )
+        bad = ph.table[(ph.table["p"] < 0.05)]
+        if len(bad):
+            st.warning(
+                "Proportional hazards doubtful (p < 0.05) for: "
+                + ", ".join(_label(t) for t in bad["term"])
+            )
+        xs = st.radio(
+            "Residual x-axis",
+            ["time", "x"],
+            format_func={"time": "Days", "x": "KM scale (as cox.zph's test)"}.get,
+            horizontal=True,
+            key=P + "zph_x",
+        )
+        coefs = {}
+        for term in dict.fromkeys(res.summary["term"]):
+            rows = res.summary[res.summary["term"] == term]
+            coefs[term] = float(rows["coef"].iloc[0]) if len(rows) == 1 else 1.0
+        zfig = ch.schoenfeld_chart(ph.residuals, coefs, x=xs, labels=LABELS, columns=3)
+        st.altair_chart(zfig, width="content", theme=None)
+        st.caption(
+            "Scaled Schoenfeld residuals (R cox.zph(fit)$y) with a LOESS smooth; a flat smooth "
+            "around the dashed coefficient line supports proportional hazards."
+        )
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        st.error(f"The proportional-hazards test cannot be computed: {exc}")
+
+    st.subheader("Events per variable")
+    if res.epv < cox.EPV_MIN:
+        st.warning(
+            f"{res.events} events for {len(res.summary)} coefficient(s): {res.epv:.1f} events per "
+            "variable (< 10). Estimates are unstable and optimistic."
+        )
+    else:
+        st.success(f"{res.epv:.1f} events per variable (>= 10).")
+
+    st.subheader("Calibration")
+    cal_h = horizon if horizon else 365.0
+    try:
+        cal = cox.calibration(df, res, horizon=cal_h, groups=3)
+        cc1, cc2 = st.columns([1, 1])
+        cc1.altair_chart(ch.calibration_chart(cal.table, cal_h), width="content", theme=None)
+        t = cal.table
+        show = pd.DataFrame(
+            {
+                "Risk group": t["label"],
+                "Patients": t["n"],
+                "Events": t["events"],
+                "Predicted": [f"{v:.1%}" for v in t["predicted"]],
+                "Observed (KM) [95% CI]": [
+                    "–" if not np.isfinite(o) else f"{o:.1%} [{lo:.1%} – {hi:.1%}]"
+                    for o, lo, hi in zip(t["observed"], t["obs_lower"], t["obs_upper"], strict=True)
+                ],
+            }
+        )
+        cc2.dataframe(show, hide_index=True, key=P + "cal")
+        if cal.note:
+            cc2.caption(cal.note)
+        cc2.caption(
+            f"Risk tertiles of the linear predictor; predicted = mean model S({cal_h:g} d | x); "
+            "observed = Kaplan-Meier with 95% log CI. Apparent (in-sample) calibration."
+        )
+    except ValueError as exc:
+        st.info(f"Calibration not available: {exc}")
+
+    st.subheader("Optimism-corrected C-index (bootstrap)")
+    b1, b2, b3 = st.columns([1, 1, 2])
+    n_boot = b1.number_input("Replicates", 20, 1000, 200, step=20, key=P + "nboot")
+    seed = b2.number_input("Seed", 0, 10**6, 2024, key=P + "seed")
+    redo_sel = mode == "stepwise" and b3.checkbox(
+        "Repeat the stepwise selection in each replicate", value=True, key=P + "boot_sel"
+    )
+    boot_key = (
+        int(pd.util.hash_pandas_object(view.df, index=False).sum()),
+        view.n,
+        tuple(covs),
+        duration,
+        horizon,
+        int(n_boot),
+        int(seed),
+        bool(redo_sel),
+    )
+    if st.button("Run bootstrap", key=P + "boot_run"):
+        bar = st.progress(0.0, text="Bootstrap...")
+
+        def _progress(i: int, n: int) -> None:
+            bar.progress(i / n, text=f"Bootstrap replicate {i} / {n}")
+
+        selection = None
+        if redo_sel:
+            selection = {
+                "candidates": list(st.session_state[P + "cands"]),
+                "test": st.session_state[P + "test"],
+            }
+        st.session_state[P + "boot"] = (
+            boot_key,
+            cox.bootstrap_cindex(
+                df,
+                duration,
+                event,
+                covs,
+                n_boot=int(n_boot),
+                seed=int(seed),
+                horizon_days=horizon,
+                selection=selection,
+                progress=_progress,
+            ),
+        )
+        bar.empty()
+    stored = st.session_state.get(P + "boot")
+    if stored is not None and stored[0] == boot_key:
+        bc = stored[1]
+        k1, k2, k3 = st.columns(3)
+        k1.metric("Apparent C", f"{bc.apparent:.3f}")
+        k2.metric("Optimism", f"{bc.optimism:.3f}")
+        k3.metric("Corrected C", f"{bc.corrected:.3f}")
+        st.caption(
+            f"Harrell's bootstrap: {len(bc.replicates)} replicates (seed {bc.seed}"
+            + (f", {bc.n_failed} could not be fitted" if bc.n_failed else "")
+            + "); corrected = apparent - mean(C on the bootstrap sample - C of that model on the "
+            "original sample)."
+        )
+    else:
+        st.caption("Press 'Run bootstrap' to estimate the optimism of the apparent C-index.")
+
+with tab_step:
+    if sw is None:
+        st.info("Choose 'Stepwise selection' above to run the paper's selection rule.")
+    else:
+        st.markdown(
+            f"Bidirectional stepwise selection, entry p < {sw.entry}, removal p > {sw.removal} "
+            f"({'Wald' if sw.test == 'wald' else 'likelihood-ratio'} p-values). "
+            f"Stopped: {sw.stop_reason}."
+        )
+        st.dataframe(
+            sw.trace.assign(p=[_fmt_p(p) for p in sw.trace["p"]]),
+            hide_index=True,
+            key=P + "trace",
+        )
+        st.markdown("**Last p-value of every candidate**")
+        st.dataframe(
+            sw.candidates_table.assign(p=[_fmt_p(p) for p in sw.candidates_table["p"]]),
+            hide_index=True,
+            key=P + "cands_tbl",
+        )
+        st.download_button(
+            "Trace CSV",
+            sw.trace.to_csv(index=False),
+            "stepwise_trace.csv",
+            "text/csv",
+            key=P + "dl_trace",
+        )

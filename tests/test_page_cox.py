@@ -1,0 +1,162 @@
+"""AppTest of pages/cox.py: the page shows what core.cox computes on the active cohort.
+
+No number is typed here: the page must agree with core.cox on the same cohort (core.cox itself
+is checked against R in tests/test_cox.py) and with the published HRs in data/published.yaml.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import cox
+from core.calculator import PUBLISHED_COVARIATES, published_hrs
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "cox.py")  # AppTest resolves relative paths from this file
+PAPER = list(PUBLISHED_COVARIATES)
+
+
+def _run(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _cohort() -> pd.DataFrame:
+    from core import db
+
+    con = db.connect()
+    try:
+        return db.fetch_cohort(con)
+    finally:
+        con.close()
+
+
+def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if any(column == str(c) for c in df.value.columns):
+            return df.value
+    raise AssertionError(f"no dataframe with column {column!r}")
+
+
+def _qp(at: AppTest, key: str) -> str:
+    v = at.query_params[key]
+    return v[0] if isinstance(v, list) else v
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return _run()
+
+
+def test_default_is_the_papers_model(at):
+    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    table = _frame_with(at, "HR")
+    assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
+    assert table["p (Wald)"].tolist()[0] in {"< 0.001", f"{res.summary['p'].iloc[0]:.3f}"}
+    pub = published_hrs()
+    shown = table["Published HR [95% CI]"].tolist()
+    for text, key in zip(shown, PAPER, strict=True):
+        hr, lo, hi = pub[key]
+        assert text == f"{hr:.2f} [{lo:.2f} – {hi:.2f}]"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Concordance (C)"] == f"{res.concordance:.3f}"
+    assert metrics["Patients / events"] == f"{res.n} / {res.events}"
+    assert _qp(at, "cox_mode") == "paper" and _qp(at, "cox_hz") == "365"
+
+
+def test_ph_table_matches_core(at):
+    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    ph = cox.ph_test(res)
+    shown = _frame_with(at, "chisq")
+    assert shown["chisq"].tolist() == ph.table["chisq"].round(3).tolist()
+    assert shown["df"].tolist() == ph.table["df"].tolist()
+
+
+def test_downloads_present(at):
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Forest PNG", "Forest SVG"} <= set(labels)
+    assert any(lab.startswith("Table CSV") for lab in labels)
+
+
+def test_pick_covariates_from_url():
+    at = _run(cox_mode="pick", cox_covs="age,sofa", cox_hz="none")
+    res = cox.fit_cox(_cohort(), "os_days", "os_event", ["age", "sofa"])
+    table = _frame_with(at, "HR")
+    assert len(table) == 2
+    assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
+    assert _qp(at, "cox_covs") == "age,sofa"
+
+
+def test_stepwise_trace_matches_core():
+    at = _run(cox_mode="stepwise")
+    cohort = cox.add_derived(_cohort())
+    cands = [c for c in cox_page_defaults() if c in cohort.columns]
+    sw = cox.stepwise(_cohort(), "os_days", "os_event", cands, horizon_days=365)
+    trace = _frame_with(at, "action")
+    assert trace["variable"].tolist() == sw.trace["variable"].tolist()
+    assert trace["action"].tolist() == sw.trace["action"].tolist()
+    if sw.selected:
+        table = _frame_with(at, "HR")
+        assert len(table) == len(sw.final.summary)
+
+
+def cox_page_defaults() -> list[str]:
+    import ast
+
+    src = Path(PAGE).read_text()
+    tree = ast.parse(src)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
+            "DEFAULT_CANDIDATES"
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError("DEFAULT_CANDIDATES not found")
+
+
+def test_endpoint_switch_changes_model():
+    at = _run()
+    before = _frame_with(at, "HR")
+    at.radio(key="cox_ep").set_value("pfs").run()
+    assert not at.exception
+    after = _frame_with(at, "HR")
+    res = cox.fit_cox(_cohort(), "pfs_days", "pfs_event", PAPER, horizon_days=365)
+    assert after["HR"].tolist() == res.summary["hr"].round(2).tolist()
+    assert not before.equals(after) or res.events == 0
+    assert _qp(at, "cox_ep") == "pfs"
+
+
+def test_bootstrap_runs_with_progress():
+    at = _run()
+    at.number_input(key="cox_nboot").set_value(20).run()
+    at.button(key="cox_boot_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Corrected C" in metrics
+    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    bc = cox.bootstrap_cindex(
+        _cohort(), "os_days", "os_event", PAPER, n_boot=20, seed=2024, horizon_days=365
+    )
+    assert metrics["Apparent C"] == f"{res.concordance:.3f}"
+    assert metrics["Corrected C"] == f"{bc.corrected:.3f}"
+
+
+def test_bad_query_values_fall_back():
+    at = _run(cox_mode="nonsense", cox_ep="xyz", cox_hz="??", cox_covs="not_a_column")
+    assert _qp(at, "cox_mode") == "paper"
+    assert _qp(at, "cox_ep") == "os"
+    assert len(_frame_with(at, "HR")) == 3
+
+
+def test_unfittable_choice_gives_clear_error():
+    # with the shared filter on CRS only, reason_dp is constant: a clear message, no traceback
+    at = _run(f_reason="CRS", cox_mode="pick", cox_covs="reason_dp,sofa")
+    errors = " ".join(e.value for e in at.error)
+    assert "cannot be fitted" in errors and "constant" in errors and "reason_dp" in errors
