@@ -707,6 +707,19 @@ def cox_efron(
     death_group = np.searchsorted(te, t[e])  # event time of each death
     slot_group = np.repeat(np.arange(len(te)), d)
     slot_frac = np.concatenate([np.arange(k) / k for k in d])
+    with np.errstate(all="ignore"):  # the search visits degenerate states: NaN is rejected
+        beta, hess = _efron_newton(beta, xs, e, te, start, death_group, slot_group, slot_frac)
+    if np.any(~np.isfinite(beta)):
+        return np.full(p, np.nan), np.full(p, np.nan)
+    try:
+        cov = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        return beta, np.full(p, np.nan)
+    return beta, np.sqrt(np.abs(np.diag(cov)))
+
+
+def _efron_newton(beta, xs, e, te, start, death_group, slot_group, slot_frac):
+    p = xs.shape[1]
     xx = xs[:, :, None] * xs[:, None, :]
     sum_x_dead = xs[e].sum(axis=0)
     hess = np.zeros((p, p))
@@ -734,15 +747,11 @@ def cox_efron(
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
-            return np.full(p, np.nan), np.full(p, np.nan)
+            return np.full(p, np.nan), hess
         beta = beta - step
         if np.max(np.abs(step)) < 1e-9:
             break
-    try:
-        cov = np.linalg.inv(-hess)
-    except np.linalg.LinAlgError:
-        return beta, np.full(p, np.nan)
-    return beta, np.sqrt(np.abs(np.diag(cov)))
+    return beta, hess
 
 
 @dataclass
