@@ -152,6 +152,13 @@ def cohort_sidebar() -> ActiveCohort:
         con.close()
 
 
+SAVED_KEY = "_filter_saved"  # plain (non-widget) copy of the filter: survives pages without it
+
+
+def _saved() -> dict:
+    return st.session_state.setdefault(SAVED_KEY, {})
+
+
 def _multiselect(con, columns, field: str, label: str, fmt=str) -> tuple[str, ...] | None:
     options = _levels(con, field, columns)
     if not options:
@@ -161,10 +168,18 @@ def _multiselect(con, columns, field: str, label: str, fmt=str) -> tuple[str, ..
     if from_url is not None:
         by_text = {str(o): o for o in options}
         from_url = [by_text[v] for v in from_url if v in by_text]
-    _init_state(key, from_url if from_url else list(options))
+    saved = _saved().get(field)
+    if from_url:
+        initial = from_url
+    elif saved is not None:
+        initial = [v for v in saved if v in options]
+    else:
+        initial = list(options)
+    _init_state(key, initial)
     # keep only still-valid choices (the cohort may have changed)
     st.session_state[key] = [v for v in st.session_state[key] if v in options]
     chosen = st.sidebar.multiselect(label, options, key=key, format_func=fmt)
+    _saved()[field] = list(chosen)
     all_chosen = len(chosen) == len(options)
     _sync_query(_Q[field], None if all_chosen else ",".join(str(v) for v in chosen))
     return None if all_chosen else tuple(chosen)
@@ -178,13 +193,17 @@ def _slider(con, columns, field: str, label: str, step: float) -> tuple[float | 
     key = f"_f_{field}"
     default = (lo, hi)
     url = _from_query(_Q[field])
+    saved = _saved().get(field)
     if url and len(url) == 2:
         try:
             default = (max(lo, float(url[0])), min(hi, float(url[1])))
         except ValueError:
             pass
+    elif saved is not None:
+        default = (max(lo, saved[0]), min(hi, saved[1]))
     _init_state(key, default)
     chosen = st.sidebar.slider(label, min_value=lo, max_value=hi, step=step, key=key)
+    _saved()[field] = tuple(chosen)
     full = chosen[0] <= lo and chosen[1] >= hi
     _sync_query(_Q[field], None if full else f"{chosen[0]:g},{chosen[1]:g}")
     return (None if chosen[0] <= lo else chosen[0]), (None if chosen[1] >= hi else chosen[1])
@@ -226,10 +245,14 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
     else:
         df = _shipped_rows(cohort_filter.model_dump_json())
     sb.metric("Patients in view", f"n = {len(df)} of {n_total}")
+    slot = st.session_state.pop(HEADER_SLOT, None)
+    if slot is not None:
+        slot.caption(_badge_text(user, len(df), n_total))
     if not cohort_filter.is_empty and sb.button("Reset filter"):
         for field in _Q:
             st.session_state.pop(f"_f_{field}", None)
             _sync_query(_Q[field], None)
+        st.session_state.pop(SAVED_KEY, None)
         st.rerun()
     return ActiveCohort(
         df=df,
@@ -242,14 +265,34 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
     )
 
 
+HEADER_SLOT = "_header_slot"
+
+
+def _badge_text(user: dict | None, n: int | None, n_total: int | None) -> str:
+    size = ""
+    if n is not None and n_total is not None:
+        size = f"{n} of {n_total} patients" if n != n_total else f"{n_total} patients"
+        if n != n_total:
+            size += " (filtered in the sidebar)"
+    if user:
+        return f"Active cohort: your uploaded data, {size} — kept in this browser session only."
+    return f"Active cohort: reconstructed, {size} — {RECONSTRUCTED_LABEL}."
+
+
 def page_header(title: str, intro: str | None = None) -> None:
-    """Page title, the cohort badge and an optional one-line introduction."""
+    """Page title, the cohort badge and an optional one-line introduction.
+
+    The badge names the active cohort; :func:`cohort_sidebar` completes it with the number
+    of patients in view once the filter is known.
+    """
     st.title(title)
     user = user_cohort()
+    slot = st.empty()
     if user:
-        st.caption("Active cohort: your uploaded data (kept in this browser session only).")
+        slot.caption("Active cohort: your uploaded data (kept in this browser session only).")
     else:
-        st.caption(f"Active cohort: 71 patients — {RECONSTRUCTED_LABEL}.")
+        slot.caption(f"Active cohort: reconstructed — {RECONSTRUCTED_LABEL}.")
+    st.session_state[HEADER_SLOT] = slot
     if intro:
         st.markdown(intro)
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.published import DAYS_PER_MONTH, load_published
-from core.survival import kaplan_meier
+from core.survival import kaplan_meier, survival_at
 from pages._ui import cohort_sidebar, page_header, require_columns
 
 pub = load_published()
@@ -17,10 +17,16 @@ page_header(
 )
 view = cohort_sidebar()
 df = view.df
+if not view.reconstructed:
+    st.info(
+        "Your uploaded cohort is active: the numbers below are computed from it, "
+        "not from the study. *Your data* → *Clear my data* returns to the reconstructed cohort."
+    )
 
 if require_columns(view, ["os_days", "os_event"], "The overview"):
     km = kaplan_meier(df, "os_days", "os_event").medians.iloc[0]
     deaths_1y = int(((df["os_event"] == 1) & (df["os_days"] <= 365)).sum())
+    at_1y = survival_at(df, "os_days", "os_event", [365]).iloc[0]
     cols = st.columns(4)
     cols[0].metric("Patients", f"{view.n}", help="Patients passing the sidebar filter")
     if "age" in df:
@@ -28,7 +34,12 @@ if require_columns(view, ["os_days", "os_event"], "The overview"):
     cols[2].metric(
         "Died within 1 year",
         f"{deaths_1y} ({100 * deaths_1y / view.n:.0f}%)",
-        help="os_event = 1 and os_days ≤ 365",
+        help=(
+            "Crude count (os_event = 1 and os_days ≤ 365), the paper's Table 4 grouping. "
+            f"Kaplan–Meier 1-year mortality, which accounts for censoring: "
+            f"{100 * (1 - at_1y['survival']):.0f}% "
+            f"(95% CI {100 * (1 - at_1y['upper']):.0f}–{100 * (1 - at_1y['lower']):.0f}%)."
+        ),
     )
     median = km["median"] / DAYS_PER_MONTH
     cols[3].metric(
@@ -53,7 +64,11 @@ st.markdown(
     "- **Your data** — load your own cohort; it stays in your browser session only."
 )
 st.caption(
-    "For teaching and research only — not for clinical decisions. "
-    "The reconstructed patients are synthetic: they reproduce published aggregates, "
-    "not any real patient."
+    "For teaching and research only — not for clinical decisions."
+    + (
+        " The reconstructed patients are synthetic: they reproduce published aggregates, "
+        "not any real patient."
+        if view.reconstructed
+        else ""
+    )
 )

@@ -79,10 +79,7 @@ st.download_button(
 )
 
 st.subheader("Conflicts in the paper and how the reconstruction resolves them")
-st.dataframe(
-    conflicts().rename(
-        columns={"id": "Conflict", "what": "What the paper says", "resolution": "Resolution"}
-    ),
-    hide_index=True,
-    width="stretch",
-)
+for conflict in conflicts().itertuples():
+    with st.expander(f"({conflict.id}) {conflict.what[:90]}…", expanded=False):
+        st.markdown(f"**What the paper says.** {conflict.what}")
+        st.markdown(f"**Resolution.** {conflict.resolution}")

@@ -77,3 +77,25 @@ def test_reproduction_on_a_single_ps_level_does_not_fail():
     at = _run("pages/reproduction.py", f_ps="1")
     assert not at.exception
     assert int(_metric(at, "Figures checked")) > 0
+
+
+def test_header_badge_shows_the_filtered_size():
+    at = _run("pages/overview.py", f_reason="Sepsis")
+    n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
+    badge = next(c.value for c in at.caption if c.value.startswith("Active cohort"))
+    assert f"{n_sepsis} of {PUB['meta']['n']} patients" in badge
+    assert "not patient data" in badge
+
+
+def test_filter_survives_a_page_without_the_sidebar():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.sidebar.multiselect(key="_f_ecog_ps").set_value([2, 3]).run()
+    n_ps23 = _metric(at, "Patients")
+    at.switch_page("pages/your_data.py").run()
+    assert not at.exception
+    for key in list(at.query_params):  # a sidebar link drops the query string
+        del at.query_params[key]
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    assert _metric(at, "Patients") == n_ps23
+    assert at.sidebar.multiselect(key="_f_ecog_ps").value == [2, 3]
