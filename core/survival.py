@@ -1165,3 +1165,41 @@ def make_groups(
     sub[column] = pd.Categorical(sub[column].tolist(), categories=list(levels))  # keeps the order
     ordered = pd.api.types.is_numeric_dtype(s) and not is_bool and 2 < len(levels) <= MAX_LEVELS
     return Grouping(sub, column, levels, bool(ordered), None, int(missing.sum()))
+
+
+# --------------------------------------------------------------------------------------
+# columns that must not (or only with care) define survival groups
+# --------------------------------------------------------------------------------------
+OUTCOME_COLUMNS = ("death_1y", "outcome_1y", "icu_death", "hospital_death", "icu_los_days")
+"""Outcomes (or functions of them): grouping survival by one of them is circular."""
+OUTCOME_PREFIXES = ("os_", "pfs_")
+POST_ADMISSION_COLUMNS = (
+    "tocilizumab",
+    "tocilizumab_dose_mg",
+    "tocilizumab_injections",
+    "steroids",
+    "siltuximab",
+    "anakinra",
+    "vasopressors_icu",
+    "mech_vent_icu",
+    "rrt_icu",
+    "icans",
+    "icans_grade",
+    "days_icu_to_worst_icans",
+)
+"""Treatments / events recorded after ICU admission (time zero): immortal-time bias."""
+POST_ADMISSION_PREFIXES = ("hours_icu_to_",)
+
+
+def is_outcome_column(column: str) -> bool:
+    """Column is an outcome (os_*, pfs_*, death_1y, ICU/hospital death, ICU stay)."""
+    return column in OUTCOME_COLUMNS or column.startswith(OUTCOME_PREFIXES)
+
+
+def is_post_admission(column: str) -> bool:
+    """Column is measured after ICU admission (see :data:`POST_ADMISSION_COLUMNS`).
+
+    Comparing survival from ICU admission by such a variable is subject to immortal-time bias
+    (Suissa 2008): patients must survive long enough to receive the treatment / have the event.
+    """
+    return column in POST_ADMISSION_COLUMNS or column.startswith(POST_ADMISSION_PREFIXES)

@@ -14,6 +14,7 @@ import vl_convert as vlc
 
 from core import survival as sv
 from core.charts import survival as ch
+from core.ingest import neutralise_formulas
 from core.published import load_published
 from pages._ui import cohort_sidebar, page_header, require_columns
 
@@ -31,8 +32,15 @@ PRESETS = {
 }
 PRESET_GROUP = {"fig2": "ecog_ps", "fig3": "icu_reason"}
 HORIZON_DEFAULT = 360  # days: the paper's Kaplan-Meier window (data/published.yaml horizon_days)
-FIGURE_WIDTH, CHART_HEIGHT = 720, 340  # px: whole KM figure (labels included), plot height
-EXCLUDE = {"patient_id", "os_days", "os_event", "pfs_days", "pfs_event"}
+# px: whole KM figure (labels included) and plot height; fits the main column of a 1024-px window
+FIGURE_WIDTH, CHART_HEIGHT = 600, 340
+EXCLUDE = {"patient_id"}  # besides outcomes (sv.is_outcome_column)
+H = P + "days"  # the horizon in days (not a widget: both sliders write to it)
+H_DAYS, H_MONTHS = P + "h", P + "h_mo"  # slider widgets in days / in months
+POST_ADMISSION_WARNING = (
+    "measured after ICU admission: comparing survival by it is subject to immortal-time bias; "
+    "interpret with care"
+)
 
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
@@ -92,9 +100,9 @@ def _init_state(group_options: list[str], df: pd.DataFrame) -> None:
     unit = _qp("unit", "days")
     seed("unit", unit if unit in UNITS else "days")
     try:
-        seed("h", int(float(_qp("h", str(HORIZON_DEFAULT)))))
+        seed("days", int(float(_qp("h", str(HORIZON_DEFAULT)))))
     except ValueError:
-        seed("h", HORIZON_DEFAULT)
+        seed("days", HORIZON_DEFAULT)
     for flag, default in (("ci", "1"), ("cens", "1"), ("lm", "1"), ("trunc", "0")):
         seed(flag, _qp(flag, default) == "1")
     group = ss[P + "group"]
@@ -114,12 +122,30 @@ def _apply_preset() -> None:
     key = st.session_state[P + "preset"]
     if key in PRESET_GROUP and PRESET_GROUP[key] in group_options:
         st.session_state[P + "group"] = PRESET_GROUP[key]
-        st.session_state[P + "h"] = HORIZON_DEFAULT
+        st.session_state[H] = HORIZON_DEFAULT
         st.session_state[P + "unit"] = "days"
 
 
 def _to_custom() -> None:
     st.session_state[P + "preset"] = "custom"
+
+
+def _horizon_from_days() -> None:
+    st.session_state[H] = int(st.session_state[H_DAYS])
+    _to_custom()
+
+
+def _horizon_from_months() -> None:
+    st.session_state[H] = _months_to_days(st.session_state[H_MONTHS])
+    _to_custom()
+
+
+def _months_to_days(months: float) -> int:
+    return round(months * sv.DAYS_PER_MONTH)
+
+
+def _days_to_months(days: float) -> int:
+    return max(1, round(days / sv.DAYS_PER_MONTH))
 
 
 def _sync_url(extra: dict[str, str]) -> None:
@@ -129,7 +155,7 @@ def _sync_url(extra: dict[str, str]) -> None:
         P + "endpoint": ss[P + "endpoint"],
         P + "group": ss[P + "group"],
         P + "unit": ss[P + "unit"],
-        P + "h": str(ss[P + "h"]),
+        P + "h": str(ss[H]),  # days, whatever the display unit
         **{P + f: "1" if ss[P + f] else "0" for f in ("ci", "cens", "lm", "trunc")},
         **extra,
     }
@@ -145,6 +171,11 @@ def _t(days: float, unit: str) -> str:
     if pd.isna(days):
         return "NR"
     return f"{days:.0f}" if unit == "days" else f"{float(sv.to_months(days)):.1f}"
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """CSV export with spreadsheet formulas neutralised (uploaded group values are user text)."""
+    return neutralise_formulas(frame).to_csv(index=False)
 
 
 def _p(p: float) -> str:
@@ -189,6 +220,7 @@ group_options = [NONE] + [
     c
     for c in df.columns
     if c not in EXCLUDE
+    and not sv.is_outcome_column(c)  # grouping by the outcome is circular
     and df[c].notna().any()
     and (sv.is_continuous(df[c]) or df[c].nunique() <= sv.MAX_LEVELS)
 ]
@@ -220,11 +252,22 @@ c3.radio("Time axis", UNITS, key=P + "unit", horizontal=True)
 g1, g2 = st.columns([2, 1])
 g1.selectbox("Group by", group_options, key=P + "group", on_change=_to_custom, format_func=_label)
 group_col = st.session_state[P + "group"]
+if group_col != NONE and sv.is_post_admission(group_col):
+    st.warning(f"**{_label(group_col)}** is {POST_ADMISSION_WARNING}.", icon=":material/warning:")
 duration, event, endpoint_name, y_title = ENDPOINTS[st.session_state[P + "endpoint"]]
+unit = st.session_state[P + "unit"]
 last = df[duration].max()
 max_t = max(int(last) if pd.notna(last) else 0, HORIZON_DEFAULT)  # slider range (days)
 step = 30 if max_t > 200 else 10
-st.session_state[P + "h"] = min(max(int(st.session_state[P + "h"]) // step * step, step), max_t)
+if unit == "days":
+    days = min(max(int(st.session_state[H]) // step * step, step), max_t)
+    st.session_state[H_DAYS] = days
+else:  # whole months; the horizon (days) snaps to the month shown
+    max_mo = max(1, int(max_t / sv.DAYS_PER_MONTH))
+    months = min(_days_to_months(st.session_state[H]), max_mo)
+    st.session_state[H_MONTHS] = months
+    days = _months_to_days(months)
+st.session_state[H] = days
 
 threshold = None
 if group_col != NONE and sv.is_continuous(df[group_col]):
@@ -233,17 +276,26 @@ if group_col != NONE and sv.is_continuous(df[group_col]):
         f"Cut {_label(group_col)} at (default: median)", key=P + "cut", on_change=_to_custom
     )
 
-st.slider(
-    "Horizon (days from ICU admission)",
-    min_value=step,
-    max_value=max_t,
-    step=step,
-    key=P + "h",
-    on_change=_to_custom,
-)
-horizon = float(st.session_state[P + "h"])
+if unit == "days":
+    st.slider(
+        "Horizon (days from ICU admission)",
+        min_value=step,
+        max_value=max_t,
+        step=step,
+        key=H_DAYS,
+        on_change=_horizon_from_days,
+    )
+else:
+    st.slider(
+        "Horizon (months from ICU admission)",
+        min_value=1,
+        max_value=max_mo,
+        step=1,
+        key=H_MONTHS,
+        on_change=_horizon_from_months,
+    )
+horizon = float(st.session_state[H])
 st.caption(f"Horizon: day {horizon:.0f} = {float(sv.to_months(horizon)):.1f} months.")
-unit = st.session_state[P + "unit"]
 t1, t2, t3, t4 = st.columns(4)
 t1.toggle("95% CI bands", key=P + "ci")
 t2.toggle("Censor marks", key=P + "cens")
@@ -293,7 +345,7 @@ with tab_km:
         height=CHART_HEIGHT,
         title=f"{endpoint_name}" + (f" by {_label(group_col)}" if gcol else "") + f" ({view.name})",
     )
-    st.altair_chart(fig, width="content", theme=None)
+    st.altair_chart(fig, width="content", theme=None)  # sized to fit (FIGURE_WIDTH)
     left, right = st.columns(2)
     with left:
         st.markdown("**Median survival**")
@@ -363,20 +415,32 @@ with tab_km:
     d1, d2, d3 = st.columns(3)
     stem = f"km_{st.session_state[P + 'endpoint']}_{group_col if gcol else 'all'}"
     # images are rendered (vl-convert) only when a download button is clicked
+    # on_click="ignore": no rerun on click, so a quick second click finds its deferred file
     d1.download_button(
-        "PNG", lambda: vlc.vegalite_to_png(spec, scale=2), f"{stem}.png", "image/png", key=P + "png"
+        "PNG",
+        lambda: vlc.vegalite_to_png(spec, scale=2),
+        f"{stem}.png",
+        "image/png",
+        key=P + "png",
+        on_click="ignore",
     )
     d2.download_button(
-        "SVG", lambda: vlc.vegalite_to_svg(spec), f"{stem}.svg", "image/svg+xml", key=P + "svg"
+        "SVG",
+        lambda: vlc.vegalite_to_svg(spec),
+        f"{stem}.svg",
+        "image/svg+xml",
+        key=P + "svg",
+        on_click="ignore",
     )
     d3.download_button(
         "Curve CSV",
-        km.table.to_csv(index=False),
+        _csv(km.table),
         f"{stem}.csv",
         "text/csv",
         key=P + "csv",
+        on_click="ignore",
     )
-    if gcol is None:
+    if gcol is None and view.reconstructed:  # published figures describe the paper's cohort only
         pub = load_published()["survival"][f"median_{st.session_state[P + 'endpoint']}_months"]
         upper = "NA" if pub["upper"] is None else pub["upper"]
         st.caption(
@@ -411,7 +475,7 @@ with tab_cr:
             unit,
             horizon,
             group_title=_label(group_col) if by_group else None,
-            width=FIGURE_WIDTH - 80,
+            width=FIGURE_WIDTH,
         ),
         width="content",
         theme=None,

@@ -130,7 +130,8 @@ def test_query_params_restore_view():
     at = _run(km_group="icu_reason", km_endpoint="pfs", km_h="180", km_unit="months")
     assert at.selectbox(key="km_group").value == "icu_reason"
     assert at.radio(key="km_endpoint").value == "pfs"
-    assert at.slider(key="km_h").value == 180
+    # months axis: the horizon slider is in (whole) months; the URL keeps days
+    assert at.slider(key="km_h_mo").value == 6  # round(180 / 30.4375)
     assert "Median (months)" in _frame_with(at, "Median (months)").columns
 
 
@@ -153,3 +154,70 @@ def test_uploaded_cohort_without_pfs_shows_os_and_a_message(pfs):
     assert not at.exception, [e.value for e in at.exception]
     assert any("Competing risks need" in i.value for i in at.info)
     assert _frame_with(at, "Median") is not None
+
+
+def _qp_value(at: AppTest, key: str) -> str:
+    v = at.query_params[key]
+    return v[0] if isinstance(v, list) else v
+
+
+def test_group_options_exclude_outcomes_and_warn_post_admission():
+    at = _run()
+    labels = pd.read_csv(ROOT / "data" / "dictionary.csv").set_index("column")["label"]
+    options = at.selectbox(key="km_group").options  # shown labels (format_func)
+    outcomes = ["death_1y", "outcome_1y", "icu_death", "hospital_death", "icu_los_days"]
+    outcomes += ["os_days", "os_event", "pfs_days", "pfs_event"]
+    for col in outcomes:
+        assert col not in options and labels.get(col, col) not in options
+    assert labels["ecog_ps"] in options and labels["tocilizumab"] in options
+    assert not at.warning
+    at.selectbox(key="km_group").set_value("tocilizumab").run()
+    assert not at.exception
+    assert any("immortal-time bias" in w.value for w in at.warning)
+    at.selectbox(key="km_group").set_value("sofa").run()
+    assert not any("immortal-time bias" in w.value for w in at.warning)
+
+
+def test_horizon_slider_follows_time_unit():
+    at = _run()
+    assert at.slider(key="km_h").value == 360
+    at.radio(key="km_unit").set_value("months").run()
+    assert not at.exception
+    # 360 days = 11.8 months: the slider shows 12 months and the horizon snaps to 365 days
+    assert at.slider(key="km_h_mo").value == 12
+    assert "Horizon (months" in at.slider(key="km_h_mo").label
+    assert _qp_value(at, "km_h") == "365"
+    at.slider(key="km_h_mo").set_value(6).run()
+    assert not at.exception
+    assert _qp_value(at, "km_h") == str(round(6 * sv.DAYS_PER_MONTH))  # 183 days
+    land = _frame_with(at, "S(t)")
+    assert max(float(t) for t in land["Time (months)"]) == 6.0
+    at.radio(key="km_unit").set_value("days").run()
+    assert at.slider(key="km_h").value == 180  # 183 days on the 30-day grid
+
+
+def _upload_run(df: pd.DataFrame) -> AppTest:
+    from core import db
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["user_cohort"] = {
+        "con": db.session_connection(df),
+        "name": "upload",
+        "mode": "paper",
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_published_figures_only_for_reconstructed_cohort():
+    at = _run(km_group="(none: whole cohort)")
+    assert any("Paper (" in c.value for c in at.caption)
+    from core import db
+
+    df = db.read_cohort_csv()[["patient_id", "ecog_ps", "os_days", "os_event"]]
+    up = _upload_run(df)
+    up.selectbox(key="km_group").set_value("(none: whole cohort)").run()
+    assert not up.exception
+    assert _frame_with(up, "Median") is not None
+    assert not any("Paper (" in c.value for c in up.caption)

@@ -732,3 +732,27 @@ def test_make_groups_order_and_label():
     assert km.levels == g.levels and km.medians["group"].tolist() == list(g.levels)
     d["x"] = np.arange(80) / 2
     assert sv.make_groups(d, "x", 10, label="Dose").levels == ("Dose < 10", "Dose ≥ 10")
+
+
+def test_cif_curve_data_runs_to_horizon():
+    from core.charts import survival as ch
+
+    # hand calculation: 4 patients, all progress on day 1 -> CIF(progression) = 1 from day 1 on;
+    # nobody is left event-free, so the estimate is carried to the horizon (day 360)
+    d = pd.DataFrame(
+        {"pfs_days": [1.0] * 4, "pfs_event": [1] * 4, "os_days": [30.0] * 4, "os_event": [1] * 4}
+    )
+    cd = ch.cif_curve_data(sv.cumulative_incidence(d), 360)
+    assert cd["time"].tolist() == [0.0, 1.0, 360.0]
+    assert cd["cif_progression"].tolist() == [0.0, 1.0, 1.0]
+    spec = ch.cif_chart(sv.cumulative_incidence(d), "days", 360).to_dict()
+    assert spec["encoding"]["strokeDash"]["field"] == "state_label"  # not colour alone
+    # a group censored before the horizon stops at its last follow-up (as R's plot.survfit)
+    d2 = pd.DataFrame(
+        {"pfs_days": [5.0, 50.0], "pfs_event": [1, 0], "os_days": [9.0, 50.0], "os_event": [1, 0]}
+    )
+    assert ch.cif_curve_data(sv.cumulative_incidence(d2), 360)["time"].max() == 50.0
+    # four groups wrap into rows of two panels
+    d4 = _competing_set(3).assign(arm=lambda x: np.arange(len(x)) % 4)
+    faceted = ch.cif_chart(sv.cumulative_incidence(d4, group="arm"), "days", 90).to_dict()
+    assert faceted["columns"] == 2

@@ -448,24 +448,17 @@ def cif_chart(
     height: int = 320,
     x_label: str = "Time since ICU admission",
     group_title: str | None = None,
+    columns: int = 2,
 ) -> alt.Chart:
     """Stacked Aalen-Johansen cumulative incidence from :func:`core.survival.cumulative_incidence`.
 
-    Bottom band: progression; top band: death without progression; the remainder up to 1 is
-    alive without progression.  One panel per group when ``cif`` has several groups.
+    Bottom band: progression (solid outline); top band: death without progression (dashed
+    outline); the remainder up to 1 is alive without progression.  Each group's steps are carried
+    to the horizon (see :func:`cif_curve_data`).  Several groups: one panel per group, wrapped
+    in rows of ``columns`` panels of width ``width / columns``.
     """
     sc = _scale(time_unit)
-    data = cif.copy()
-    if horizon is not None:
-        parts = []
-        for _, sub in data.groupby("group", sort=False):
-            inside = sub[sub["time"] <= horizon]
-            if sub["time"].max() > horizon:
-                last = inside.iloc[[-1]].copy()
-                last["time"] = float(horizon)
-                inside = pd.concat([inside, last])
-            parts.append(inside)
-        data = pd.concat(parts, ignore_index=True)
+    data = cif_curve_data(cif, horizon)
     data["t"] = data["time"] * sc
     data["group_label"] = data["group"].map(level_label)
     states = {"cif_progression": "Progression", "cif_death": "Death without progression"}
@@ -481,9 +474,17 @@ def cif_chart(
     long["order"] = long["state"].map({"cif_progression": 0, "cif_death": 1})
     x_max = (horizon if horizon is not None else float(cif["time"].max())) * sc
     ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
+    legend = alt.Legend(
+        title=None,
+        orient="top",
+        labelFontSize=FONT_SIZE,
+        symbolType="stroke",
+        symbolStrokeWidth=3,
+        symbolSize=400,
+    )
     chart = (
         alt.Chart(long)
-        .mark_area(interpolate="step-after", opacity=0.85, line={"strokeWidth": 1})
+        .mark_area(interpolate="step-after", opacity=0.7, line={"strokeWidth": 2})
         .encode(
             x=alt.X(
                 "t:Q",
@@ -506,7 +507,13 @@ def cif_chart(
             color=alt.Color(
                 "state_label:N",
                 scale=alt.Scale(domain=list(states.values()), range=[OKABE_ITO[4], OKABE_ITO[5]]),
-                legend=alt.Legend(title=None, orient="top", labelFontSize=FONT_SIZE),
+                legend=legend,
+            ),
+            # the outline's dash tells the two event types apart without colour
+            strokeDash=alt.StrokeDash(
+                "state_label:N",
+                scale=alt.Scale(domain=list(states.values()), range=[[1, 0], [6, 3]]),
+                legend=legend,
             ),
             order=alt.Order("order:Q"),
             tooltip=[
@@ -520,15 +527,40 @@ def cif_chart(
         )
         .properties(width=width, height=height)
     )
-    if data["group_label"].nunique() > 1:
-        n = data["group_label"].nunique()
-        w = max(220, width // n - 20) if isinstance(width, int) else width
-        chart = chart.properties(width=w).facet(
-            column=alt.Column(
+    n = data["group_label"].nunique()
+    if n > 1:
+        per_row = min(n, columns)
+        w = max(180, width // per_row - 70) if isinstance(width, int) else width
+        chart = chart.properties(width=w, height=min(height, 240)).facet(
+            facet=alt.Facet(
                 "group_label:N",
                 title=group_title,
                 sort=list(dict.fromkeys(data["group_label"])),
                 header=alt.Header(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
-            )
+            ),
+            columns=per_row,
         )
     return chart
+
+
+def cif_curve_data(cif: pd.DataFrame, horizon: float | None = None) -> pd.DataFrame:
+    """Cumulative-incidence steps cut at ``horizon`` (days) and carried forward to it.
+
+    A group's last estimate is repeated at the horizon when its follow-up reaches it *or* when
+    nobody is left event-free (every patient had an event, e.g. all progressed on day 1: the
+    incidences are final).  Otherwise the steps stop at the group's last follow-up, as R's
+    ``plot(survfit(...))``.  Without a horizon, the latest follow-up of any group is used.
+    """
+    end = float(cif["time"].max()) if horizon is None else float(horizon)
+    parts = []
+    for _, sub in cif.groupby("group", sort=False):
+        inside = sub[sub["time"] <= end]
+        last = inside.iloc[[-1]].copy()
+        final = sub["event_free"].iloc[-1] <= 0
+        if last["time"].iloc[0] < end and (sub["time"].max() > end or final):
+            last["time"] = end
+            later = sub.loc[sub["time"] > end, "n_risk"]
+            last["n_risk"] = int(later.iloc[0]) if len(later) else 0  # at risk just after
+            inside = pd.concat([inside, last])
+        parts.append(inside)
+    return pd.concat(parts, ignore_index=True)
