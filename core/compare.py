@@ -57,6 +57,7 @@ __all__ = [
     "export_latex",
     "fmt_p",
     "format_table",
+    "group_sizes",
     "level_str",
     "neutralize_formulas",
     "result_groups",
@@ -403,13 +404,38 @@ class _Test:
     note: str = ""
 
 
-def _continuous_test(samples: list[np.ndarray], nonnormal: bool) -> _Test:
+def _small_groups(sizes: list[int], names: Sequence[Any] | None) -> list[int]:
+    return [i for i, k in enumerate(sizes) if k < MIN_GROUP_SIZE]
+
+
+def _describe(idx: list[int], sizes: list[int], names: Sequence[Any] | None) -> str:
+    names = list(names) if names is not None else [f"group {i + 1}" for i in range(len(sizes))]
+    return ", ".join(f"{names[i]} (n={sizes[i]})" for i in idx)
+
+
+def _continuous_test(
+    samples: list[np.ndarray],
+    nonnormal: bool,
+    names: Sequence[Any] | None = None,
+    exclude_small: bool = False,
+) -> _Test:
     sizes = [len(s) for s in samples]
-    small = [i for i, k in enumerate(sizes) if k < MIN_GROUP_SIZE]
+    small = _small_groups(sizes, names)
     if len(samples) < 2:
         return _Test("", math.nan, "fewer than 2 groups")
     if small:
-        return _Test("", math.nan, f"group size < {MIN_GROUP_SIZE} (n = {sizes}): no test")
+        desc = _describe(small, sizes, names)
+        if not exclude_small:
+            return _Test("", math.nan, f"group size < {MIN_GROUP_SIZE} ({desc}): no test")
+        kept = [s for i, s in enumerate(samples) if i not in small]
+        if len(kept) < 2:
+            return _Test(
+                "",
+                math.nan,
+                f"group size < {MIN_GROUP_SIZE} ({desc}): fewer than 2 groups left, no test",
+            )
+        inner = _continuous_test(kept, nonnormal)
+        return _excluding(inner, desc)
     pooled = np.concatenate(samples)
     if np.all(pooled == pooled[0]):
         return _Test("", math.nan, "all values identical: no test")
@@ -428,11 +454,41 @@ def _continuous_test(samples: list[np.ndarray], nonnormal: bool) -> _Test:
     return _Test(TEST_KRUSKAL, float(stats.kruskal(*samples).pvalue))
 
 
-def _categorical_test(counts: np.ndarray, sizes: list[int], time_budget: float) -> _Test:
+def _excluding(inner: _Test, desc: str) -> _Test:
+    """Label a test run without the groups of size < 2 (``desc``)."""
+    note = f"tested without {desc}: group size < {MIN_GROUP_SIZE}"
+    if inner.note:
+        note = f"{note}; {inner.note}"
+    name = f"{inner.name}, excluding {desc}" if inner.name else ""
+    return _Test(name, inner.p, note)
+
+
+def _categorical_test(
+    counts: np.ndarray,
+    sizes: list[int],
+    time_budget: float,
+    names: Sequence[Any] | None = None,
+    exclude_small: bool = False,
+) -> _Test:
     if len(sizes) < 2:
         return _Test("", math.nan, "fewer than 2 groups")
-    if any(k < MIN_GROUP_SIZE for k in sizes):
-        return _Test("", math.nan, f"group size < {MIN_GROUP_SIZE} (n = {sizes}): no test")
+    small = _small_groups(sizes, names)
+    if small:
+        desc = _describe(small, sizes, names)
+        if not exclude_small:
+            return _Test("", math.nan, f"group size < {MIN_GROUP_SIZE} ({desc}): no test")
+        keep = [i for i in range(len(sizes)) if i not in small]
+        if len(keep) < 2:
+            return _Test(
+                "",
+                math.nan,
+                f"group size < {MIN_GROUP_SIZE} ({desc}): fewer than 2 groups left, no test",
+            )
+        sub = counts[:, keep]
+        sub = sub[sub.sum(axis=1) > 0]  # levels seen only in the excluded groups
+        if sub.shape[0] < 2:
+            return _excluding(_Test("", math.nan, "a single level in the tested groups"), desc)
+        return _excluding(_categorical_test(sub, sub.sum(axis=0).tolist(), time_budget), desc)
     res = fisher_test(counts, time_budget=time_budget)
     return _Test(res.method, res.p_value, res.note)
 
@@ -467,6 +523,7 @@ class _Prepared:
     groups: list[Any]
     nonnormal: set[str] | None
     by: str | None
+    exclude_small_groups: bool = False
 
 
 def compare_groups(
@@ -479,6 +536,7 @@ def compare_groups(
     adjust: str | None = None,
     group_order: Sequence[Any] | None = None,
     fisher_time_budget: float = 2.0,
+    exclude_small_groups: bool = False,
 ) -> pd.DataFrame:
     """Describe and compare variables across the groups of ``by`` (R-equivalent tests).
 
@@ -504,6 +562,17 @@ def compare_groups(
         Order of the group columns (default: categorical order, else sorted).
     fisher_time_budget : float
         Seconds for each exact r x c Fisher test before Monte Carlo (see core.fisher).
+    exclude_small_groups : bool
+        What to do when a group has fewer than 2 non-missing values of a variable.
+        ``False`` (default, the spec's rule): no p-value for that variable, and ``note``
+        names the small group(s), e.g. ``group size < 2 (MM (n=1)): no test``.  ``True``:
+        the test runs on the other groups only — exactly R's test on
+        ``subset(d, g != "MM")``, e.g. ``kruskal.test`` becomes ``wilcox.test`` when two
+        groups remain — and says so: ``test`` reads ``Kruskal-Wallis, excluding MM (n=1)``
+        style (``<test>, excluding <group> (n=<k>)``) and ``note`` ``tested without ...``.
+        R's own ``kruskal.test`` would include a 1-patient group; we do not, because a
+        single observation says nothing about its group's distribution.  Descriptive
+        columns always include every group.
 
     Returns
     -------
@@ -521,7 +590,9 @@ def compare_groups(
         raise ValueError(f"grouping column {by!r} is not in the data")
     specs = _as_specs(list(df.columns), dict(df.dtypes), variables, by, categorical)
     groups = _group_levels(df[by], group_order) if by is not None else []
-    prep = _Prepared(specs, groups, None if nonnormal is None else set(nonnormal), by)
+    prep = _Prepared(
+        specs, groups, None if nonnormal is None else set(nonnormal), by, exclude_small_groups
+    )
     agg = _aggregate_pandas(df, prep)
 
     def fetch(spec: VariableSpec) -> tuple[pd.Series, pd.Series]:
@@ -592,7 +663,11 @@ def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
                 for g in prep.groups:
                     s = values[(groups_col == g) & values.notna()]
                     samples.append(pd.to_numeric(s).to_numpy(dtype=float))
-            test = _continuous_test(samples, nonnormal) if prep.by else _Test("", math.nan)
+            test = (
+                _continuous_test(samples, nonnormal, gnames[1:], prep.exclude_small_groups)
+                if prep.by
+                else _Test("", math.nan)
+            )
             smd = _smd_continuous(*samples) if len(samples) == 2 else math.nan
             row = {**base, "level": None, "show": True}
             row["stat"] = "median [IQR]" if nonnormal else "mean (SD)"
@@ -610,7 +685,9 @@ def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
             ).reshape(len(all_levels), len(prep.groups))
             sizes = counts.sum(axis=0).tolist()
             if prep.by is not None:
-                test = _categorical_test(counts, sizes, fisher_time_budget)
+                test = _categorical_test(
+                    counts, sizes, fisher_time_budget, gnames[1:], prep.exclude_small_groups
+                )
             else:
                 test = _Test("", math.nan)
             smd = math.nan
@@ -693,6 +770,7 @@ def compare_groups_sql(
     adjust: str | None = None,
     group_order: Sequence[Any] | None = None,
     fisher_time_budget: float = 2.0,
+    exclude_small_groups: bool = False,
 ) -> pd.DataFrame:
     """:func:`compare_groups` on a DuckDB table, with the grouped aggregation in SQL.
 
@@ -700,7 +778,8 @@ def compare_groups_sql(
     statistics = R type 7) are computed by DuckDB with ``GROUPING SETS`` (per group and
     overall); only the columns a test needs are fetched for the p-values.  Identifiers are
     checked against the table's columns and double-quoted.  Same output as
-    :func:`compare_groups` (up to floating-point rounding of means/SDs).
+    :func:`compare_groups` (up to floating-point rounding of means/SDs), including the
+    ``exclude_small_groups`` behaviour.
     """
     tables = {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
@@ -724,7 +803,9 @@ def compare_groups_sql(
         groups = _group_levels(pd.Series(gvals, dtype=object), group_order)
     else:
         groups = []
-    prep = _Prepared(specs, groups, None if nonnormal is None else set(nonnormal), by)
+    prep = _Prepared(
+        specs, groups, None if nonnormal is None else set(nonnormal), by, exclude_small_groups
+    )
     agg = _aggregate_duckdb(con, t, prep)
 
     def fetch(spec: VariableSpec) -> tuple[pd.Series, pd.Series]:
@@ -889,14 +970,16 @@ def format_table(
     smd: bool | None = None,
     published: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Printable table: ``Characteristic``, ``Overall``, one column per group, ``p``.
+    """Printable table: ``Characteristic``, ``Overall``, one column per group, then the
+    statistics (``p``, ``p (adj.)``, ``SMD``, ``test``), then any published columns.
 
     Continuous rows read ``median [Q1–Q3]`` (or ``mean (SD)``), categorical ``n (%)``;
     a categorical variable with several shown levels gets a header row carrying its
     p-value and one indented row per level.  ``show_all_levels`` also prints hidden levels
     (e.g. ``False`` of a yes/no variable).  ``smd`` adds an SMD column (default: when
     there are exactly two groups).  ``published`` (output of :func:`compare_with_published`)
-    adds a ``<group> (paper)`` column after each group and a ``p (paper)`` column.
+    adds ``<group> (paper)`` columns and ``p (paper)`` *after* the recomputed columns and
+    their statistics, so the recomputed p-value stays next to the recomputed groups.
     The hidden column ``_kind`` (section / variable / level) is for styling.
     """
     groups = result_groups(result)
@@ -915,6 +998,7 @@ def format_table(
         extra: dict[str, str] = {}
         if has_test:
             extra["p"] = ptxt
+            extra["test"] = first["test"] or ""
             if "p_adjusted" in result and result["p_adjusted"].notna().any():
                 extra["p (adj.)"] = fmt_p(first["p_adjusted"])
         if want_smd:
@@ -960,21 +1044,22 @@ def format_table(
                     **_count_cells(r, gcols),
                 }
             )
-    if published is not None and not published.empty:
+    has_pub = published is not None and not published.empty
+    if has_pub:
         _add_published(lines, published, gcols, has_test)
-        cols = ["Characteristic"]
-        for g in gcols:
-            cols += [g, f"{g} (paper)"]
-    else:
-        cols = ["Characteristic", *gcols]
+    cols = ["Characteristic", *gcols]
     if has_test:
         cols.append("p")
-        if published is not None and not published.empty:
-            cols.append("p (paper)")
         if "p_adjusted" in result and result["p_adjusted"].notna().any():
             cols.append("p (adj.)")
     if want_smd:
         cols.append("SMD")
+    if has_test:
+        cols.append("test")
+    if has_pub:
+        cols += [f"{g} (paper)" for g in gcols]
+        if has_test:
+            cols.append("p (paper)")
     out = pd.DataFrame(lines).reindex(columns=[*cols, "_kind"]).fillna("")
     rename = {g: f"{g} (n = {_group_n(result, g)})" for g in gcols}
     return out.rename(columns=rename)
@@ -1020,6 +1105,11 @@ def _count_cells(r: pd.Series, gcols: list[str]) -> dict[str, str]:
         n = r[f"{g}{SEP}n"]
         out[g] = "0" if n == 0 else f"{int(n)} ({fmt_pct(r[f'{g}{SEP}pct'])}%)"
     return out
+
+
+def group_sizes(result: pd.DataFrame) -> dict[str, int]:
+    """Patients per group (missing values included) of a :func:`compare_groups` result."""
+    return {g: _group_n(result, g) for g in result_groups(result)}
 
 
 def _group_n(result: pd.DataFrame, g: str) -> int:

@@ -30,6 +30,11 @@ MAX_GROUP_LEVELS = 8
 FEW_VALUES = 6  # numeric columns with at most this many values can group as categories
 ADJUST = {"none": "None", "holm": "Holm", "BH": "Benjamini-Hochberg"}
 DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
+# columns derived by core/db.py (not in the data dictionary)
+DERIVED_LABELS = {
+    "death_1y": "Death within 1 year",
+    "outcome_1y": "1-year outcome (Table 4 grouping)",
+}
 
 
 @st.cache_data
@@ -44,6 +49,8 @@ def _labels() -> dict[str, str]:
         if isinstance(label, str) and label:
             unit = row.get("unit")
             out[col] = f"{label} ({unit})" if isinstance(unit, str) and unit else label
+    for col, label in DERIVED_LABELS.items():
+        out.setdefault(col, label)
     return out
 
 
@@ -107,7 +114,9 @@ def _init_state(df: pd.DataFrame, options: list[str], catalog: dict) -> None:
     seed("as_cut", _qp("as_cut", "0") == "1")
     raw_vars = _qp("vars", "")
     chosen = [v for v in raw_vars.split(",") if v in catalog] if raw_vars else list(catalog)
-    seed("vars", chosen)
+    # the user's selection, kept whole (the grouping column included) across regroupings;
+    # the multiselect ("vars") only shows it minus the current grouping column
+    seed("sel", chosen)
     seed("adj", _qp("adj", "none") if _qp("adj", "none") in ADJUST else "none")
     seed("all_levels", _qp("all", "0") == "1")
     seed("var", _qp("var", ""))
@@ -122,6 +131,17 @@ def _apply_preset() -> None:
 
 def _to_custom() -> None:
     st.session_state[P + "preset"] = "custom"
+
+
+def _vars_changed() -> None:
+    """Multiselect edited: keep the grouping column in the selection if it was there."""
+    by = st.session_state.get(P + "by")
+    kept = [c for c in st.session_state.get(P + "sel", []) if c == by]
+    st.session_state[P + "sel"] = [*st.session_state[P + "vars"], *kept]
+
+
+def _group_label(col: str, labels: dict[str, str]) -> str:
+    return col if col == NONE else labels.get(col, col)
 
 
 def _sync_url(values: dict[str, str | None]) -> None:
@@ -142,7 +162,9 @@ def _compute(
     group_order: tuple | None,
     adjust: str | None,
 ) -> pd.DataFrame:
-    return cg.compare_groups(df, by, list(specs), adjust=adjust, group_order=group_order)
+    return cg.compare_groups(
+        df, by, list(specs), adjust=adjust, group_order=group_order, exclude_small_groups=True
+    )
 
 
 def _style(table: pd.DataFrame):
@@ -165,6 +187,15 @@ def _style(table: pd.DataFrame):
         return out
 
     return shown.style.apply(rows, axis=1)
+
+
+def _small_groups(result: pd.DataFrame) -> list[tuple[str, int]]:
+    """Groups with fewer than 2 patients (the spec's minimum size for a test)."""
+    out = []
+    for g, n in cg.group_sizes(result).items():
+        if n < cg.MIN_GROUP_SIZE:
+            out.append((g, n))
+    return out
 
 
 def _significant(text: str) -> bool:
@@ -210,7 +241,7 @@ def main() -> None:
         "Group by",
         options,
         key=P + "by",
-        format_func=lambda c: c if c == NONE else f"{labels.get(c, c)} · {c}",
+        format_func=lambda c: _group_label(c, labels),
         on_change=_to_custom,
     )
     by = None if by_col == NONE else by_col
@@ -251,22 +282,26 @@ def main() -> None:
     else:
         preset = None
         all_vars = [c for c in catalog if c != by]
-        st.session_state[P + "vars"] = [v for v in st.session_state[P + "vars"] if v in all_vars]
         by_section: dict[str, list[str]] = {}
         for c in all_vars:
             by_section.setdefault(catalog[c].section, []).append(c)
         ordered = [c for cols in by_section.values() for c in cols]
+        sel = st.session_state[P + "sel"]
+        st.session_state[P + "vars"] = [v for v in sel if v in all_vars]
         with st.expander(f"Variables ({len(st.session_state[P + 'vars'])} of {len(ordered)})"):
             b1, b2 = st.columns(2)
             if b1.button("Select all"):
                 st.session_state[P + "vars"] = ordered
+                st.session_state[P + "sel"] = list(catalog)
             if b2.button("Clear"):
                 st.session_state[P + "vars"] = []
+                st.session_state[P + "sel"] = []
             st.multiselect(
                 "Variables (grouped by section)",
                 ordered,
                 key=P + "vars",
                 format_func=lambda c: f"{catalog[c].section} · {catalog[c].label}",
+                on_change=_vars_changed,
             )
         chosen = set(st.session_state[P + "vars"])
         specs = [catalog[c] for c in ordered if c in chosen]
@@ -286,7 +321,8 @@ def main() -> None:
         st.error(f"Cannot compare: {exc}")
         return
     published = None
-    if preset is not None and group_by == preset.by:
+    # published values belong to the paper's cohort only, never to an uploaded one
+    if preset is not None and group_by == preset.by and view.reconstructed:
         published = cg.compare_with_published(result, preset)
         if not st.toggle("Show the published values beside", value=True, key=P + "paper"):
             published_shown = None
@@ -296,12 +332,26 @@ def main() -> None:
         published_shown = None
     table = cg.format_table(result, show_all_levels=show_all, published=published_shown)
 
-    title = (
-        PRESET_LABELS[preset_key]
-        if preset is not None
-        else (f"By {group_by}" if group_by else "Whole cohort")
-    )
+    if preset is not None and view.reconstructed and group_by == preset.by:
+        title = PRESET_LABELS[preset_key]
+    elif group_by is None:
+        title = "Whole cohort"
+    elif cut_value is not None:
+        title = f"By {labels.get(by, by)}: {by} < {cut_value:g} vs ≥ {cut_value:g}"
+    else:
+        title = f"By {labels.get(by, by)}"
     st.subheader(title)
+    small = _small_groups(result)
+    if small:
+        names = ", ".join(f"{g} (n = {k})" for g, k in small)
+        it = "it" if len(small) == 1 else "them"
+        st.warning(
+            f"{names}: fewer than 2 patients, too few for a test. The p-values compare the "
+            "other groups only (the test column says which groups were left out); the "
+            f"descriptive columns include every group. To leave {it} out entirely, filter "
+            f"{it} out in the sidebar or regroup.",
+            icon="⚠️",
+        )
     if published is not None:
         n_fig = int((published["statistic"] != "p").sum())
         ok = int(published.loc[published["statistic"] != "p", "matches"].sum())
@@ -311,9 +361,17 @@ def main() -> None:
             "are recomputed (the paper's own printed p-values are not all consistent with its "
             "counts)."
         )
+    # the label and the p-value(s) are pinned: at 1400 px the group columns (and the
+    # published ones, after them) scroll while the p-value stays next to its label
     config = {
-        "Characteristic": st.column_config.TextColumn("Characteristic", width=330, pinned=True)
+        "Characteristic": st.column_config.TextColumn("Characteristic", width=380, pinned=True),
+        "p": st.column_config.TextColumn("p", width=62, pinned=True),
+        "p (adj.)": st.column_config.TextColumn("p (adj.)", width=70, pinned=True),
+        "test": st.column_config.TextColumn("test", width="large"),
     }
+    for c in table.columns:
+        if " (n = " in str(c) or "(paper)" in str(c):
+            config[c] = st.column_config.TextColumn(str(c), width=150)
     st.dataframe(
         _style(table),
         hide_index=True,
@@ -321,7 +379,9 @@ def main() -> None:
         height=min(38 + 35 * len(table), 900),
         column_config=config,
     )
-    notes = result.drop_duplicates("variable")
+    notes = result.drop_duplicates("variable").copy()
+    # the exclusion of groups of size < 2 is said once, in the warning above the table
+    notes["note"] = notes["note"].str.replace(r"^tested without [^;]*(; )?", "", regex=True)
     notes = notes[notes["note"] != ""][["label", "note"]]
     if not notes.empty:
         with st.expander(f"Notes ({len(notes)})"):
@@ -347,14 +407,19 @@ def main() -> None:
     st.subheader("Download")
     stem = f"compare_{preset_key if preset else (group_by or 'overall')}".replace(" ", "_")
     d1, d2, d3, d4, d5 = st.columns(5)
-    d1.download_button("CSV (raw numbers)", cg.export_csv(result), f"{stem}.csv", "text/csv")
+    d1.download_button(
+        "CSV (raw numbers)", cg.export_csv(result), f"{stem}.csv", "text/csv", on_click="ignore"
+    )
     d2.download_button(
         "Excel",
         cg.export_excel(result, table, title),
         f"{stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
     )
-    d3.download_button("LaTeX", cg.export_latex(table, title), f"{stem}.tex", "text/x-tex")
+    d3.download_button(
+        "LaTeX", cg.export_latex(table, title), f"{stem}.tex", "text/x-tex", on_click="ignore"
+    )
     spec_json = chart.to_json()
     try:
         png = vlc.vegalite_to_png(spec_json, scale=2)
@@ -362,8 +427,10 @@ def main() -> None:
     except Exception as exc:
         d4.caption(f"Chart export unavailable: {exc}")
     else:
-        d4.download_button("Chart PNG", png, f"{stem}_{var}.png", "image/png")
-        d5.download_button("Chart SVG", svg, f"{stem}_{var}.svg", "image/svg+xml")
+        d4.download_button("Chart PNG", png, f"{stem}_{var}.png", "image/png", on_click="ignore")
+        d5.download_button(
+            "Chart SVG", svg, f"{stem}_{var}.svg", "image/svg+xml", on_click="ignore"
+        )
 
     _sync_url(
         {
@@ -372,8 +439,8 @@ def main() -> None:
             "cut": None if cut_value is None else f"{cut_value:g}",
             "as_cut": "1" if st.session_state.get(P + "as_cut") else None,
             "vars": None
-            if preset is not None or set(st.session_state[P + "vars"]) == set(catalog) - {by}
-            else ",".join(st.session_state[P + "vars"]),
+            if preset is not None or set(st.session_state[P + "sel"]) == set(catalog)
+            else ",".join(c for c in catalog if c in set(st.session_state[P + "sel"])),
             "adj": None if adjust is None else adjust,
             "all": "1" if show_all else None,
             "var": var,

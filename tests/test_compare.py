@@ -334,3 +334,67 @@ def test_compare_with_published_structure():
     assert male["recomputed"].notna().all()
     # variables absent from the result are reported with NaN, not dropped
     assert cmp.loc[cmp["variable"] == "sofa", "recomputed"].isna().all()
+
+
+R_EXCLUDED = """
+d <- read.csv(Sys.getenv("ORACLE_IN"), stringsAsFactors = FALSE, na.strings = c("", "NA"))
+k <- d[d$g4 != "E", ]
+res <- data.frame(
+  what = c("k_cont", "f_cat3"),
+  p = c(kruskal.test(cont ~ factor(g4), data = k)$p.value,
+        fisher.test(table(k$cat3, k$g4), workspace = 2e8)$p.value))
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+def test_exclude_small_groups_tests_the_other_groups_like_r_on_the_subset(data):
+    d = data.copy()
+    d.loc[d.index[0], "g4"] = "E"  # a 1-patient group
+    r = run_r(R_EXCLUDED, d)
+    r = dict(zip(r["what"], r["p"], strict=True))
+    res = compare_groups(d, "g4", ["cont", "cat3"], exclude_small_groups=True)
+    assert _p(res, "cont") == pytest.approx(r["k_cont"], rel=TOL)
+    assert _p(res, "cat3") == pytest.approx(r["f_cat3"], rel=TOL)
+    assert _test(res, "cont") == f"{TEST_KRUSKAL}, excluding E (n=1)"
+    assert _test(res, "cat3").endswith(", excluding E (n=1)")
+    assert res["note"].str.startswith("tested without E (n=1)").all()
+    # the descriptive columns keep the small group
+    assert "E__n" in res.columns and int(res.loc[res["variable"] == "cont", "E__n"].iloc[0]) == 1
+    # default (the spec's rule): no p-value, and the note names the small group
+    plain = compare_groups(d, "g4", ["cont", "cat3"])
+    assert plain["p_value"].isna().all()
+    assert plain["note"].str.contains("group size < 2 (E (n=1))", regex=False).all()
+    # the SQL path behaves the same
+    con = duckdb.connect()
+    con.register("d", d)
+    sql = compare_groups_sql(con, "d", "g4", ["cont", "cat3"], exclude_small_groups=True)
+    assert _p(sql, "cont") == pytest.approx(r["k_cont"], rel=TOL)
+    assert _test(sql, "cont") == _test(res, "cont")
+
+
+def test_exclude_small_groups_two_groups_left_uses_wilcoxon():
+    d = pd.DataFrame({"g": list("aaaabbbbbc"), "x": [1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10]})
+    res = compare_groups(d, "g", ["x"], exclude_small_groups=True)
+    # R: wilcox.test(c(1, 2, 3, 4), c(5, 6, 7, 8, 9))$p.value = 2/choose(9, 4) = 0.015873...
+    assert _p(res, "x") == pytest.approx(2 / math.comb(9, 4), rel=TOL)
+    assert _test(res, "x") == f"{TEST_WILCOX_EXACT}, excluding c (n=1)"
+    # only one group left -> no test, said why
+    one = compare_groups(d[d["g"] != "b"], "g", ["x"], exclude_small_groups=True)
+    assert math.isnan(_p(one, "x")) and "fewer than 2 groups left" in one["note"].iloc[0]
+
+
+def test_format_table_puts_statistics_before_published_columns(data):
+    res = compare_groups(data, "g2", ["cont"])
+    pub = pd.DataFrame(
+        {
+            "variable": ["cont", "cont"],
+            "level": ["", ""],
+            "group": ["no", ""],
+            "statistic": ["median", "p"],
+            "published": [50.0, 0.5],
+        }
+    )
+    cols = [str(c) for c in format_table(res, published=pub).columns]
+    assert cols.index("p") < cols.index("SMD") < cols.index("test") < cols.index("no (paper)")
+    assert cols.index("no (paper)") < cols.index("p (paper)")
+    assert all(cols.index("p") > i for i, c in enumerate(cols) if " (n = " in c)

@@ -120,3 +120,53 @@ def test_variable_chart_and_downloads_render(default_page):
     assert any("LaTeX" in x for x in labels)
     at = _run(cmp_var="male")
     assert _qp(at, "cmp_var") == "male"
+
+
+def test_one_patient_group_is_named_and_the_other_groups_are_tested():
+    at = _run(cmp_preset="custom", cmp_by="malignancy", cmp_vars="age,sofa")
+    warnings = [w.value for w in at.warning]
+    assert any("MM (n = 1)" in w and "sidebar" in w for w in warnings), warnings
+    tab = _table(at)
+    age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
+    assert age["test"].endswith("excluding MM (n=1)")
+    res = cg.compare_groups(_cohort(), "malignancy", ["age"], exclude_small_groups=True)
+    assert age["p"] == cg.fmt_p(res["p_value"].iloc[0]) != ""
+    # the grouping is titled by its label, not its raw code
+    assert any(h.value == "By Hematological malignancy" for h in at.subheader)
+
+
+def test_grouping_column_comes_back_when_the_grouping_changes():
+    at = _run(cmp_preset="custom", cmp_by="sofa", cmp_vars="age,sofa")
+    assert at.multiselect(key="cmp_vars").value == ["age"]  # sofa is the grouping
+    at.selectbox(key="cmp_by").set_value("malignancy").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert set(at.multiselect(key="cmp_vars").value) == {"age", "sofa"}
+    assert _qp(at, "cmp_vars") == "age,sofa"
+    assert "SOFA score" in set(_table(at)["Characteristic"])
+    # the whole selection: no vars in the URL, all variables listed again
+    at = _run(cmp_preset="custom", cmp_by="sofa")
+    n_catalog = len(at.multiselect(key="cmp_vars").options) + 1  # + sofa, the grouping
+    at.selectbox(key="cmp_by").set_value("malignancy").run()
+    chosen = at.multiselect(key="cmp_vars").value
+    assert "sofa" in chosen and len(chosen) == n_catalog - 1  # all but malignancy
+    assert _qp(at, "cmp_vars") is None
+
+
+def test_uploaded_cohort_has_no_published_columns_and_a_grouping_title():
+    from core import db
+
+    df = pd.read_csv(ROOT / "data" / "cohort.csv")
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["user_cohort"] = {
+        "con": db.session_connection(df),
+        "name": "upload",
+        "mode": "paper",
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    cols = [str(c) for c in _table(at).columns]
+    assert not any("(paper)" in c for c in cols), cols
+    titles = [h.value for h in at.subheader]
+    assert "By Reason for ICU admission" in titles, titles
+    assert not any(t.startswith("Table 3") for t in titles)
+    assert not any("published" in str(t.label).lower() for t in at.toggle)
