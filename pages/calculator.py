@@ -13,6 +13,7 @@ import streamlit as st
 
 from core import calculator as calc
 from core.charts import cox as ch
+from core.ingest import neutralise_formulas
 from core.sofa import SofaError, compute_sofa
 from pages._ui import cohort_sidebar, page_header, require_columns
 
@@ -49,6 +50,25 @@ DISCLAIMER = (
     "reconstructed from the paper's published aggregates (not patient data), from one "
     "single-centre study of 71 patients; predictions are illustrative only."
 )
+EXPORT_WIDTH = 680  # plot width of the static PNG / SVG exports (px); on the page: container
+
+
+def _disclaimer(view) -> str:
+    """The warning, worded for the active cohort (reconstructed or uploaded)."""
+    if view.reconstructed:
+        return DISCLAIMER
+    return (
+        "**Teaching and research tool, not for clinical decisions.** The baseline hazard (and, "
+        f"in refit mode, the coefficients) come from the uploaded cohort '{view.name}' "
+        f"({view.n} patients in the active selection), which this app has not validated; the "
+        "published coefficients come from one single-centre study of 71 patients. "
+        "Predictions are illustrative only."
+    )
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """CSV export text, with spreadsheet formulas neutralised (core.ingest)."""
+    return neutralise_formulas(frame).to_csv(index=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,8 +230,8 @@ page_header(
     "Predicted survival over the first year after ICU admission for up to four patient "
     "profiles, from the paper's Cox model or a model refitted on the active cohort.",
 )
-st.warning(DISCLAIMER)
 view = cohort_sidebar()
+st.warning(_disclaimer(view))
 url_errors = _init_state()
 for msg in url_errors:
     st.error(msg)
@@ -334,9 +354,12 @@ for w in model.result.warnings:
 
 # ---- results ---------------------------------------------------------------------------------
 fig = ch.profile_curves_chart(
-    pred.curves, horizon=model.horizon_days, band=st.session_state[P + "band"]
+    pred.curves,
+    horizon=model.horizon_days,
+    band=st.session_state[P + "band"],
+    width=EXPORT_WIDTH,
 )
-st.altair_chart(fig, width="content", theme=None)
+st.altair_chart(fig.properties(width="container"), width="stretch", theme=None)
 st.caption(model.method)
 
 tbl = pred.table.assign(
@@ -397,18 +420,36 @@ else:
 
 d1, d2, d3, d4 = st.columns(4)
 d1.download_button(
-    "Table CSV", pred.table.to_csv(index=False), "calculator_table.csv", "text/csv", key=P + "dl1"
+    "Table CSV",
+    _csv(pred.table),
+    "calculator_table.csv",
+    "text/csv",
+    key=P + "dl1",
+    on_click="ignore",
 )
 d2.download_button(
     "Curves CSV",
-    pred.curves.to_csv(index=False),
+    _csv(pred.curves),
     "calculator_curves.csv",
     "text/csv",
     key=P + "dl2",
+    on_click="ignore",
 )
-d3.download_button("PNG", lambda: ch.chart_png(fig), "calculator.png", "image/png", key=P + "dl3")
+d3.download_button(
+    "PNG",
+    lambda: ch.chart_png(fig),
+    "calculator.png",
+    "image/png",
+    key=P + "dl3",
+    on_click="ignore",
+)
 d4.download_button(
-    "SVG", lambda: ch.chart_svg(fig), "calculator.svg", "image/svg+xml", key=P + "dl4"
+    "SVG",
+    lambda: ch.chart_svg(fig),
+    "calculator.svg",
+    "image/svg+xml",
+    key=P + "dl4",
+    on_click="ignore",
 )
 st.caption(
     f"{model.n} patients, {model.events} deaths within {model.horizon_days:g} days in the active "

@@ -13,7 +13,10 @@ import streamlit as st
 from core import cox
 from core.calculator import published_model
 from core.charts import cox as ch
+from core.glossary import help_text
+from core.ingest import neutralise_formulas
 from core.published import load_published
+from core.schema import load_dictionary
 from pages._ui import cohort_sidebar, page_header, require_columns
 
 P = "cox_"
@@ -61,7 +64,27 @@ LABELS = {
     "sofa": "SOFA (per point)",
     "age": "Age (per year)",
 }
-FOREST_WIDTH = 700  # Streamlit fits labels + plot into this width (px)
+EXPORT_WIDTH = 700  # plot width of the static PNG / SVG exports (px); on the page: container
+HELP = {
+    "efron": "Efron's approximation for tied event times (R coxph's default): tied deaths share "
+    "the risk set in fractions instead of all counting the full risk set (Breslow).",
+    "wald": "Wald χ²: the squared coefficient divided by its variance (a joint quadratic form for "
+    "several terms); compared with a χ² distribution on the model's degrees of freedom.",
+    "score": "Score (log-rank) χ²: the slope of the log partial likelihood at β = 0, tested "
+    "without fitting the model.",
+    "lrt": "Likelihood-ratio χ²: twice the gain in log partial likelihood of the fitted model over "
+    "the empty model; the most reliable of the three tests in small samples.",
+    "loglik": "Log partial likelihood: Cox's likelihood of the order in which the deaths happen, "
+    "given who was still at risk; higher (closer to 0) means a better fit.",
+    "km": "cox.zph's default time transform: residuals are plotted and tested against 1 − KM(t), "
+    "so that a few late events do not dominate the test.",
+    "schoenfeld": "beta(t): scaled Schoenfeld residuals, one point per death, whose mean is the "
+    "coefficient; a trend over time means the effect changes (non-proportional hazards).",
+    "epv": "Events per variable: events divided by the number of coefficients; below about 10 "
+    "the estimates are unstable and over-optimistic.",
+    "calibration": "Calibration: agreement between predicted and observed (Kaplan-Meier) "
+    "survival in risk groups; points on the diagonal mean the predictions are right on average.",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +149,58 @@ def _fmt_p(p: float) -> str:
 
 
 def _label(c: str) -> str:
-    return LABELS.get(c, c)
+    """Display label: the paper's model labels, else data/dictionary.csv (factor: 'Sex: M')."""
+    if c in LABELS:
+        return LABELS[c]
+    spec = load_dictionary()
+    if c in spec:
+        return spec[c].display
+    term, sep, level = c.partition("=")
+    if sep and term in spec:
+        return f"{spec[term].label}: {level}"
+    return c
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """CSV export text, with spreadsheet formulas neutralised (core.ingest)."""
+    return neutralise_formulas(frame).to_csv(index=False)
+
+
+def _reconstruction_note(data: pd.DataFrame, sw) -> str:
+    """What the reconstructed cohort reproduces, with the paper model refitted on ``data``."""
+    tol = float(pub["cox"]["hr_tolerance_relative"])
+    text = (
+        "**The reconstructed cohort was built to reproduce the published aggregates and the "
+        f"paper's three hazard ratios (within ±{tol:.0%} and inside the published 95% CIs), not "
+        "the paper's p-values or its variable selection.**"
+    )
+    try:
+        ref = _fit(data, "os_days", "os_event", tuple(PAPER_COVS), 365.0).summary
+    except ValueError:
+        ref = None
+    if ref is not None:
+        ref = ref.set_index("covariate")
+        parts = []
+        for t in pub["cox"]["terms"]:
+            if t["name"] not in ref.index:
+                continue
+            r = ref.loc[t["name"]]
+            parts.append(
+                f"{_label(t['name'])}: HR {r['hr']:.2f} [{r['lower']:.2f}–{r['upper']:.2f}], "
+                f"p {'= ' if r['p'] >= 0.001 else ''}{_fmt_p(r['p'])} "
+                f"(paper {t['hr']:.2f} [{t['lower']:.2f}–{t['upper']:.2f}])"
+            )
+        if parts:
+            text += " The paper's model refitted here (1-year mortality): " + "; ".join(parts) + "."
+    text += (
+        " Associations the paper does not report (for example hypertension entering the "
+        "stepwise model) are artefacts of the reconstruction, not findings."
+    )
+    if sw is not None:
+        extra = [c for c in sw.selected if c not in PAPER_COVS]
+        if extra:
+            text += " Here the stepwise rule also selects: " + ", ".join(map(_label, extra)) + "."
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,14 +245,15 @@ elif mode == "stepwise":
         ["wald", "lrt"],
         format_func={"wald": "Wald (coxph)", "lrt": "Likelihood ratio"}.get,
         key=P + "test",
-        help="Wald p from coxph, as R's summary(coxph); a factor is tested jointly.",
+        help="Wald p from coxph, as R's summary(coxph); a factor is tested jointly. " + HELP["lrt"],
     )
 _sync_url()
 
 hz_text = f"censored at day {horizon:g}" if horizon else "all follow-up"
 st.caption(
     f"{ep_name}, {hz_text}; Efron ties (R coxph); {view.n} of {view.n_total} patients "
-    f"({view.name}). The paper: {pub['cox']['source']}."
+    f"({view.name}). The paper: {pub['cox']['source']}.",
+    help=HELP["efron"],
 )
 
 # ---- the model --------------------------------------------------------------------------------
@@ -212,6 +287,9 @@ except ValueError as exc:  # CoxFitError included: a plain-language reason
 for w in res.warnings:
     st.warning(w)
 
+if view.reconstructed:
+    st.info(_reconstruction_note(df, sw))
+
 tab_model, tab_diag, tab_step = st.tabs(["Model", "Diagnostics", "Stepwise trace"])
 
 with tab_model:
@@ -219,11 +297,12 @@ with tab_model:
     fig = ch.forest_chart(
         res.summary,
         show_pub if len(show_pub) else None,
-        LABELS,
-        width=FOREST_WIDTH,
+        {c: _label(c) for c in res.summary["covariate"]},
+        width="container",
         title=f"Hazard ratios, {ep_name.split(' (')[0].lower()} ({hz_text})",
     )
-    st.altair_chart(fig, width="content", theme=None)
+    st.altair_chart(fig, width="stretch", theme=None)
+    fig_export = fig.properties(width=EXPORT_WIDTH)
     table = pd.DataFrame(
         {
             "Covariate": [_label(c) for c in res.summary["covariate"]],
@@ -248,32 +327,44 @@ with tab_model:
         )
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Patients / events", f"{res.n} / {res.events}")
-    m2.metric("Concordance (C)", f"{res.concordance:.3f}")
-    m3.metric("Events / variable", f"{res.epv:.1f}")
-    m4.metric("LR test p", _fmt_p(res.lrt[2]))
+    m2.metric("Concordance (C)", f"{res.concordance:.3f}", help=help_text("c_index"))
+    m3.metric("Events / variable", f"{res.epv:.1f}", help=HELP["epv"])
+    m4.metric("LR test p", _fmt_p(res.lrt[2]), help=HELP["lrt"])
     st.caption(
         f"Likelihood ratio χ² = {res.lrt[0]:.2f} (df {res.lrt[1]}), Wald χ² = {res.wald[0]:.2f}, "
         f"score χ² = {res.score[0]:.2f}; log partial likelihood {res.loglik:.3f}. "
-        "Equal to R coxph(Surv(time, status) ~ ...) with Efron ties."
+        "Equal to R coxph(Surv(time, status) ~ ...) with Efron ties.",
+        help=" ".join(HELP[k] for k in ("lrt", "wald", "score", "loglik", "efron")),
     )
     d1, d2, d3 = st.columns(3)
     stem = f"cox_{st.session_state[P + 'ep']}_{hz}"
     d1.download_button(
         "Table CSV (coef, se, z)",
-        res.summary.to_csv(index=False),
+        _csv(res.summary),
         f"{stem}.csv",
         "text/csv",
         key=P + "dl_csv",
+        on_click="ignore",
     )
     d2.download_button(
-        "Forest PNG", lambda: ch.chart_png(fig), f"{stem}.png", "image/png", key=P + "png"
+        "Forest PNG",
+        lambda: ch.chart_png(fig_export),
+        f"{stem}.png",
+        "image/png",
+        key=P + "png",
+        on_click="ignore",
     )
     d3.download_button(
-        "Forest SVG", lambda: ch.chart_svg(fig), f"{stem}.svg", "image/svg+xml", key=P + "svg"
+        "Forest SVG",
+        lambda: ch.chart_svg(fig_export),
+        f"{stem}.svg",
+        "image/svg+xml",
+        key=P + "svg",
+        on_click="ignore",
     )
 
 with tab_diag:
-    st.subheader("Proportional hazards (R cox.zph, transform = 'km')")
+    st.subheader("Proportional hazards (R cox.zph, transform = 'km')", help=HELP["km"])
     try:
         ph = cox.ph_test(res)
         st.dataframe(
@@ -297,21 +388,27 @@ with tab_diag:
             format_func={"time": "Days", "x": "KM scale (as cox.zph's test)"}.get,
             horizontal=True,
             key=P + "zph_x",
+            help=HELP["km"],
         )
         coefs = {}
         for term in dict.fromkeys(res.summary["term"]):
             rows = res.summary[res.summary["term"] == term]
             coefs[term] = float(rows["coef"].iloc[0]) if len(rows) == 1 else 1.0
-        zfig = ch.schoenfeld_chart(ph.residuals, coefs, x=xs, labels=LABELS, columns=3)
-        st.altair_chart(zfig, width="content", theme=None)
+        zlabels = {t: _label(t) for t in ph.residuals.columns}
+        panels = ch.schoenfeld_panels(ph.residuals, coefs, x=xs, labels=zlabels)
+        for i in range(0, len(panels), 3):  # at most three panels a row, each fits its column
+            zcols = st.columns(3)
+            for zc, panel in zip(zcols, panels[i : i + 3], strict=False):
+                zc.altair_chart(panel, width="stretch", theme=None)
         st.caption(
             "Scaled Schoenfeld residuals (R cox.zph(fit)$y) with a LOESS smooth; a flat smooth "
-            "around the dashed coefficient line supports proportional hazards."
+            "around the dashed coefficient line supports proportional hazards.",
+            help=HELP["schoenfeld"],
         )
     except (ValueError, np.linalg.LinAlgError) as exc:
         st.error(f"The proportional-hazards test cannot be computed: {exc}")
 
-    st.subheader("Events per variable")
+    st.subheader("Events per variable", help=HELP["epv"])
     if res.epv < cox.EPV_MIN:
         st.warning(
             f"{res.events} events for {len(res.summary)} coefficient(s): {res.epv:.1f} events per "
@@ -320,12 +417,14 @@ with tab_diag:
     else:
         st.success(f"{res.epv:.1f} events per variable (>= 10).")
 
-    st.subheader("Calibration")
+    st.subheader("Calibration", help=HELP["calibration"])
     cal_h = horizon if horizon else 365.0
     try:
         cal = cox.calibration(df, res, horizon=cal_h, groups=3)
         cc1, cc2 = st.columns([1, 1])
-        cc1.altair_chart(ch.calibration_chart(cal.table, cal_h), width="content", theme=None)
+        cc1.altair_chart(
+            ch.calibration_chart(cal.table, cal_h, width="container"), width="stretch", theme=None
+        )
         t = cal.table
         show = pd.DataFrame(
             {
@@ -349,7 +448,7 @@ with tab_diag:
     except ValueError as exc:
         st.info(f"Calibration not available: {exc}")
 
-    st.subheader("Optimism-corrected C-index (bootstrap)")
+    st.subheader("Optimism-corrected C-index (bootstrap)", help=help_text("c_index"))
     b1, b2, b3 = st.columns([1, 1, 2])
     n_boot = b1.number_input("Replicates", 20, 1000, 200, step=20, key=P + "nboot")
     seed = b2.number_input("Seed", 0, 10**6, 2024, key=P + "seed")
@@ -397,7 +496,7 @@ with tab_diag:
     if stored is not None and stored[0] == boot_key:
         bc = stored[1]
         k1, k2, k3 = st.columns(3)
-        k1.metric("Apparent C", f"{bc.apparent:.3f}")
+        k1.metric("Apparent C", f"{bc.apparent:.3f}", help=help_text("c_index"))
         k2.metric("Optimism", f"{bc.optimism:.3f}")
         k3.metric("Corrected C", f"{bc.corrected:.3f}")
         st.caption(
@@ -419,20 +518,27 @@ with tab_step:
             f"Stopped: {sw.stop_reason}."
         )
         st.dataframe(
-            sw.trace.assign(p=[_fmt_p(p) for p in sw.trace["p"]]),
+            sw.trace.assign(
+                label=[_label(str(c)) for c in sw.trace["variable"]],
+                p=[_fmt_p(p) for p in sw.trace["p"]],
+            ),
             hide_index=True,
             key=P + "trace",
         )
         st.markdown("**Last p-value of every candidate**")
         st.dataframe(
-            sw.candidates_table.assign(p=[_fmt_p(p) for p in sw.candidates_table["p"]]),
+            sw.candidates_table.assign(
+                label=[_label(str(c)) for c in sw.candidates_table["variable"]],
+                p=[_fmt_p(p) for p in sw.candidates_table["p"]],
+            ),
             hide_index=True,
             key=P + "cands_tbl",
         )
         st.download_button(
             "Trace CSV",
-            sw.trace.to_csv(index=False),
+            _csv(sw.trace),
             "stepwise_trace.csv",
             "text/csv",
             key=P + "dl_trace",
+            on_click="ignore",
         )

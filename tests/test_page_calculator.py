@@ -6,6 +6,7 @@ tests/test_calculator.py); none is typed here.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -148,3 +149,58 @@ def test_sofa_calculator_fills_profile():
     assert not at.exception
     assert at.number_input(key="calc_sofa1").value == 6
     assert _qp(at, "calc_sofa1") == "6"
+
+
+def _upload_state(at: AppTest) -> None:
+    from core import db
+
+    at.session_state["user_cohort"] = {
+        "con": db.session_connection(_cohort()),
+        "name": "upload",
+        "mode": "paper",
+    }
+
+
+def _captured_downloads(monkeypatch) -> dict[str, bytes]:
+    """Record the data of every download button (AppTest keeps it in a mock media store)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    seen: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        if filename is not None and not isinstance(path_or_data, str):
+            seen[filename] = bytes(path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return seen
+
+
+def test_table_csv_neutralises_formula_label(monkeypatch):
+    seen = _captured_downloads(monkeypatch)
+    formula = '=HYPERLINK("http://example.com","x")'
+    at = _run(calc_label0=formula)
+    assert at.session_state["calc_label0"] == formula  # the label itself is accepted
+    for name in ("calculator_table.csv", "calculator_curves.csv"):
+        frame = pd.read_csv(io.BytesIO(seen[name]), dtype=str)
+        cells = frame.to_numpy().ravel().tolist() + list(frame.columns)
+        assert not any(str(c).startswith(("=", "+", "@")) for c in cells), name
+        assert "'" + formula in frame["profile"].tolist()
+
+
+def test_download_buttons_ignore_clicks(at):
+    buttons = at.get("download_button")
+    assert len(buttons) == 4
+    assert all(b.proto.ignore_rerun for b in buttons)
+
+
+def test_disclaimer_for_uploaded_cohort():
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    _upload_state(at)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Teaching and research tool, not for clinical decisions" in warnings
+    assert "reconstructed" not in warnings and "not patient data" not in warnings
+    assert "uploaded cohort 'upload'" in warnings

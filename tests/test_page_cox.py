@@ -160,3 +160,53 @@ def test_unfittable_choice_gives_clear_error():
     at = _run(f_reason="CRS", cox_mode="pick", cox_covs="reason_dp,sofa")
     errors = " ".join(e.value for e in at.error)
     assert "cannot be fitted" in errors and "constant" in errors and "reason_dp" in errors
+
+
+def test_reconstruction_note_on_reconstructed_cohort(at):
+    infos = " ".join(i.value for i in at.info)
+    assert "not the paper's p-values or its variable selection" in infos
+    assert "artefacts of the reconstruction" in infos
+    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    s = res.summary.set_index("covariate")
+    pub = published_hrs()
+    for key in PAPER:
+        hr, lo, hi = pub[key]
+        r = s.loc[key]
+        assert f"HR {r['hr']:.2f} [{r['lower']:.2f}–{r['upper']:.2f}]" in infos
+        assert f"(paper {hr:.2f} [{lo:.2f}–{hi:.2f}])" in infos
+
+
+def test_no_reconstruction_note_on_upload():
+    from core import db
+
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["user_cohort"] = {
+        "con": db.session_connection(_cohort()),
+        "name": "upload",
+        "mode": "paper",
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    infos = " ".join(i.value for i in at.info)
+    assert "artefacts of the reconstruction" not in infos
+    assert len(_frame_with(at, "HR")) == 3
+
+
+def test_stepwise_note_names_extra_covariates():
+    at = _run(cox_mode="stepwise")
+    cands = [c for c in cox_page_defaults() if c in cox.add_derived(_cohort()).columns]
+    sw = cox.stepwise(_cohort(), "os_days", "os_event", cands, horizon_days=365)
+    infos = " ".join(i.value for i in at.info)
+    extra = [c for c in sw.selected if c not in PAPER]
+    assert ("also selects" in infos) == bool(extra)
+
+
+def test_labels_from_dictionary_and_downloads_ignore_clicks():
+    from core.schema import load_dictionary
+
+    at = _run(cox_mode="pick", cox_covs="hypertension,prior_lines,sofa", cox_hz="365")
+    shown = _frame_with(at, "HR")["Covariate"].tolist()
+    spec = load_dictionary()
+    assert spec["hypertension"].display in shown and spec["prior_lines"].display in shown
+    assert "SOFA (per point)" in shown
+    assert all(b.proto.ignore_rerun for b in at.get("download_button"))

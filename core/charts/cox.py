@@ -26,6 +26,7 @@ __all__ = [
     "forest_data",
     "profile_curves_chart",
     "schoenfeld_chart",
+    "schoenfeld_panels",
 ]
 
 HR_MIN, HR_MAX = 0.05, 50.0  # forest x-axis range; CIs beyond are clipped (and flagged)
@@ -81,11 +82,14 @@ def forest_chart(
     published: pd.DataFrame | None = None,
     labels: dict[str, str] | None = None,
     *,
-    width: int = 640,
+    width: int | str = 640,
     step: int = 28,
     title: str | None = None,
 ) -> alt.Chart:
-    """Forest plot: HR (point) and 95% CI (rule) per covariate, log x-axis, reference at 1."""
+    """Forest plot: HR (point) and 95% CI (rule) per covariate, log x-axis, reference at 1.
+
+    ``width="container"`` fits the plot to the page column (static exports need a number).
+    """
     data = forest_data(summary, published, labels)
     order = list(dict.fromkeys(data["label"]))
     sources = [s for s in (SOURCE_REFIT, SOURCE_PUBLISHED) if s in set(data["source"])]
@@ -161,7 +165,7 @@ def schoenfeld_chart(
     x: str = "time",
     labels: dict[str, str] | None = None,
     columns: int = 2,
-    width: int = 270,
+    width: int | str = 270,
     height: int = 200,
 ) -> alt.VConcatChart | alt.HConcatChart | alt.Chart:
     """Scaled Schoenfeld residuals (R ``cox.zph(fit)$y``) vs time, one panel per term.
@@ -170,6 +174,25 @@ def schoenfeld_chart(
     aid; R's ``plot.cox.zph`` draws a natural spline); dashed line: the fitted constant
     coefficient.  A smooth that wanders away from the dashed line suggests a time-varying
     effect (non-proportional hazards).
+    """
+    panels = schoenfeld_panels(residuals, coefs, x=x, labels=labels, width=width, height=height)
+    rows = [alt.hconcat(*panels[i : i + columns]) for i in range(0, len(panels), columns)]
+    return alt.vconcat(*rows) if len(rows) > 1 else rows[0]
+
+
+def schoenfeld_panels(
+    residuals: pd.DataFrame,
+    coefs: dict[str, float],
+    *,
+    x: str = "time",
+    labels: dict[str, str] | None = None,
+    width: int | str = "container",
+    height: int = 200,
+) -> list[alt.LayerChart]:
+    """One scaled-Schoenfeld panel per term (see :func:`schoenfeld_chart`).
+
+    With ``width="container"`` each panel fits the page column it is drawn in, so a page can
+    lay the panels out in as many columns as fit (nothing is clipped at narrow widths).
     """
     labels = labels or {}
     terms = [c for c in residuals.columns if c not in ("time", "x")]
@@ -204,14 +227,21 @@ def schoenfeld_chart(
         panels.append(
             alt.layer(*layers).properties(width=width, height=height, title=labels.get(term, term))
         )
-    rows = [alt.hconcat(*panels[i : i + columns]) for i in range(0, len(panels), columns)]
-    return alt.vconcat(*rows) if len(rows) > 1 else rows[0]
+    return panels
 
 
-def calibration_chart(table: pd.DataFrame, horizon: float, *, width: int = 380) -> alt.Chart:
+def calibration_chart(
+    table: pd.DataFrame, horizon: float, *, width: int | str = 380, height: int | None = None
+) -> alt.Chart:
     """Predicted (x) vs observed KM survival (y) at ``horizon`` days, per risk group."""
     d = table[np.isfinite(table["observed"])].copy()
-    axis = alt.Axis(format="%", labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE)
+    legend_orient = "right" if isinstance(width, int) else "bottom"  # container: keep the plot wide
+    axis = alt.Axis(
+        format="%",
+        values=[0, 0.25, 0.5, 0.75, 1],
+        labelFontSize=FONT_SIZE,
+        titleFontSize=FONT_SIZE,
+    )
     sc = alt.Scale(domain=[0, 1])
     diag = (
         alt.Chart(pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 1.0]}))
@@ -242,12 +272,19 @@ def calibration_chart(table: pd.DataFrame, horizon: float, *, width: int = 380) 
             shape=alt.Shape(
                 "label:N",
                 sort=list(d["label"]),
-                legend=alt.Legend(title="Risk group", orient="right"),
+                legend=alt.Legend(
+                    title="Risk group",
+                    orient=legend_orient,
+                    direction="vertical",
+                    labelLimit=0,
+                ),
             ),
             tooltip=tooltip,
         )
     )
-    return alt.layer(diag, bars, pts).properties(width=width, height=width)
+    if height is None:
+        height = width if isinstance(width, int) else 320
+    return alt.layer(diag, bars, pts).properties(width=width, height=height)
 
 
 def profile_curves_chart(
@@ -255,7 +292,7 @@ def profile_curves_chart(
     *,
     horizon: float | None = 365,
     band: bool = True,
-    width: int = 680,
+    width: int | str = 680,
     height: int = 360,
 ) -> alt.Chart:
     """Predicted survival curves (step-after) with 95% bands; colour and dash per profile."""
