@@ -1,0 +1,461 @@
+"""Benchmark the whole app: cold start, warm interactions, memory, registry scale.
+
+Run from the repository root (needs Debian's chromium and playwright for parts 1 and 3)::
+
+    python -m bench.bench_app              # or: python bench/bench_app.py [--quick]
+    python -m bench.bench_app cold warm    # only some parts: cold (1 + 3), warm (2), scale (4)
+
+Prints four tables (no timing is asserted anywhere; goals in brackets):
+
+1. **Cold start** [< 3 s]: ``streamlit run app.py`` started from nothing until the overview
+   page has drawn in headless Chromium: health endpoint up, title painted, and fully drawn
+   (script finished, no loading skeleton left).  Best and median of ``COLD_RUNS`` fresh
+   servers.
+2. **Warm interactions** [< 150 ms]: every page in ``AppTest`` (the same script runner as the
+   server, without the browser): each widget of the main area is changed, back, and changed
+   again; the table gives the first run after the change (may fill a cache) and the warm
+   one (same value again, caches full), plus one change of the shared sidebar filter.
+3. **Peak memory** [< 400 MB]: peak resident set (``VmHWM`` in ``/proc/<pid>/status``) of
+   the server process after every page has been opened in the browser.
+4. **Registry scale**: core.compare / core.survival / core.cox / core.story on 100,000
+   synthetic patients resampled from the reconstructed cohort, and the shared filter SQL of
+   core.db on the same rows in DuckDB over a Parquet file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+COLD_RUNS = 3
+REGISTRY_N = 100_000
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if not p.stem.startswith("_"))
+
+
+def table(title: str, header: list[str], rows: list[list]) -> None:
+    """Print a plain-text table."""
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    line = "  ".join("-" * w for w in widths)
+    print(f"\n{title}\n{line}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print(line)
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print(line)
+
+
+def ms(seconds: float) -> str:
+    return f"{1000 * seconds:.0f} ms"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1 + 3: cold start and memory (real server, real browser)
+# ---------------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _wait_health(url: str, deadline: float) -> None:
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("the server did not start in time")
+
+
+def _wait_drawn(page, text: str | None = None, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && document.querySelector('[data-testid="stMainBlockContainer"] h1')
+                && !document.querySelector('[data-testid="stSkeleton"]');
+        }""",
+        timeout=timeout,
+    )
+    if text:
+        page.get_by_text(text).first.wait_for(timeout=timeout)
+
+
+def _peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(VmHWM, VmRSS) of a process in MB, from /proc (Linux)."""
+    values = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(("VmHWM", "VmRSS")):
+                key, kb = line.split(":")
+                values[key] = int(kb.split()[0]) / 1024
+    return values["VmHWM"], values["VmRSS"]
+
+
+def cold_start_and_memory() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from core.published import load_published
+
+    title = "CAR-T cell recipients in the ICU"  # the overview's st.title (pages/overview.py)
+    health, titled, drawn, peaks = [], [], [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for run in range(COLD_RUNS):
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            t0 = time.perf_counter()
+            proc = _start_server(port)
+            try:
+                _wait_health(url, time.time() + 60)
+                health.append(time.perf_counter() - t0)
+                page.goto(url)
+                page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+                titled.append(time.perf_counter() - t0)
+                _wait_drawn(page, title)
+                drawn.append(time.perf_counter() - t0)
+                if run == COLD_RUNS - 1:  # memory: open every page of the navigation
+                    opened = []
+                    for stem in PAGES:
+                        path = "" if stem == "overview" else stem
+                        page.goto(f"{url}/{path}")
+                        _wait_drawn(page)
+                        opened.append(stem)
+                    page.goto(f"{url}/story?present=1&step=6")
+                    _wait_drawn(page)
+                    peaks.append((len(opened) + 1, *_peak_rss_mb(proc.pid)))
+            finally:
+                context.close()
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        browser.close()
+    table(
+        f"1. Cold start: process start -> overview drawn in Chromium ({COLD_RUNS} fresh servers)",
+        ["measure", "best", "median", "goal"],
+        [
+            ["server health endpoint up", ms(min(health)), ms(statistics.median(health)), ""],
+            ["overview title painted", ms(min(titled)), ms(statistics.median(titled)), ""],
+            [
+                "overview fully drawn (script done, no skeleton)",
+                ms(min(drawn)),
+                ms(statistics.median(drawn)),
+                "< 3000 ms",
+            ],
+        ],
+    )
+    n_pages, hwm, rss = peaks[-1]
+    table(
+        f"3. Server memory after opening {n_pages} pages "
+        f"({load_published()['meta']['n']}-patient cohort)",
+        ["measure", "MB", "goal"],
+        [["peak RSS (VmHWM)", f"{hwm:.0f}", "< 400"], ["RSS at the end (VmRSS)", f"{rss:.0f}", ""]],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 2: warm interactions (AppTest)
+# ---------------------------------------------------------------------------------------------
+WIDGET_TYPES = (
+    "selectbox",
+    "radio",
+    "toggle",
+    "checkbox",
+    "multiselect",
+    "slider",
+    "number_input",
+    "text_input",
+)
+SKIP_KEYS = ("_file", "dl_")  # file upload and downloads: nothing to time in AppTest
+# Raw values for choice widgets whose labels differ from their values (format_func): AppTest
+# sets choices by value. The generic pass below also finds values whose label is themselves.
+CHOICES = {
+    "km_preset": "fig3",
+    "km_group": "icu_reason",
+    "km_endpoint": "pfs",
+    "km_unit": "months",
+    "cmp_preset": "table4",
+    "cmp_by": "sex",
+    "cox_mode": "pick",
+    "cox_ep": "pfs",
+    "cox_hz": "none",
+    "calc_mode": "refit",
+    "calc_reason0": "Sepsis",
+}
+
+
+def _choice(kind: str, w):
+    """A raw value of a selectbox / radio other than the current one, or None."""
+    if w.key in CHOICES:
+        return CHOICES[w.key] if CHOICES[w.key] != w.value else None
+    for label in w.options:  # labels that are their own values (no format_func)
+        try:
+            same = str(w.format_func(label)) == label
+        except Exception:  # format_func may not accept a label (e.g. dict.get of ints)
+            same = False
+        if same and label != str(w.value):
+            return label
+    return None
+
+
+def _alternative(kind: str, w):
+    """Another valid value for a widget, or None."""
+    value = w.value
+    if kind in ("selectbox", "radio"):
+        return _choice(kind, w)
+    if kind in ("toggle", "checkbox"):
+        return not value
+    if kind == "multiselect":
+        return list(value)[:-1] if len(value) > 1 else None
+    if kind == "slider":
+        step = w.step or 1
+        if isinstance(value, tuple | list):
+            return (value[0], value[1] - step) if value[1] - step > value[0] else None
+        if value - step >= w.min:
+            return value - step
+        return value + step if value + step <= w.max else None
+    if kind == "number_input":
+        step = w.step or 1
+        return value + step if (w.max is None or value + step <= w.max) else value - step
+    if kind == "text_input":
+        return "hazard" if value != "hazard" else "sofa"
+    return None
+
+
+def _find(at, kind: str, key: str):
+    return next((x for x in at.main.get(kind) if x.key == key), None)
+
+
+def _timed_run(at) -> float:
+    t0 = time.perf_counter()
+    at.run()
+    return time.perf_counter() - t0
+
+
+def _time_widget(at, kind: str, key: str, original, new) -> tuple[float, float | None]:
+    """Change, back, change again: (first run, warm run); warm is None if it vanished."""
+    _find(at, kind, key).set_value(new)
+    t1 = _timed_run(at)
+    back = _find(at, kind, key)
+    if back is None:  # the widget disappeared (layout changed): one timing only
+        return t1, None
+    back.set_value(original)
+    _timed_run(at)
+    _find(at, kind, key).set_value(new)
+    return t1, _timed_run(at)
+
+
+def _apptest(stem: str, query: dict[str, str]):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / f"{stem}.py"), default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def _page_rows(stem: str, query: dict[str, str]) -> list[list[str]]:
+    label = stem + ("?present=1" if query else "")
+    probe = _apptest(stem, query)
+    t_first, t_rerun = _timed_run(probe), _timed_run(probe)
+    rows = [[label, "(page run: first / again)", ms(t_first), ms(t_rerun), ""]]
+    widgets = [
+        (kind, w.key)
+        for kind in WIDGET_TYPES
+        for w in probe.main.get(kind)
+        if w.key and not any(s in w.key for s in SKIP_KEYS) and not w.disabled
+    ]
+    for kind, key in widgets:
+        at = _apptest(stem, query)  # fresh session: one interaction never spoils the next
+        at.run()
+        w = _find(at, kind, key)
+        new = None if w is None else _alternative(kind, w)
+        if new is None:
+            continue
+        try:
+            t1, t2 = _time_widget(at, kind, key, w.value, new)
+        except Exception as exc:  # a benchmark reports, never stops
+            rows.append([label, f"{kind} {key}", "", "", type(exc).__name__])
+            continue
+        note = "exception shown" if at.exception else ""
+        rows.append([label, f"{kind} {key}", ms(t1), ms(t2) if t2 else "", note])
+    buttons = [b for b in probe.main.button if b.key and b.key.startswith("story_")]
+    for button in buttons[:1]:
+        if not button.disabled:
+            button.click()
+            rows.append([label, f"button {button.key}", ms(_timed_run(probe)), "", ""])
+    at = _apptest(stem, query)
+    at.run()
+    try:  # the shared sidebar filter (the same widget on every page)
+        everything = list(at.sidebar.multiselect(key="_f_icu_reason").value)
+        at.sidebar.multiselect(key="_f_icu_reason").set_value(everything[:-1])
+        t1 = _timed_run(at)
+        at.sidebar.multiselect(key="_f_icu_reason").set_value(everything)
+        _timed_run(at)
+        at.sidebar.multiselect(key="_f_icu_reason").set_value(everything[:-1])
+        rows.append([label, "sidebar filter (reason)", ms(t1), ms(_timed_run(at)), ""])
+    except (KeyError, IndexError, ValueError):
+        pass
+    return rows
+
+
+def warm_interactions() -> None:
+    rows = []
+    for stem in PAGES:
+        for query in [{}] if stem != "story" else [{}, {"present": "1", "step": "5"}]:
+            rows += _page_rows(stem, query)
+    warm = [r for r in rows if r[3] and not r[1].startswith("(")]
+    table(
+        "2. Interactions in AppTest (server-side script time per widget change)",
+        ["page", "interaction", "first run", "warm", "note"],
+        rows,
+    )
+    if warm:
+        values = [float(r[3].split()[0]) for r in warm]
+        worst = max(warm, key=lambda r: float(r[3].split()[0]))
+        slow = sum(v >= 150 for v in values)
+        print(
+            f"   warm interactions: {len(values)}, median {statistics.median(values):.0f} ms, "
+            f"{slow} at or above 150 ms, worst {worst[3]} ({worst[0]}: {worst[1]})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# 4: registry scale
+# ---------------------------------------------------------------------------------------------
+def registry_cohort(n: int, seed: int = 7) -> pd.DataFrame:
+    """n synthetic patients: rows of the reconstructed cohort resampled, times jittered."""
+    from core.db import connect, fetch_cohort
+
+    con = connect()
+    try:
+        base = fetch_cohort(con)
+    finally:
+        con.close()
+    rng = np.random.default_rng(seed)
+    df = base.iloc[rng.integers(0, len(base), n)].reset_index(drop=True)
+    df["patient_id"] = [f"S{i:06d}" for i in range(n)]
+    for col in ("os_days", "pfs_days"):  # distinct times (fewer ties than 71 copies)
+        df[col] = np.maximum(df[col] + rng.uniform(-0.5, 0.5, n), 0.0)
+    df["pfs_days"] = np.minimum(df["pfs_days"], df["os_days"])
+    for col in ("age", "sofa"):
+        df[col] = np.clip(df[col] + rng.integers(-2, 3, n), 0, None).astype(int)
+    return df
+
+
+def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def registry_scale(n: int) -> None:
+    import duckdb
+
+    from core import db
+    from core.compare import PRESETS, compare_groups, compare_groups_sql
+    from core.cox import fit_cox
+    from core.schema import CohortFilter
+    from core.story import build_story
+    from core.survival import kaplan_meier, logrank
+
+    df = registry_cohort(n)
+    table3 = [v for v in PRESETS["table3"].variables if v.column in df.columns]
+    rows = []
+
+    def add(what: str, fn: Callable[[], object], repeats: int = 3) -> None:
+        rows.append([what, f"{len(df):,}", ms(best_of(fn, repeats))])
+
+    add(
+        f"compare_groups by icu_reason (Table 3, {len(table3)} rows)",
+        lambda: compare_groups(df, "icu_reason", table3),
+        1,
+    )
+    con = duckdb.connect()
+    con.register("src", df)
+    con.execute("CREATE TABLE patients AS SELECT * FROM src")
+    add(
+        "compare_groups_sql by icu_reason (DuckDB)",
+        lambda: compare_groups_sql(con, "patients", "icu_reason", table3),
+        1,
+    )
+    add("kaplan_meier OS by ecog_ps", lambda: kaplan_meier(df, "os_days", "os_event", "ecog_ps"))
+    add("logrank OS by icu_reason", lambda: logrank(df, "os_days", "os_event", "icu_reason"))
+    add(
+        "fit_cox reason_dp + ecog_ps + sofa, 1 year",
+        lambda: fit_cox(
+            df, "os_days", "os_event", ["reason_dp", "ecog_ps", "sofa"], horizon_days=365
+        ),
+    )
+    add("build_story (all 8 steps)", lambda: build_story(df), 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        parquet = Path(tmp) / "registry.parquet"
+        df.to_parquet(parquet, index=False)
+        pq = duckdb.connect()
+        pq.execute(f"CREATE VIEW patients AS SELECT * FROM read_parquet('{parquet}')")
+        filt = CohortFilter(icu_reason=("Sepsis", "CRS"), ecog_ps=(0, 1, 2), age_min=18)
+        add(
+            "core.db.fetch_cohort over Parquet (filter: reason, PS, age)",
+            lambda: db.fetch_cohort(pq, filt),
+        )
+        pq.close()
+    con.close()
+    table(
+        f"4. Registry scale ({n:,} synthetic patients resampled from the cohort; best of 3, "
+        "1 for the slow ones)",
+        ["computation", "patients", "time"],
+        rows,
+    )
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    parts = set(args) or {"cold", "warm", "scale"}
+    if "cold" in parts:
+        if Path(CHROMIUM).exists():
+            cold_start_and_memory()
+        else:
+            print("chromium not found: cold start and memory skipped")
+    if "warm" in parts:
+        warm_interactions()
+    if "scale" in parts:
+        registry_scale(10_000 if "--quick" in sys.argv else REGISTRY_N)
+
+
+if __name__ == "__main__":
+    main()

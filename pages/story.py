@@ -1,0 +1,285 @@
+"""What the study found: a guided story of the paper's findings on the active cohort.
+
+Thin page: core.story builds each step (live numbers beside the published ones) ->
+tables, charts (core.charts) and a link that opens the matching view set up by its URL.
+Presentation mode (``?present=1&step=N``): larger type, sidebar collapsed, one step per
+screen with previous / next buttons; the step is mirrored in the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
+
+from core import glossary
+from core.charts import cox as cox_charts
+from core.charts import survival as km_charts
+from core.published import load_published, published_hrs
+from core.story import StoryStep, ViewLink, build_story, cox_step_fit
+from core.survival import kaplan_meier
+from pages._ui import cohort_sidebar, page_header
+
+PRESENT, STEP = "present", "step"  # query-parameter keys of this page
+CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 330  # px; charts take their column's width
+KM_CHARTS = {"km_ecog_ps": ("ecog_ps", "ECOG PS"), "km_icu_reason": ("icu_reason", "Reason")}
+COX_LABELS = {
+    "reason_dp": "Disease progression (vs CRS or sepsis)",
+    "ecog_ps": "ECOG PS (per point)",
+    "sofa": "SOFA (per point)",
+}
+PRESENT_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { max-width: 1320px; padding-top: 4rem; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li {
+  font-size: 1.4rem; line-height: 1.5;
+}
+[data-testid="stMain"] [data-testid="stTable"] td,
+[data-testid="stMain"] [data-testid="stTable"] th { font-size: 1.2rem; }
+[data-testid="stMain"] h1 { font-size: 2.4rem; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.1rem; }
+[data-testid="stMain"] button p, [data-testid="stMain"] a p { font-size: 1.2rem; }
+</style>
+"""
+
+
+def _fingerprint(df: pd.DataFrame) -> str:
+    """Content hash of the cohort, computed once per run: the cache key of this page.
+
+    (Passing the frame itself to every cached function would hash it once per call.)
+    """
+    digest = hashlib.sha256("\x1f".join(map(str, df.columns)).encode())
+    try:
+        digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    except TypeError:  # unhashable cells in an uploaded cohort
+        digest.update(df.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+@st.cache_data(show_spinner="Recomputing the story…", max_entries=16)
+def _story(fingerprint: str, _df: pd.DataFrame) -> tuple[StoryStep, ...]:
+    return build_story(_df)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _chart_spec(fingerprint: str, chart: str, height: int, _df: pd.DataFrame) -> dict | None:
+    """Vega-Lite spec of a step's chart, validated once by Altair and then cached."""
+    if chart == "forest":
+        fit = cox_step_fit(_df)
+        if isinstance(fit, str):
+            return None
+        pub = pd.DataFrame(
+            [
+                {"covariate": k, "hr": t.hr, "lower": t.lower, "upper": t.upper}
+                for k, t in published_hrs().items()
+            ]
+        )
+        return cox_charts.forest_chart(fit.summary, pub, COX_LABELS, width="container").to_dict()
+    group, title = KM_CHARTS[chart]
+    horizon = float(load_published()["survival"]["horizon_days"]["value"])
+    km = kaplan_meier(_df.dropna(subset=[group]), "os_days", "os_event", group)
+    spec = km_charts.km_chart(
+        km,
+        "months",
+        horizon,
+        show_ci=False,
+        show_censor=True,
+        width="container",  # fills its column (Vega-Lite autosize)
+        height=height,
+        y_title="Overall survival",
+        group_title=title,
+    ).to_dict()
+    # a narrow column: the legend wraps on two columns instead of running off the chart
+    spec.setdefault("config", {}).setdefault("legend", {})["columns"] = 2
+    return spec
+
+
+def _filter_params() -> dict[str, str]:
+    """The shared cohort filter of the current URL (keys ``f_*``), carried into links."""
+    return {k: st.query_params[k] for k in st.query_params if k.startswith("f_")}
+
+
+def _view_link(link: ViewLink) -> None:
+    """st.page_link to the view, set up by its query params (plain link outside the app)."""
+    params = {**link.params, **_filter_params()}
+    try:
+        st.page_link(
+            link.page, label=link.label, icon=":material/open_in_new:", query_params=params
+        )
+    except StreamlitPageNotFoundError:  # page run on its own (AppTest, no st.navigation)
+        st.markdown(f"[{link.label}]({link.url(_filter_params())})")
+
+
+CHART_TEXT = {
+    "km_ecog_ps": (
+        "Kaplan-Meier overall survival by ECOG performance status, first 360 days.",
+        "PS levels differ by colour and line style; ticks mark censored patients.",
+    ),
+    "km_icu_reason": (
+        "Kaplan-Meier overall survival by reason for ICU admission, first 360 days.",
+        "Reasons differ by colour and line style; ticks mark censored patients.",
+    ),
+    "forest": (
+        "Forest plot: refitted and published hazard ratios with 95% CIs (log scale).",
+        "Refitted and published estimates differ by colour and marker shape.",
+    ),
+}
+
+
+def _chart(step: StoryStep, fingerprint: str, df: pd.DataFrame, height: int) -> None:
+    if step.chart is None:
+        return
+    spec = _chart_spec(fingerprint, step.chart, height, df)
+    if spec is not None:
+        alt, how = CHART_TEXT[step.chart]
+        st.vega_lite_chart(spec=spec, width="stretch", theme=None, alt=alt)
+        st.caption(f"{alt} {how}")
+
+
+def _figures_table(step: StoryStep, present: bool) -> pd.DataFrame:
+    table = {
+        "Figure": [f.label for f in step.figures],
+        "This cohort (live)": [f.live for f in step.figures],
+        "Paper": [f.published for f in step.figures],
+    }
+    if not present:
+        table["Where in the paper"] = [f.source for f in step.figures]
+    return pd.DataFrame(table)
+
+
+def _terms(step: StoryStep) -> None:
+    with st.expander("Key terms"):
+        st.markdown(
+            "\n".join(
+                f"- **{glossary.markdown_link(t)}** — {glossary.help_text(t)}" for t in step.terms
+            )
+        )
+
+
+def _step(
+    i: int, n: int, step: StoryStep, fingerprint: str, df: pd.DataFrame, present: bool
+) -> None:
+    if present:  # one step per screen: its title is the page's h1
+        st.title(f"Step {i} of {n}: {step.title}", anchor=step.key)
+    else:
+        st.header(f"{i}. {step.title}", anchor=step.key)
+    has_chart = step.chart is not None
+    left, right = st.columns([3, 2], gap="large") if has_chart else (st.container(), None)
+    with left:
+        st.markdown(f"**The paper.** {step.finding}")
+        st.markdown(f"**This cohort.** {step.live_text}")
+        st.table(_figures_table(step, present), hide_index=True)
+        if step.table is not None and not present:
+            st.table(step.table, hide_index=True)
+        for note in step.notes:
+            st.caption(f":material/info: {note}")
+        _view_link(step.link)
+    if right is not None:
+        with right:
+            _chart(step, fingerprint, df, CHART_HEIGHT_PRESENT if present else CHART_HEIGHT)
+    _terms(step)
+
+
+def _set_step(value: int) -> None:
+    st.query_params[STEP] = str(value)
+
+
+def _start_presentation() -> None:
+    st.query_params[PRESENT] = "1"
+    st.query_params[STEP] = "1"
+
+
+def _stop_presentation() -> None:
+    for key in (PRESENT, STEP):
+        if key in st.query_params:
+            del st.query_params[key]
+
+
+def _current_step(n: int) -> int:
+    try:
+        step = int(st.query_params.get(STEP, "1"))
+    except ValueError:
+        step = 1
+    step = min(max(step, 1), n)
+    if st.query_params.get(STEP) != str(step):
+        st.query_params[STEP] = str(step)
+    return step
+
+
+# ---------------------------------------------------------------------------------------------
+# page
+# ---------------------------------------------------------------------------------------------
+present = st.query_params.get(PRESENT) == "1"
+if present:  # app.py expands the sidebar on every run; leaving presentation restores it
+    st.set_page_config(initial_sidebar_state="collapsed")
+    st.html(PRESENT_CSS)
+
+pub = load_published()
+view = cohort_sidebar()
+fingerprint = _fingerprint(view.df)
+steps = _story(fingerprint, view.df)
+n_steps = len(steps)
+
+if present:
+    i = _current_step(n_steps)
+    b1, b2, b3, b4 = st.columns([1, 1, 4, 1], vertical_alignment="center")
+    b1.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        on_click=_set_step,
+        args=(i - 1,),
+        disabled=i == 1,
+        width="stretch",
+        key="story_prev",
+    )
+    b2.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        on_click=_set_step,
+        args=(i + 1,),
+        disabled=i == n_steps,
+        width="stretch",
+        key="story_next",
+        type="primary",
+    )
+    b3.progress(i / n_steps, text=f"What the study found — step {i} of {n_steps}")
+    b4.button("Exit", icon=":material/close:", on_click=_stop_presentation, key="story_exit")
+    _step(i, n_steps, steps[i - 1], fingerprint, view.df, present=True)
+    st.caption(
+        f"{view.name}: {view.n} of {view.n_total} patients — reconstructed from published "
+        "aggregates, not patient data. For teaching and research, not for clinical decisions."
+        if view.reconstructed
+        else f"{view.name}: {view.n} of {view.n_total} patients (your data)."
+    )
+else:
+    page_header(
+        "What the study found",
+        f"The paper's main findings in {n_steps} steps. Each step shows the numbers "
+        "**recomputed live from the active cohort** beside the **published figure**, and a "
+        "link that opens the matching view already set up. Filter the cohort in the sidebar "
+        "to see which findings hold in a subgroup.",
+    )
+    c1, c2 = st.columns([1, 4])
+    c1.button(
+        "Start presentation",
+        icon=":material/slideshow:",
+        on_click=_start_presentation,
+        key="story_start",
+        help="One step per screen, larger type, sidebar collapsed (?present=1&step=N).",
+    )
+    c2.markdown(" · ".join(f"[{i}. {s.title}](#{s.key})" for i, s in enumerate(steps, start=1)))
+    if not view.cohort_filter.is_empty or not view.reconstructed:
+        st.info(
+            "The published figures describe the full cohort; the active cohort is filtered or "
+            "uploaded, so differences from the paper are expected."
+        )
+    for i, step in enumerate(steps, start=1):
+        _step(i, n_steps, step, fingerprint, view.df, present=False)
+        st.divider()
+    st.caption(
+        "For teaching and research only — not for clinical decisions. "
+        f"Published figures: {pub['meta']['title']} ({pub['meta']['setting']})."
+    )

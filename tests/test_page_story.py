@@ -1,0 +1,191 @@
+"""AppTest of the story, glossary and about pages.
+
+Expected values come from the paper (data/published.yaml) and from core.glossary's terms;
+links are checked against the query-parameter keys the target pages read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import glossary
+from core.db import connect, fetch_cohort
+from core.published import load_published
+from core.story import STEPS, build_story
+
+ROOT = Path(__file__).resolve().parent.parent
+PUB = load_published()
+N_STEPS = len(STEPS)
+
+
+def _run(page: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [h.value for h in at.header] + [h.value for h in at.subheader]
+    return "\n".join(parts)
+
+
+def _titles() -> list[str]:
+    con = connect()
+    try:
+        return [s.title for s in build_story(fetch_cohort(con))]
+    finally:
+        con.close()
+
+
+def _qp(at: AppTest, key: str):
+    v = at.query_params.get(key)
+    return v[0] if isinstance(v, list) else v
+
+
+# ---------------------------------------------------------------------------------------
+# story
+# ---------------------------------------------------------------------------------------
+def test_story_shows_every_step_with_live_and_published_figures():
+    at = _run("pages/story.py")
+    assert not at.exception
+    assert [h.value for h in at.header] == [
+        f"{i}. {title}" for i, title in enumerate(_titles(), start=1)
+    ]
+    assert any("not patient data" in c.value for c in at.caption)  # cohort badge
+    first = at.table[0].value
+    assert list(first.columns[:3]) == ["Figure", "This cohort (live)", "Paper"]
+    row = first.set_index("Figure").loc["Patients"]
+    assert row["This cohort (live)"] == row["Paper"] == str(PUB["meta"]["n"])
+    assert not at.info  # full cohort: no "filtered" message
+
+
+def test_story_links_are_plain_links_when_run_alone():
+    at = _run("pages/story.py", f_reason="CRS,Sepsis")
+    assert not at.exception
+    text = _texts(at)
+    assert "(survival?km_preset=fig2&km_group=ecog_ps" in text
+    assert "f_reason=CRS%2CSepsis" in text  # the active filter travels with the link
+    assert any("filtered" in i.value for i in at.info)
+
+
+def test_story_links_in_the_app_are_page_links_with_query_params():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/story.py").run()
+    assert not at.exception
+    links = {e.proto.label: e.proto for e in at.get("page_link")}
+    assert len(links) == N_STEPS
+    fig2 = next(p for label, p in links.items() if "Figure 2" in label)
+    assert fig2.page == "survival"
+    assert "km_group=ecog_ps" in fig2.query_string and "km_preset=fig2" in fig2.query_string
+    cox = next(p for label, p in links.items() if "Cox model" in label)
+    assert cox.page == "cox" and "cox_mode=paper" in cox.query_string
+
+
+def test_story_follows_the_filter():
+    at = _run("pages/story.py", f_reason="Sepsis")
+    assert not at.exception
+    n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
+    row = at.table[0].value.set_index("Figure").loc["Patients"]
+    assert row["This cohort (live)"] == str(n_sepsis)
+    # no disease-progression patient: the paper's Cox model cannot be refitted, said in words
+    assert "cannot be fitted" in _texts(at)
+
+
+def test_story_with_an_empty_filter_gives_messages_not_tracebacks():
+    at = _run("pages/story.py")
+    at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
+    assert not at.exception
+    assert "No patient passes the current filter" in _texts(at)
+
+
+def test_presentation_mode_one_step_per_screen_with_step_in_url():
+    at = _run("pages/story.py", present="1", step="5")
+    assert not at.exception
+    assert [h.value for h in at.title] == [f"Step 5 of {N_STEPS}: Three prognostic factors"]
+    assert not at.header
+    at.button(key="story_next").click().run()
+    assert _qp(at, "step") == "6"
+    assert at.title[0].value.startswith(f"Step 6 of {N_STEPS}")
+    at.button(key="story_prev").click().run()
+    at.button(key="story_prev").click().run()
+    assert _qp(at, "step") == "4"
+    assert not at.exception
+
+
+def test_presentation_mode_clamps_bad_steps_and_disables_ends():
+    at = _run("pages/story.py", present="1", step="99")
+    assert _qp(at, "step") == str(N_STEPS)
+    assert at.button(key="story_next").disabled
+    at = _run("pages/story.py", present="1", step="abc")
+    assert _qp(at, "step") == "1"
+    assert at.button(key="story_prev").disabled
+    assert not at.exception
+
+
+def test_start_and_exit_presentation():
+    at = _run("pages/story.py")
+    at.button(key="story_start").click().run()
+    assert _qp(at, "present") == "1" and _qp(at, "step") == "1"
+    assert len(at.title) == 1 and not at.header
+    at.button(key="story_exit").click().run()
+    assert "present" not in at.query_params
+    assert len(at.header) == N_STEPS
+
+
+def test_presentation_mode_uses_larger_type():
+    at = _run("pages/story.py", present="1")
+    html = [e.proto.body for e in at.get("html")]
+    assert any("font-size" in h for h in html)
+
+
+# ---------------------------------------------------------------------------------------
+# glossary
+# ---------------------------------------------------------------------------------------
+def test_glossary_lists_every_term_with_its_anchor():
+    at = _run("pages/glossary.py")
+    assert not at.exception
+    anchors = {s.proto.anchor for s in at.subheader}
+    assert {t.anchor for t in glossary.TERMS} <= anchors
+    assert any("not patient data" in c.value for c in at.caption)
+    methods = at.table[0].value
+    assert "wilcox.test(x ~ g)" in methods.iloc[:, 2].tolist()
+
+
+@pytest.mark.parametrize("query,expected", [("hazard", "Hazard ratio (HR)"), ("UCART", "UCART19")])
+def test_glossary_search_filters_and_is_mirrored_in_the_url(query, expected):
+    at = _run("pages/glossary.py")
+    at.text_input(key="gl_q").set_value(query).run()
+    names = [s.value for s in at.main.subheader]
+    assert expected in names
+    assert len(names) < len(glossary.TERMS)
+    assert _qp(at, "gl_q") == query
+
+
+def test_glossary_search_from_url_and_no_match():
+    at = _run("pages/glossary.py", gl_q="tocilizumab")
+    assert "Tocilizumab" in [s.value for s in at.subheader]
+    at.text_input(key="gl_q").set_value("zzzz").run()
+    assert not at.main.subheader
+    assert any("No term matches" in i.value for i in at.info)
+
+
+# ---------------------------------------------------------------------------------------
+# about
+# ---------------------------------------------------------------------------------------
+def test_about_page_cites_the_study_and_states_the_licence():
+    at = _run("pages/about.py")
+    assert not at.exception
+    text = _texts(at) + "\n".join(w.value for w in at.warning)
+    assert PUB["meta"]["title"] in text
+    assert "not for clinical decisions" in text
+    assert "MIT" in text
+    assert "not patient data" in text
+    assert "bibtex" in [c.proto.language for c in at.code]
+    headers = [h.value for h in at.header]
+    for h in ("The study", "How the cohort was reconstructed", "Limitations", "How to cite"):
+        assert h in headers
