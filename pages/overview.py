@@ -48,12 +48,12 @@ if require_columns(view, ["os_days", "os_event"], "The overview"):
         help="Kaplan–Meier median (R survfit); months = days / 30.4375",
     )
     if "icu_reason" in df:
-        st.subheader("Reason for ICU admission")
+        st.header("Reason for ICU admission")
         counts = df["icu_reason"].value_counts().rename_axis("Reason").reset_index(name="Patients")
         counts["%"] = (100 * counts["Patients"] / view.n).round(1)
         st.dataframe(counts, hide_index=True, width="content")
 
-st.subheader("What you can do here")
+st.header("What you can do here")
 st.markdown(
     "- **Reproduction** — every published figure beside the value recomputed from the cohort.\n"
     "- **Compare groups** — the paper's Tables 1, 3 and 4 for any grouping, "

@@ -61,7 +61,7 @@ st.dataframe(
     width="stretch",
     height=520,
     column_config={
-        "status": st.column_config.TextColumn("", width="small"),
+        "status": st.column_config.TextColumn("Status", width="small"),
         "where": st.column_config.TextColumn("Where", width="small"),
         "label": st.column_config.TextColumn("Figure", width="large"),
         "published": st.column_config.NumberColumn("Published", format="%.4g"),
@@ -78,7 +78,7 @@ st.download_button(
     mime="text/csv",
 )
 
-st.subheader("Conflicts in the paper and how the reconstruction resolves them")
+st.header("Conflicts in the paper and how the reconstruction resolves them")
 for conflict in conflicts().itertuples():
     with st.expander(f"({conflict.id}) {conflict.what[:90]}…", expanded=False):
         st.markdown(f"**What the paper says.** {conflict.what}")

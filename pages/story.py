@@ -18,7 +18,7 @@ from core import glossary
 from core.charts import cox as cox_charts
 from core.charts import survival as km_charts
 from core.published import load_published, published_hrs
-from core.story import StoryStep, ViewLink, build_story, cox_step_fit
+from core.story import STEPS, StoryStep, ViewLink, build_story, cox_step_fit
 from core.survival import kaplan_meier
 from pages._ui import cohort_sidebar, page_header
 
@@ -218,6 +218,14 @@ if present:  # app.py expands the sidebar on every run; leaving presentation res
     st.html(PRESENT_CSS)
 
 pub = load_published()
+if not present:  # the header first: cohort_sidebar() completes its badge with the size
+    page_header(
+        "What the study found",
+        f"The paper's main findings in {len(STEPS)} steps. Each step shows the numbers "
+        "**recomputed live from the active cohort** beside the **published figure**, and a "
+        "link that opens the matching view already set up. Filter the cohort in the sidebar "
+        "to see which findings hold in a subgroup.",
+    )
 view = cohort_sidebar()
 fingerprint = _fingerprint(view.df)
 steps = _story(fingerprint, view.df)
@@ -255,13 +263,6 @@ if present:
         else f"{view.name}: {view.n} of {view.n_total} patients (your data)."
     )
 else:
-    page_header(
-        "What the study found",
-        f"The paper's main findings in {n_steps} steps. Each step shows the numbers "
-        "**recomputed live from the active cohort** beside the **published figure**, and a "
-        "link that opens the matching view already set up. Filter the cohort in the sidebar "
-        "to see which findings hold in a subgroup.",
-    )
     c1, c2 = st.columns([1, 4])
     c1.button(
         "Start presentation",
