@@ -1173,6 +1173,9 @@ def make_groups(
 OUTCOME_COLUMNS = ("death_1y", "outcome_1y", "icu_death", "hospital_death", "icu_los_days")
 """Outcomes (or functions of them): grouping survival by one of them is circular."""
 OUTCOME_PREFIXES = ("os_", "pfs_")
+ENDPOINT_COLUMNS = ("os_days", "os_event", "pfs_days", "pfs_event")
+NOT_PREDICTORS = frozenset({"patient_id", *ENDPOINT_COLUMNS, *OUTCOME_COLUMNS})
+"""Identifier, endpoints and outcomes: never a covariate of a model of those outcomes."""
 POST_ADMISSION_COLUMNS = (
     "tocilizumab",
     "tocilizumab_dose_mg",

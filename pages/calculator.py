@@ -15,6 +15,7 @@ from core import calculator as calc
 from core.charts import cox as ch
 from core.ingest import neutralise_formulas
 from core.sofa import SofaError, compute_sofa
+from core.survival import NOT_PREDICTORS
 from pages._ui import cohort_sidebar, page_header, require_columns
 
 P = "calc_"
@@ -29,22 +30,7 @@ DEFAULTS = [
     ("Profile 4", "CRS or sepsis", 0, 2),
 ]
 REF_BASELINE = "baseline"
-NOT_COVARIATES = {
-    "patient_id",
-    "os_days",
-    "os_event",
-    "pfs_days",
-    "pfs_event",
-    "death_1y",
-    "outcome_1y",
-    "icu_death",
-    "hospital_death",
-    "icu_los_days",
-    "icu_reason",
-    "reason_dp",
-    "ecog_ps",
-    "sofa",
-}
+NOT_COVARIATES = NOT_PREDICTORS | {"icu_reason", "reason_dp", "ecog_ps", "sofa"}
 DISCLAIMER = (
     "**Teaching and research tool, not for clinical decisions.** It is built on a cohort "
     "reconstructed from the paper's published aggregates (not patient data), from one "

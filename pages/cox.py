@@ -17,6 +17,7 @@ from core.glossary import help_text
 from core.ingest import neutralise_formulas
 from core.published import load_published
 from core.schema import load_dictionary
+from core.survival import NOT_PREDICTORS
 from pages._ui import cohort_sidebar, page_header, require_columns
 
 P = "cox_"
@@ -46,18 +47,7 @@ DEFAULT_CANDIDATES = [
     "sofa",
     "vasopressors_day1",
 ]
-NOT_COVARIATES = {
-    "patient_id",
-    "os_days",
-    "os_event",
-    "pfs_days",
-    "pfs_event",
-    "death_1y",
-    "outcome_1y",
-    "icu_death",
-    "hospital_death",
-    "icu_los_days",
-}
+NOT_COVARIATES = NOT_PREDICTORS
 LABELS = {
     "reason_dp": "Disease progression (vs other reasons)",
     "ecog_ps": "ECOG PS (per point)",
