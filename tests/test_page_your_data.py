@@ -247,7 +247,7 @@ def test_browser_upload_hostile_file_runs_no_script(app_url, page):
     page.set_input_files(
         'input[type="file"]', files=[{"name": filename, "mimeType": "text/csv", "buffer": data}]
     )
-    page.get_by_text("Confirm the event coding").wait_for(timeout=60_000)
+    page.get_by_text("3. Confirm the event coding", exact=True).wait_for(timeout=60_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("img[src='x']").count() == 0
