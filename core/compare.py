@@ -1122,6 +1122,9 @@ def _group_n(result: pd.DataFrame, g: str) -> int:
 # ---------------------------------------------------------------------------------------
 # published values
 # ---------------------------------------------------------------------------------------
+_ANY_LEVEL = object()  # lookup key: the variable's first row, whatever its level
+
+
 def compare_with_published(result: pd.DataFrame, preset: Preset | str) -> pd.DataFrame:
     """Recomputed values beside the published ones (``data/published.yaml``).
 
@@ -1152,23 +1155,24 @@ def compare_with_published(result: pd.DataFrame, preset: Preset | str) -> pd.Dat
     if preset.by is not None:  # the Overall column is compared with Tables 1-2
         wanted |= (figs["grouping"] == "overall") & (figs["statistic"] != "p")
     figs = figs[wanted & figs["variable"].isin(names)]
-    res = result.copy()
-    res["_level"] = res["level"].where(res["level"].notna(), None)
+    # first result row of each variable, and of each (variable, level): one pass, then lookups
+    first: dict[tuple, dict] = {}
+    for r in result.to_dict("records"):
+        first.setdefault((r["variable"], _ANY_LEVEL), r)
+        if r["level"] is not None and not pd.isna(r["level"]):
+            first.setdefault((r["variable"], r["level"]), r)
     rows = []
     for f in figs.to_dict("records"):
-        sel = res[res["variable"] == f["variable"]]
-        if f["level"] is not None and not (
-            isinstance(f["level"], float) and math.isnan(f["level"])
-        ):
-            sel = sel[sel["_level"] == level_str(f["level"])]
+        level = f["level"]
+        has_level = level is not None and not (isinstance(level, float) and math.isnan(level))
+        r = first.get((f["variable"], level_str(level) if has_level else _ANY_LEVEL))
         recomputed = math.nan
-        if not sel.empty:
-            r = sel.iloc[0]
+        if r is not None:
             if f["statistic"] == "p":
                 recomputed = float(r["p_value"])
             else:
                 col = f"{f['group']}{SEP}{f['statistic']}"
-                if col in r.index:
+                if col in r:
                     recomputed = float(r[col])
         tol = 0.5 * 10.0 ** (-int(f["decimals"]))  # half a unit of the last printed digit
         diff = recomputed - f["published"]

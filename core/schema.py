@@ -66,6 +66,50 @@ def load_dictionary(path: str | Path = DICTIONARY_PATH) -> dict[str, ColumnSpec]
     return specs
 
 
+# Columns that core.db's ``patients`` view derives (not in the dictionary, never uploaded).
+DERIVED_LABELS = {
+    "death_1y": "Death within 1 year",
+    "outcome_1y": "1-year outcome (Table 4 grouping)",
+}
+
+
+def column_label(column: str, *, unit: bool = True) -> str:
+    """Display label of a cohort column ('Age (years)'); the column name when unknown."""
+    spec = load_dictionary().get(column)
+    if spec is not None:
+        return spec.display if unit else spec.label
+    return DERIVED_LABELS.get(column, column)
+
+
+def level_order(column: str) -> list[str] | None:
+    """Dictionary order of a category column's levels, e.g. CRS, CRS or sepsis, ..."""
+    spec = load_dictionary().get(column)
+    return list(spec.allowed) if spec is not None and spec.type == "category" else None
+
+
+def dictionary_table() -> pd.DataFrame:
+    """The data dictionary as a table for reading: column, label, unit, type, allowed, source."""
+    rows = []
+    for spec in load_dictionary().values():
+        if spec.allowed:
+            allowed = " | ".join(spec.allowed)
+        elif spec.low is not None and spec.high is not None:
+            allowed = f"{spec.low:g} to {spec.high:g}"
+        else:
+            allowed = ""
+        rows.append(
+            {
+                "column": spec.column,
+                "label": spec.label,
+                "unit": spec.unit,
+                "type": spec.type,
+                "allowed": allowed,
+                "source": spec.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _field(spec: ColumnSpec) -> tuple[Any, Any]:
     desc = spec.display
     default = ... if spec.required else None

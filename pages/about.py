@@ -5,11 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from core.published import load_published
+from core.schema import dictionary_table
 from pages._ui import cohort_sidebar, page_header
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,11 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def _project() -> dict:
     with open(ROOT / "pyproject.toml", "rb") as fh:
         return tomllib.load(fh)["project"]
-
-
-@st.cache_data(show_spinner=False)
-def _dictionary() -> pd.DataFrame:
-    return pd.read_csv(ROOT / "data" / "dictionary.csv", dtype=str).fillna("")
 
 
 pub = load_published()
@@ -142,9 +137,10 @@ st.code(
 )
 
 st.header("Data dictionary")
-with st.expander(f"{len(_dictionary())} columns of the cohort: label, unit, type, source"):
+dictionary = dictionary_table()
+with st.expander(f"{len(dictionary)} columns of the cohort: label, unit, type, source"):
     st.dataframe(
-        _dictionary()[["column", "label", "unit", "type", "allowed", "source"]],
+        dictionary,
         hide_index=True,
         width="stretch",
     )

@@ -7,15 +7,14 @@ core.charts.compare small multiples, downloads.  View state is mirrored in st.qu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 import vl_convert as vlc
 
 from core import compare as cg
 from core.charts import compare as ch
-from pages._ui import cohort_sidebar, page_header
+from core.schema import column_label
+from pages._ui import chart_spec, cohort_sidebar, page_header, show_chart
 
 P = "cmp_"
 NONE = "(none: whole cohort)"
@@ -29,29 +28,6 @@ EXCLUDE = {"patient_id", "os_days", "os_event", "pfs_days", "pfs_event"}
 MAX_GROUP_LEVELS = 8
 FEW_VALUES = 6  # numeric columns with at most this many values can group as categories
 ADJUST = {"none": "None", "holm": "Holm", "BH": "Benjamini-Hochberg"}
-DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
-# columns derived by core/db.py (not in the data dictionary)
-DERIVED_LABELS = {
-    "death_1y": "Death within 1 year",
-    "outcome_1y": "1-year outcome (Table 4 grouping)",
-}
-
-
-@st.cache_data
-def _labels() -> dict[str, str]:
-    try:
-        d = pd.read_csv(DICTIONARY, dtype=str).set_index("column")
-    except (OSError, KeyError, ValueError):
-        return {}
-    out = {}
-    for col, row in d.iterrows():
-        label = row.get("label")
-        if isinstance(label, str) and label:
-            unit = row.get("unit")
-            out[col] = f"{label} ({unit})" if isinstance(unit, str) and unit else label
-    for col, label in DERIVED_LABELS.items():
-        out.setdefault(col, label)
-    return out
 
 
 def _qp(name: str, default: str) -> str:
@@ -60,7 +36,6 @@ def _qp(name: str, default: str) -> str:
 
 def _catalog(df: pd.DataFrame) -> dict[str, cg.VariableSpec]:
     """Every describable column, labelled and sectioned like the paper where it appears."""
-    labels = _labels()
     known: dict[str, cg.VariableSpec] = {}
     for key in ("table1", "table3", "table4"):
         for spec in cg.PRESETS[key].variables:
@@ -72,7 +47,7 @@ def _catalog(df: pd.DataFrame) -> dict[str, cg.VariableSpec]:
             continue
         spec = known.get(col)
         if spec is None:
-            spec = cg.VariableSpec(col, None, col, labels.get(col, col), "Other variables")
+            spec = cg.VariableSpec(col, None, col, column_label(col), "Other variables")
         out[col] = spec
     return out
 
@@ -140,8 +115,8 @@ def _vars_changed() -> None:
     st.session_state[P + "sel"] = [*st.session_state[P + "vars"], *kept]
 
 
-def _group_label(col: str, labels: dict[str, str]) -> str:
-    return col if col == NONE else labels.get(col, col)
+def _group_label(col: str) -> str:
+    return col if col == NONE else column_label(col)
 
 
 def _sync_url(values: dict[str, str | None]) -> None:
@@ -224,7 +199,6 @@ def main() -> None:
     catalog = _catalog(df)
     options = _group_options(df)
     _init_state(df, options, catalog)
-    labels = _labels()
 
     c1, c2, c3 = st.columns([1.3, 1.2, 1])
     c1.selectbox(
@@ -241,7 +215,7 @@ def main() -> None:
         "Group by",
         options,
         key=P + "by",
-        format_func=lambda c: _group_label(c, labels),
+        format_func=lambda c: _group_label(c),
         on_change=_to_custom,
     )
     by = None if by_col == NONE else by_col
@@ -337,9 +311,9 @@ def main() -> None:
     elif group_by is None:
         title = "Whole cohort"
     elif cut_value is not None:
-        title = f"By {labels.get(by, by)}: {by} < {cut_value:g} vs ≥ {cut_value:g}"
+        title = f"By {column_label(by)}: {by} < {cut_value:g} vs ≥ {cut_value:g}"
     else:
-        title = f"By {labels.get(by, by)}"
+        title = f"By {column_label(by)}"
     st.subheader(title)
     small = _small_groups(result)
     if small:
@@ -400,37 +374,52 @@ def main() -> None:
     spec = by_name[var]
     kind = result.loc[result["variable"] == var, "kind"].iloc[0]
     groups = cg.result_groups(result)
-    chart = ch.variable_chart(data, spec.column, kind, group_by, spec.label, groups or None)
-    st.altair_chart(chart, width="content")
+    chart = chart_spec(
+        ch.variable_chart, data, spec.column, kind, group_by, spec.label, groups or None
+    )
+    show_chart(chart, width="content")
 
     # downloads
     st.subheader("Download")
     stem = f"compare_{preset_key if preset else (group_by or 'overall')}".replace(" ", "_")
     d1, d2, d3, d4, d5 = st.columns(5)
+    # every file is made only when its button is clicked (no work on a rerun);
+    # on_click="ignore": no rerun on click, so the deferred file is served at once
     d1.download_button(
-        "CSV (raw numbers)", cg.export_csv(result), f"{stem}.csv", "text/csv", on_click="ignore"
+        "CSV (raw numbers)",
+        lambda: cg.export_csv(result),
+        f"{stem}.csv",
+        "text/csv",
+        on_click="ignore",
     )
     d2.download_button(
         "Excel",
-        cg.export_excel(result, table, title),
+        lambda: cg.export_excel(result, table, title),
         f"{stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
     d3.download_button(
-        "LaTeX", cg.export_latex(table, title), f"{stem}.tex", "text/x-tex", on_click="ignore"
+        "LaTeX",
+        lambda: cg.export_latex(table, title),
+        f"{stem}.tex",
+        "text/x-tex",
+        on_click="ignore",
     )
-    spec_json = chart.to_json()
-    try:
-        png = vlc.vegalite_to_png(spec_json, scale=2)
-        svg = vlc.vegalite_to_svg(spec_json)
-    except Exception as exc:
-        d4.caption(f"Chart export unavailable: {exc}")
-    else:
-        d4.download_button("Chart PNG", png, f"{stem}_{var}.png", "image/png", on_click="ignore")
-        d5.download_button(
-            "Chart SVG", svg, f"{stem}_{var}.svg", "image/svg+xml", on_click="ignore"
-        )
+    d4.download_button(
+        "Chart PNG",
+        lambda: vlc.vegalite_to_png(chart, scale=2),
+        f"{stem}_{var}.png",
+        "image/png",
+        on_click="ignore",
+    )
+    d5.download_button(
+        "Chart SVG",
+        lambda: vlc.vegalite_to_svg(chart),
+        f"{stem}_{var}.svg",
+        "image/svg+xml",
+        on_click="ignore",
+    )
 
     _sync_url(
         {

@@ -6,8 +6,6 @@ View state is mirrored in st.query_params (keys prefixed ``km_``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 import vl_convert as vlc
@@ -16,7 +14,8 @@ from core import survival as sv
 from core.charts import survival as ch
 from core.ingest import neutralise_formulas
 from core.published import load_published
-from pages._ui import cohort_sidebar, page_header, require_columns
+from core.schema import column_label, level_order
+from pages._ui import chart_spec, cohort_sidebar, page_header, require_columns, show_chart
 
 P = "km_"
 ENDPOINTS = {
@@ -43,37 +42,14 @@ POST_ADMISSION_WARNING = (
 )
 
 
-DICTIONARY = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
-
-
-@st.cache_data
-def _dictionary() -> pd.DataFrame:
-    """data/dictionary.csv (column, label, allowed, ...); empty when it is missing."""
-    try:
-        return pd.read_csv(DICTIONARY, dtype=str).set_index("column")
-    except (OSError, KeyError, ValueError):
-        return pd.DataFrame(columns=["label", "allowed"])
-
-
-def _labels() -> dict[str, str]:
-    return _dictionary()["label"].dropna().to_dict()
-
-
 def _short_label(col: str) -> str:
     """Dictionary label when short (cut-group names, table rows), else the column name."""
     lab = _label(col)
     return lab if len(lab) <= 16 else col
 
 
-def _order(col: str) -> list[str] | None:
-    """Level order of a category column from the dictionary ("CRS|CRS or sepsis|...")."""
-    d = _dictionary()
-    allowed = d["allowed"].get(col) if col in d.index else None
-    return allowed.split("|") if isinstance(allowed, str) and "|" in allowed else None
-
-
 def _label(col: str) -> str:
-    return col if col == NONE else _labels().get(col, col)
+    return col if col == NONE else column_label(col, unit=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,7 +288,7 @@ if group_col == NONE:
     data, gcol, ordered, levels = df, None, False, ("All",)
 else:
     grouping = sv.make_groups(
-        df, group_col, threshold, label=_short_label(group_col), order=_order(group_col)
+        df, group_col, threshold, label=_short_label(group_col), order=level_order(group_col)
     )
     data, gcol, ordered, levels = grouping.df, grouping.column, grouping.ordered, grouping.levels
     if grouping.n_missing:
@@ -332,7 +308,8 @@ tab_km, tab_cr = st.tabs(
 
 with tab_km:
     km = sv.kaplan_meier(data, duration, event, gcol)
-    fig = ch.km_figure(
+    spec = chart_spec(
+        ch.km_figure,
         km,
         unit,
         horizon,
@@ -345,7 +322,7 @@ with tab_km:
         height=CHART_HEIGHT,
         title=f"{endpoint_name}" + (f" by {_label(group_col)}" if gcol else "") + f" ({view.name})",
     )
-    st.altair_chart(fig, width="content", theme=None)  # sized to fit (FIGURE_WIDTH)
+    show_chart(spec, width="content")  # sized to fit (FIGURE_WIDTH)
     left, right = st.columns(2)
     with left:
         st.markdown("**Median survival**")
@@ -411,7 +388,6 @@ with tab_km:
             hide_index=True,
             key=P + "nar_df",
         )
-    spec = fig.to_dict()
     d1, d2, d3 = st.columns(3)
     stem = f"km_{st.session_state[P + 'endpoint']}_{group_col if gcol else 'all'}"
     # images are rendered (vl-convert) only when a download button is clicked
@@ -469,8 +445,9 @@ with tab_cr:
     if st.session_state[P + "trunc"]:
         cr_data = sv.truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
     cif = sv.cumulative_incidence(cr_data, group=gcol if by_group else None)
-    st.altair_chart(
-        ch.cif_chart(
+    show_chart(
+        chart_spec(
+            ch.cif_chart,
             cif,
             unit,
             horizon,
@@ -478,7 +455,6 @@ with tab_cr:
             width=FIGURE_WIDTH,
         ),
         width="content",
-        theme=None,
     )
     at = sv.cumulative_incidence_at(cif, marks)
     st.dataframe(

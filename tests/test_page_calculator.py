@@ -7,47 +7,22 @@ tests/test_calculator.py); none is typed here.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import calculator as calc
+from tests.apptest import (
+    USER_KEY,
+    frame_with,
+    query_value,
+    run_page,
+    shipped_cohort,
+    uploaded_cohort,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "calculator.py")
-
-
-def _run(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _cohort() -> pd.DataFrame:
-    from core import db
-
-    con = db.connect()
-    try:
-        return db.fetch_cohort(con)
-    finally:
-        con.close()
-
-
-def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if any(column == str(c) for c in df.value.columns):
-            return df.value
-    raise AssertionError(f"no dataframe with column {column!r}")
-
-
-def _qp(at: AppTest, key: str) -> str:
-    v = at.query_params[key]
-    return v[0] if isinstance(v, list) else v
+PAGE = "pages/calculator.py"
 
 
 def _pct(v: float) -> str:
@@ -56,7 +31,7 @@ def _pct(v: float) -> str:
 
 @pytest.fixture(scope="module")
 def at() -> AppTest:
-    return _run()
+    return run_page(PAGE)
 
 
 def test_disclaimer_and_method_statement(at):
@@ -68,31 +43,33 @@ def test_disclaimer_and_method_statement(at):
 
 
 def test_default_table_equals_core(at):
-    model = calc.build_model(_cohort(), "published")
+    model = calc.build_model(shipped_cohort(), "published")
     profs = [
         calc.make_profile(label="Profile 1", icu_reason="CRS", ecog_ps=1, sofa=4),
         calc.make_profile(label="Profile 2", icu_reason="Disease progression", ecog_ps=2, sofa=5),
     ]
     pred = calc.predict_profiles(model, profs)
-    shown = _frame_with(at, "Day 365")
+    shown = frame_with(at, "Day 365")
     for lab in ("Profile 1", "Profile 2"):
         row = pred.table[(pred.table["profile"] == lab) & (pred.table["day"] == 365)].iloc[0]
         cell = shown.loc[lab, "Day 365"]
         assert cell.startswith(_pct(row["surv"]))
         assert f"[{_pct(row['lower'])} – {_pct(row['upper'])}]" in cell
-    rh = _frame_with(at, "Breakdown")
+    rh = frame_with(at, "Breakdown")
     expected = calc.relative_hazard(profs[1], profs[0], model)
     assert rh["Breakdown"].iloc[0] == expected.formula
-    assert _qp(at, "calc_reason1") == "Disease progression"
+    assert query_value(at, "calc_reason1") == "Disease progression"
 
 
 def test_profile_from_url():
-    at = _run(calc_n="1", calc_reason0="Sepsis", calc_ps0="3", calc_sofa0="9", calc_label0="Mr X")
+    at = run_page(
+        PAGE, calc_n="1", calc_reason0="Sepsis", calc_ps0="3", calc_sofa0="9", calc_label0="Mr X"
+    )
     assert at.number_input(key="calc_ps0").value == 3
     assert at.number_input(key="calc_sofa0").value == 9
-    shown = _frame_with(at, "Day 30")
+    shown = frame_with(at, "Day 30")
     assert list(shown.index) == ["Mr X"]
-    model = calc.build_model(_cohort(), "published")
+    model = calc.build_model(shipped_cohort(), "published")
     p = calc.make_profile(label="Mr X", icu_reason="Sepsis", ecog_ps=3, sofa=9)
     row = calc.predict_profiles(model, [p]).table.iloc[0]
     assert shown.loc["Mr X", "Day 30"].startswith(_pct(row["surv"]))
@@ -107,39 +84,39 @@ def test_profile_from_url():
     ],
 )
 def test_invalid_profile_in_url_refused(query, needle):
-    at = _run(**query)
+    at = run_page(PAGE, **query)
     errors = " ".join(e.value for e in at.error)
     assert "refused" in errors and needle in errors
     # the page still works with the default profile
-    assert _frame_with(at, "Day 365") is not None
+    assert frame_with(at, "Day 365") is not None
 
 
 def test_refit_mode_changes_prediction():
-    at = _run()
-    before = _frame_with(at, "Day 365")
+    at = run_page(PAGE)
+    before = frame_with(at, "Day 365")
     at.radio(key="calc_mode").set_value("refit").run()
     assert not at.exception
-    after = _frame_with(at, "Day 365")
-    model = calc.build_model(_cohort(), "refit")
+    after = frame_with(at, "Day 365")
+    model = calc.build_model(shipped_cohort(), "refit")
     p = calc.make_profile(label="Profile 1", icu_reason="CRS", ecog_ps=1, sofa=4)
     row = calc.predict_profiles(model, [p]).table
     row = row[row["day"] == 365].iloc[0]
     assert after.loc["Profile 1", "Day 365"].startswith(_pct(row["surv"]))
     assert not before.equals(after)
-    assert _qp(at, "calc_mode") == "refit"
+    assert query_value(at, "calc_mode") == "refit"
 
 
 def test_four_profiles_and_range_warning():
-    at = _run(calc_n="4", calc_sofa3="24")
-    shown = _frame_with(at, "Day 90")
+    at = run_page(PAGE, calc_n="4", calc_sofa3="24")
+    shown = frame_with(at, "Day 90")
     assert len(shown) == 4
-    cohort = _cohort()
+    cohort = shipped_cohort()
     if cohort["sofa"].max() < 24:
         assert any("outside the active cohort's observed range" in w.value for w in at.warning)
 
 
 def test_sofa_calculator_fills_profile():
-    at = _run()
+    at = run_page(PAGE)
     at.number_input(key="calc_s_plt").set_value(40.0)  # 3 points
     at.number_input(key="calc_s_gcs").set_value(12)  # 2 points
     at.number_input(key="calc_s_map").set_value(65.0)  # 1 point
@@ -148,17 +125,7 @@ def test_sofa_calculator_fills_profile():
     at.button(key="calc_sofa_use").click().run()
     assert not at.exception
     assert at.number_input(key="calc_sofa1").value == 6
-    assert _qp(at, "calc_sofa1") == "6"
-
-
-def _upload_state(at: AppTest) -> None:
-    from core import db
-
-    at.session_state["user_cohort"] = {
-        "con": db.session_connection(_cohort()),
-        "name": "upload",
-        "mode": "paper",
-    }
+    assert query_value(at, "calc_sofa1") == "6"
 
 
 def _captured_downloads(monkeypatch) -> dict[str, bytes]:
@@ -180,7 +147,7 @@ def _captured_downloads(monkeypatch) -> dict[str, bytes]:
 def test_table_csv_neutralises_formula_label(monkeypatch):
     seen = _captured_downloads(monkeypatch)
     formula = '=HYPERLINK("http://example.com","x")'
-    at = _run(calc_label0=formula)
+    at = run_page(PAGE, calc_label0=formula)
     assert at.session_state["calc_label0"] == formula  # the label itself is accepted
     for name in ("calculator_table.csv", "calculator_curves.csv"):
         frame = pd.read_csv(io.BytesIO(seen[name]), dtype=str)
@@ -196,10 +163,7 @@ def test_download_buttons_ignore_clicks(at):
 
 
 def test_disclaimer_for_uploaded_cohort():
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    _upload_state(at)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = run_page(PAGE, session_state={USER_KEY: uploaded_cohort(shipped_cohort())})
     warnings = " ".join(w.value for w in at.warning)
     assert "Teaching and research tool, not for clinical decisions" in warnings
     assert "reconstructed" not in warnings and "not patient data" not in warnings

@@ -6,57 +6,31 @@ same active cohort (core.compare itself is checked against R in tests/test_compa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import compare as cg
+from tests.apptest import (
+    ROOT,
+    USER_KEY,
+    frame_with,
+    query_value,
+    run_page,
+    shipped_cohort,
+    uploaded_cohort,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "compare.py")
-
-
-def _run(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _table(at: AppTest) -> pd.DataFrame:
-    for df in at.dataframe:
-        value = df.value
-        if "Characteristic" in value.columns:
-            return value
-    raise AssertionError("no comparison table on the page")
-
-
-def _cohort() -> pd.DataFrame:
-    from core import db
-
-    con = db.connect()
-    try:
-        return db.fetch_cohort(con)
-    finally:
-        con.close()
-
-
-def _qp(at: AppTest, key: str):
-    v = at.query_params.get(key)
-    return v[0] if isinstance(v, list) else v
+PAGE = "pages/compare.py"
 
 
 @pytest.fixture(scope="module")
 def default_page() -> AppTest:
-    return _run()
+    return run_page(PAGE)
 
 
 def test_default_is_table3_with_published_values(default_page):
-    tab = _table(default_page)
+    tab = frame_with(default_page, "Characteristic")
     cols = [str(c) for c in tab.columns]
     for g in cg.PRESETS["table3"].group_order:
         assert any(c.startswith(f"{g} (n = ") for c in cols), cols
@@ -64,25 +38,25 @@ def test_default_is_table3_with_published_values(default_page):
     assert "p" in cols and "p (paper)" in cols
     # the page's p-value for age is core.compare's on the same cohort
     res = cg.compare_groups(
-        _cohort(), "icu_reason", ["age"], group_order=cg.PRESETS["table3"].group_order
+        shipped_cohort(), "icu_reason", ["age"], group_order=cg.PRESETS["table3"].group_order
     )
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
     assert age["p"] == cg.fmt_p(res["p_value"].iloc[0])
-    assert _qp(default_page, "cmp_preset") == "table3"
+    assert query_value(default_page, "cmp_preset") == "table3"
 
 
 def test_change_grouping_changes_columns_and_p_values(default_page):
-    at = _run()
-    before = _table(at)
+    at = run_page(PAGE)
+    before = frame_with(at, "Characteristic")
     at.selectbox(key="cmp_by").set_value("outcome_1y").run()
     assert not at.exception, [e.value for e in at.exception]
-    after = _table(at)
+    after = frame_with(at, "Characteristic")
     cols = [str(c) for c in after.columns]
     assert any(c.startswith("1-year survivor (n = ") for c in cols)
     assert "SMD" in cols  # two groups
     assert not any("(paper)" in c for c in cols)  # custom grouping: no published column
-    assert _qp(at, "cmp_by") == "outcome_1y"
-    assert _qp(at, "cmp_preset") == "custom"
+    assert query_value(at, "cmp_by") == "outcome_1y"
+    assert query_value(at, "cmp_preset") == "custom"
     p_before = before.set_index("Characteristic")["p"]
     p_after = after.set_index("Characteristic")["p"]
     common = p_before.index.intersection(p_after.index)
@@ -91,12 +65,12 @@ def test_change_grouping_changes_columns_and_p_values(default_page):
 
 
 def test_cut_at_threshold_from_url():
-    at = _run(cmp_preset="custom", cmp_by="sofa", cmp_cut="6", cmp_vars="age,sex")
-    tab = _table(at)
+    at = run_page(PAGE, cmp_preset="custom", cmp_by="sofa", cmp_cut="6", cmp_vars="age,sex")
+    tab = frame_with(at, "Characteristic")
     cols = [str(c) for c in tab.columns]
     assert any(c.startswith("sofa < 6 (n = ") for c in cols)
     assert any(c.startswith("sofa ≥ 6 (n = ") for c in cols)
-    cut = cg.cut_variable(_cohort(), "sofa", 6)
+    cut = cg.cut_variable(shipped_cohort(), "sofa", 6)
     res = cg.compare_groups(cut, "sofa ≥ 6", ["age"])
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
     assert age["p"] == cg.fmt_p(res["p_value"].iloc[0])
@@ -105,8 +79,8 @@ def test_cut_at_threshold_from_url():
 
 
 def test_table1_preset_has_no_tests():
-    at = _run(cmp_preset="table1")
-    tab = _table(at)
+    at = run_page(PAGE, cmp_preset="table1")
+    tab = frame_with(at, "Characteristic")
     cols = [str(c) for c in tab.columns]
     assert "p" not in cols
     assert any(c.startswith("Overall (n = ") for c in cols)
@@ -118,53 +92,44 @@ def test_variable_chart_and_downloads_render(default_page):
     labels = [b.proto.label for b in default_page.get("download_button")]
     assert any("CSV" in x for x in labels) and any("Excel" in x for x in labels)
     assert any("LaTeX" in x for x in labels)
-    at = _run(cmp_var="male")
-    assert _qp(at, "cmp_var") == "male"
+    at = run_page(PAGE, cmp_var="male")
+    assert query_value(at, "cmp_var") == "male"
 
 
 def test_one_patient_group_is_named_and_the_other_groups_are_tested():
-    at = _run(cmp_preset="custom", cmp_by="malignancy", cmp_vars="age,sofa")
+    at = run_page(PAGE, cmp_preset="custom", cmp_by="malignancy", cmp_vars="age,sofa")
     warnings = [w.value for w in at.warning]
     assert any("MM (n = 1)" in w and "sidebar" in w for w in warnings), warnings
-    tab = _table(at)
+    tab = frame_with(at, "Characteristic")
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
     assert age["test"].endswith("excluding MM (n=1)")
-    res = cg.compare_groups(_cohort(), "malignancy", ["age"], exclude_small_groups=True)
+    res = cg.compare_groups(shipped_cohort(), "malignancy", ["age"], exclude_small_groups=True)
     assert age["p"] == cg.fmt_p(res["p_value"].iloc[0]) != ""
     # the grouping is titled by its label, not its raw code
     assert any(h.value == "By Hematological malignancy" for h in at.subheader)
 
 
 def test_grouping_column_comes_back_when_the_grouping_changes():
-    at = _run(cmp_preset="custom", cmp_by="sofa", cmp_vars="age,sofa")
+    at = run_page(PAGE, cmp_preset="custom", cmp_by="sofa", cmp_vars="age,sofa")
     assert at.multiselect(key="cmp_vars").value == ["age"]  # sofa is the grouping
     at.selectbox(key="cmp_by").set_value("malignancy").run()
     assert not at.exception, [e.value for e in at.exception]
     assert set(at.multiselect(key="cmp_vars").value) == {"age", "sofa"}
-    assert _qp(at, "cmp_vars") == "age,sofa"
-    assert "SOFA score" in set(_table(at)["Characteristic"])
+    assert query_value(at, "cmp_vars") == "age,sofa"
+    assert "SOFA score" in set(frame_with(at, "Characteristic")["Characteristic"])
     # the whole selection: no vars in the URL, all variables listed again
-    at = _run(cmp_preset="custom", cmp_by="sofa")
+    at = run_page(PAGE, cmp_preset="custom", cmp_by="sofa")
     n_catalog = len(at.multiselect(key="cmp_vars").options) + 1  # + sofa, the grouping
     at.selectbox(key="cmp_by").set_value("malignancy").run()
     chosen = at.multiselect(key="cmp_vars").value
     assert "sofa" in chosen and len(chosen) == n_catalog - 1  # all but malignancy
-    assert _qp(at, "cmp_vars") is None
+    assert query_value(at, "cmp_vars") is None
 
 
 def test_uploaded_cohort_has_no_published_columns_and_a_grouping_title():
-    from core import db
-
     df = pd.read_csv(ROOT / "data" / "cohort.csv")
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["user_cohort"] = {
-        "con": db.session_connection(df),
-        "name": "upload",
-        "mode": "paper",
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    cols = [str(c) for c in _table(at).columns]
+    at = run_page(PAGE, session_state={USER_KEY: uploaded_cohort(df)})
+    cols = [str(c) for c in frame_with(at, "Characteristic").columns]
     assert not any("(paper)" in c for c in cols), cols
     titles = [h.value for h in at.subheader]
     assert "By Reason for ICU admission" in titles, titles

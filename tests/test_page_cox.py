@@ -6,59 +6,33 @@ is checked against R in tests/test_cox.py) and with the published HRs in data/pu
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import cox
 from core.calculator import PUBLISHED_COVARIATES, published_hrs
+from tests.apptest import (
+    ROOT,
+    USER_KEY,
+    frame_with,
+    query_value,
+    run_page,
+    shipped_cohort,
+    uploaded_cohort,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "cox.py")  # AppTest resolves relative paths from this file
+PAGE = "pages/cox.py"  # relative to the repository root
 PAPER = list(PUBLISHED_COVARIATES)
-
-
-def _run(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _cohort() -> pd.DataFrame:
-    from core import db
-
-    con = db.connect()
-    try:
-        return db.fetch_cohort(con)
-    finally:
-        con.close()
-
-
-def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if any(column == str(c) for c in df.value.columns):
-            return df.value
-    raise AssertionError(f"no dataframe with column {column!r}")
-
-
-def _qp(at: AppTest, key: str) -> str:
-    v = at.query_params[key]
-    return v[0] if isinstance(v, list) else v
 
 
 @pytest.fixture(scope="module")
 def at() -> AppTest:
-    return _run()
+    return run_page(PAGE)
 
 
 def test_default_is_the_papers_model(at):
-    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
-    table = _frame_with(at, "HR")
+    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    table = frame_with(at, "HR")
     assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
     assert table["p (Wald)"].tolist()[0] in {"< 0.001", f"{res.summary['p'].iloc[0]:.3f}"}
     pub = published_hrs()
@@ -69,13 +43,13 @@ def test_default_is_the_papers_model(at):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Concordance (C)"] == f"{res.concordance:.3f}"
     assert metrics["Patients / events"] == f"{res.n} / {res.events}"
-    assert _qp(at, "cox_mode") == "paper" and _qp(at, "cox_hz") == "365"
+    assert query_value(at, "cox_mode") == "paper" and query_value(at, "cox_hz") == "365"
 
 
 def test_ph_table_matches_core(at):
-    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
     ph = cox.ph_test(res)
-    shown = _frame_with(at, "chisq")
+    shown = frame_with(at, "chisq")
     assert shown["chisq"].tolist() == ph.table["chisq"].round(3).tolist()
     assert shown["df"].tolist() == ph.table["df"].tolist()
 
@@ -87,31 +61,31 @@ def test_downloads_present(at):
 
 
 def test_pick_covariates_from_url():
-    at = _run(cox_mode="pick", cox_covs="age,sofa", cox_hz="none")
-    res = cox.fit_cox(_cohort(), "os_days", "os_event", ["age", "sofa"])
-    table = _frame_with(at, "HR")
+    at = run_page(PAGE, cox_mode="pick", cox_covs="age,sofa", cox_hz="none")
+    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", ["age", "sofa"])
+    table = frame_with(at, "HR")
     assert len(table) == 2
     assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
-    assert _qp(at, "cox_covs") == "age,sofa"
+    assert query_value(at, "cox_covs") == "age,sofa"
 
 
 def test_stepwise_trace_matches_core():
-    at = _run(cox_mode="stepwise")
-    cohort = cox.add_derived(_cohort())
+    at = run_page(PAGE, cox_mode="stepwise")
+    cohort = cox.add_derived(shipped_cohort())
     cands = [c for c in cox_page_defaults() if c in cohort.columns]
-    sw = cox.stepwise(_cohort(), "os_days", "os_event", cands, horizon_days=365)
-    trace = _frame_with(at, "action")
+    sw = cox.stepwise(shipped_cohort(), "os_days", "os_event", cands, horizon_days=365)
+    trace = frame_with(at, "action")
     assert trace["variable"].tolist() == sw.trace["variable"].tolist()
     assert trace["action"].tolist() == sw.trace["action"].tolist()
     if sw.selected:
-        table = _frame_with(at, "HR")
+        table = frame_with(at, "HR")
         assert len(table) == len(sw.final.summary)
 
 
 def cox_page_defaults() -> list[str]:
     import ast
 
-    src = Path(PAGE).read_text()
+    src = (ROOT / PAGE).read_text()
     tree = ast.parse(src)
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
@@ -122,42 +96,42 @@ def cox_page_defaults() -> list[str]:
 
 
 def test_endpoint_switch_changes_model():
-    at = _run()
-    before = _frame_with(at, "HR")
+    at = run_page(PAGE)
+    before = frame_with(at, "HR")
     at.radio(key="cox_ep").set_value("pfs").run()
     assert not at.exception
-    after = _frame_with(at, "HR")
-    res = cox.fit_cox(_cohort(), "pfs_days", "pfs_event", PAPER, horizon_days=365)
+    after = frame_with(at, "HR")
+    res = cox.fit_cox(shipped_cohort(), "pfs_days", "pfs_event", PAPER, horizon_days=365)
     assert after["HR"].tolist() == res.summary["hr"].round(2).tolist()
     assert not before.equals(after) or res.events == 0
-    assert _qp(at, "cox_ep") == "pfs"
+    assert query_value(at, "cox_ep") == "pfs"
 
 
 def test_bootstrap_runs_with_progress():
-    at = _run()
+    at = run_page(PAGE)
     at.number_input(key="cox_nboot").set_value(20).run()
     at.button(key="cox_boot_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
     assert "Corrected C" in metrics
-    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
     bc = cox.bootstrap_cindex(
-        _cohort(), "os_days", "os_event", PAPER, n_boot=20, seed=2024, horizon_days=365
+        shipped_cohort(), "os_days", "os_event", PAPER, n_boot=20, seed=2024, horizon_days=365
     )
     assert metrics["Apparent C"] == f"{res.concordance:.3f}"
     assert metrics["Corrected C"] == f"{bc.corrected:.3f}"
 
 
 def test_bad_query_values_fall_back():
-    at = _run(cox_mode="nonsense", cox_ep="xyz", cox_hz="??", cox_covs="not_a_column")
-    assert _qp(at, "cox_mode") == "paper"
-    assert _qp(at, "cox_ep") == "os"
-    assert len(_frame_with(at, "HR")) == 3
+    at = run_page(PAGE, cox_mode="nonsense", cox_ep="xyz", cox_hz="??", cox_covs="not_a_column")
+    assert query_value(at, "cox_mode") == "paper"
+    assert query_value(at, "cox_ep") == "os"
+    assert len(frame_with(at, "HR")) == 3
 
 
 def test_unfittable_choice_gives_clear_error():
     # with the shared filter on CRS only, reason_dp is constant: a clear message, no traceback
-    at = _run(f_reason="CRS", cox_mode="pick", cox_covs="reason_dp,sofa")
+    at = run_page(PAGE, f_reason="CRS", cox_mode="pick", cox_covs="reason_dp,sofa")
     errors = " ".join(e.value for e in at.error)
     assert "cannot be fitted" in errors and "constant" in errors and "reason_dp" in errors
 
@@ -166,7 +140,7 @@ def test_reconstruction_note_on_reconstructed_cohort(at):
     infos = " ".join(i.value for i in at.info)
     assert "not the paper's p-values or its variable selection" in infos
     assert "artefacts of the reconstruction" in infos
-    res = cox.fit_cox(_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
     s = res.summary.set_index("covariate")
     pub = published_hrs()
     for key in PAPER:
@@ -177,25 +151,16 @@ def test_reconstruction_note_on_reconstructed_cohort(at):
 
 
 def test_no_reconstruction_note_on_upload():
-    from core import db
-
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.session_state["user_cohort"] = {
-        "con": db.session_connection(_cohort()),
-        "name": "upload",
-        "mode": "paper",
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = run_page(PAGE, session_state={USER_KEY: uploaded_cohort(shipped_cohort())})
     infos = " ".join(i.value for i in at.info)
     assert "artefacts of the reconstruction" not in infos
-    assert len(_frame_with(at, "HR")) == 3
+    assert len(frame_with(at, "HR")) == 3
 
 
 def test_stepwise_note_names_extra_covariates():
-    at = _run(cox_mode="stepwise")
-    cands = [c for c in cox_page_defaults() if c in cox.add_derived(_cohort()).columns]
-    sw = cox.stepwise(_cohort(), "os_days", "os_event", cands, horizon_days=365)
+    at = run_page(PAGE, cox_mode="stepwise")
+    cands = [c for c in cox_page_defaults() if c in cox.add_derived(shipped_cohort()).columns]
+    sw = cox.stepwise(shipped_cohort(), "os_days", "os_event", cands, horizon_days=365)
     infos = " ".join(i.value for i in at.info)
     extra = [c for c in sw.selected if c not in PAPER]
     assert ("also selects" in infos) == bool(extra)
@@ -204,8 +169,8 @@ def test_stepwise_note_names_extra_covariates():
 def test_labels_from_dictionary_and_downloads_ignore_clicks():
     from core.schema import load_dictionary
 
-    at = _run(cox_mode="pick", cox_covs="hypertension,prior_lines,sofa", cox_hz="365")
-    shown = _frame_with(at, "HR")["Covariate"].tolist()
+    at = run_page(PAGE, cox_mode="pick", cox_covs="hypertension,prior_lines,sofa", cox_hz="365")
+    shown = frame_with(at, "HR")["Covariate"].tolist()
     spec = load_dictionary()
     assert spec["hypertension"].display in shown and spec["prior_lines"].display in shown
     assert "SOFA (per point)" in shown

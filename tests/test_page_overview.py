@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from core.published import load_published
+from tests.apptest import run_page
 
-ROOT = Path(__file__).resolve().parent.parent
 PUB = load_published()
-
-
-def _run(page: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -24,7 +15,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def test_overview_shows_badge_and_live_numbers():
-    at = _run("pages/overview.py")
+    at = run_page("pages/overview.py", timeout=60, check=False)
     assert not at.exception
     assert any("not patient data" in c.value for c in at.caption)
     assert _metric(at, "Patients") == str(PUB["meta"]["n"])
@@ -34,7 +25,7 @@ def test_overview_shows_badge_and_live_numbers():
 
 
 def test_sidebar_filter_changes_the_cohort_and_the_url():
-    at = _run("pages/overview.py")
+    at = run_page("pages/overview.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_icu_reason").set_value(["Sepsis"]).run()
     assert not at.exception
     n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
@@ -43,20 +34,20 @@ def test_sidebar_filter_changes_the_cohort_and_the_url():
 
 
 def test_filter_from_url_is_applied():
-    at = _run("pages/overview.py", f_reason="CRS,Disease progression")
+    at = run_page("pages/overview.py", timeout=60, check=False, f_reason="CRS,Disease progression")
     levels = PUB["groupings"]["icu_reason"]["levels"]
     assert _metric(at, "Patients") == str(levels["CRS"] + levels["Disease progression"])
 
 
 def test_empty_filter_gives_a_message_not_a_traceback():
-    at = _run("pages/overview.py")
+    at = run_page("pages/overview.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
     assert not at.exception
     assert any("No patient passes" in w.value for w in at.warning)
 
 
 def test_reproduction_page_lists_every_figure_with_status():
-    at = _run("pages/reproduction.py")
+    at = run_page("pages/reproduction.py", timeout=60, check=False)
     assert not at.exception
     n_checked = int(_metric(at, "Figures checked"))
     assert n_checked > 500
@@ -68,19 +59,19 @@ def test_reproduction_page_lists_every_figure_with_status():
 
 
 def test_reproduction_warns_when_filtered():
-    at = _run("pages/reproduction.py", f_ps="0,1")
+    at = run_page("pages/reproduction.py", timeout=60, check=False, f_ps="0,1")
     assert not at.exception
     assert any("filtered" in w.value for w in at.warning)
 
 
 def test_reproduction_on_a_single_ps_level_does_not_fail():
-    at = _run("pages/reproduction.py", f_ps="1")
+    at = run_page("pages/reproduction.py", timeout=60, check=False, f_ps="1")
     assert not at.exception
     assert int(_metric(at, "Figures checked")) > 0
 
 
 def test_header_badge_shows_the_filtered_size():
-    at = _run("pages/overview.py", f_reason="Sepsis")
+    at = run_page("pages/overview.py", timeout=60, check=False, f_reason="Sepsis")
     n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
     badge = next(c.value for c in at.caption if c.value.startswith("Active cohort"))
     assert f"{n_sepsis} of {PUB['meta']['n']} patients" in badge
@@ -88,7 +79,7 @@ def test_header_badge_shows_the_filtered_size():
 
 
 def test_filter_survives_a_page_without_the_sidebar():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = run_page("app.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_ecog_ps").set_value([2, 3]).run()
     n_ps23 = _metric(at, "Patients")
     at.switch_page("pages/your_data.py").run()

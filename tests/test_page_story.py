@@ -6,26 +6,16 @@ links are checked against the query-parameter keys the target pages read.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import glossary
-from core.db import connect, fetch_cohort
 from core.published import load_published
 from core.story import STEPS, build_story
+from tests.apptest import query_value, run_page, shipped_cohort
 
-ROOT = Path(__file__).resolve().parent.parent
 PUB = load_published()
 N_STEPS = len(STEPS)
-
-
-def _run(page: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
 
 
 def _texts(at: AppTest) -> str:
@@ -35,23 +25,14 @@ def _texts(at: AppTest) -> str:
 
 
 def _titles() -> list[str]:
-    con = connect()
-    try:
-        return [s.title for s in build_story(fetch_cohort(con))]
-    finally:
-        con.close()
-
-
-def _qp(at: AppTest, key: str):
-    v = at.query_params.get(key)
-    return v[0] if isinstance(v, list) else v
+    return [s.title for s in build_story(shipped_cohort())]
 
 
 # ---------------------------------------------------------------------------------------
 # story
 # ---------------------------------------------------------------------------------------
 def test_story_shows_every_step_with_live_and_published_figures():
-    at = _run("pages/story.py")
+    at = run_page("pages/story.py", timeout=60, check=False)
     assert not at.exception
     assert [h.value for h in at.header] == [
         f"{i}. {title}" for i, title in enumerate(_titles(), start=1)
@@ -65,7 +46,7 @@ def test_story_shows_every_step_with_live_and_published_figures():
 
 
 def test_story_links_are_plain_links_when_run_alone():
-    at = _run("pages/story.py", f_reason="CRS,Sepsis")
+    at = run_page("pages/story.py", timeout=60, check=False, f_reason="CRS,Sepsis")
     assert not at.exception
     text = _texts(at)
     assert "(survival?km_preset=fig2&km_group=ecog_ps" in text
@@ -74,7 +55,7 @@ def test_story_links_are_plain_links_when_run_alone():
 
 
 def test_story_links_in_the_app_are_page_links_with_query_params():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = run_page("app.py", timeout=60, check=False)
     at.switch_page("pages/story.py").run()
     assert not at.exception
     links = {e.proto.label: e.proto for e in at.get("page_link")}
@@ -87,7 +68,7 @@ def test_story_links_in_the_app_are_page_links_with_query_params():
 
 
 def test_story_follows_the_filter():
-    at = _run("pages/story.py", f_reason="Sepsis")
+    at = run_page("pages/story.py", timeout=60, check=False, f_reason="Sepsis")
     assert not at.exception
     n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
     row = at.table[0].value.set_index("Figure").loc["Patients"]
@@ -97,40 +78,40 @@ def test_story_follows_the_filter():
 
 
 def test_story_with_an_empty_filter_gives_messages_not_tracebacks():
-    at = _run("pages/story.py")
+    at = run_page("pages/story.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
     assert not at.exception
     assert "No patient passes the current filter" in _texts(at)
 
 
 def test_presentation_mode_one_step_per_screen_with_step_in_url():
-    at = _run("pages/story.py", present="1", step="5")
+    at = run_page("pages/story.py", timeout=60, check=False, present="1", step="5")
     assert not at.exception
     assert [h.value for h in at.title] == [f"Step 5 of {N_STEPS}: Three prognostic factors"]
     assert not at.header
     at.button(key="story_next").click().run()
-    assert _qp(at, "step") == "6"
+    assert query_value(at, "step") == "6"
     assert at.title[0].value.startswith(f"Step 6 of {N_STEPS}")
     at.button(key="story_prev").click().run()
     at.button(key="story_prev").click().run()
-    assert _qp(at, "step") == "4"
+    assert query_value(at, "step") == "4"
     assert not at.exception
 
 
 def test_presentation_mode_clamps_bad_steps_and_disables_ends():
-    at = _run("pages/story.py", present="1", step="99")
-    assert _qp(at, "step") == str(N_STEPS)
+    at = run_page("pages/story.py", timeout=60, check=False, present="1", step="99")
+    assert query_value(at, "step") == str(N_STEPS)
     assert at.button(key="story_next").disabled
-    at = _run("pages/story.py", present="1", step="abc")
-    assert _qp(at, "step") == "1"
+    at = run_page("pages/story.py", timeout=60, check=False, present="1", step="abc")
+    assert query_value(at, "step") == "1"
     assert at.button(key="story_prev").disabled
     assert not at.exception
 
 
 def test_start_and_exit_presentation():
-    at = _run("pages/story.py")
+    at = run_page("pages/story.py", timeout=60, check=False)
     at.button(key="story_start").click().run()
-    assert _qp(at, "present") == "1" and _qp(at, "step") == "1"
+    assert query_value(at, "present") == "1" and query_value(at, "step") == "1"
     assert len(at.title) == 1 and not at.header
     at.button(key="story_exit").click().run()
     assert "present" not in at.query_params
@@ -138,7 +119,7 @@ def test_start_and_exit_presentation():
 
 
 def test_presentation_mode_uses_larger_type():
-    at = _run("pages/story.py", present="1")
+    at = run_page("pages/story.py", timeout=60, check=False, present="1")
     html = [e.proto.body for e in at.get("html")]
     assert any("font-size" in h for h in html)
 
@@ -147,7 +128,7 @@ def test_presentation_mode_uses_larger_type():
 # glossary
 # ---------------------------------------------------------------------------------------
 def test_glossary_lists_every_term_with_its_anchor():
-    at = _run("pages/glossary.py")
+    at = run_page("pages/glossary.py", timeout=60, check=False)
     assert not at.exception
     anchors = {s.proto.anchor for s in at.subheader}
     assert {t.anchor for t in glossary.TERMS} <= anchors
@@ -158,16 +139,16 @@ def test_glossary_lists_every_term_with_its_anchor():
 
 @pytest.mark.parametrize("query,expected", [("hazard", "Hazard ratio (HR)"), ("UCART", "UCART19")])
 def test_glossary_search_filters_and_is_mirrored_in_the_url(query, expected):
-    at = _run("pages/glossary.py")
+    at = run_page("pages/glossary.py", timeout=60, check=False)
     at.text_input(key="gl_q").set_value(query).run()
     names = [s.value for s in at.main.subheader]
     assert expected in names
     assert len(names) < len(glossary.TERMS)
-    assert _qp(at, "gl_q") == query
+    assert query_value(at, "gl_q") == query
 
 
 def test_glossary_search_from_url_and_no_match():
-    at = _run("pages/glossary.py", gl_q="tocilizumab")
+    at = run_page("pages/glossary.py", timeout=60, check=False, gl_q="tocilizumab")
     assert "Tocilizumab" in [s.value for s in at.subheader]
     at.text_input(key="gl_q").set_value("zzzz").run()
     assert not at.main.subheader
@@ -178,7 +159,7 @@ def test_glossary_search_from_url_and_no_match():
 # about
 # ---------------------------------------------------------------------------------------
 def test_about_page_cites_the_study_and_states_the_licence():
-    at = _run("pages/about.py")
+    at = run_page("pages/about.py", timeout=60, check=False)
     assert not at.exception
     text = _texts(at) + "\n".join(w.value for w in at.warning)
     assert PUB["meta"]["title"] in text

@@ -6,54 +6,32 @@ active cohort (core.survival itself is checked against R in tests/test_survival.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import survival as sv
+from tests.apptest import (
+    ROOT,
+    USER_KEY,
+    frame_with,
+    query_value,
+    run_page,
+    shipped_cohort,
+    uploaded_cohort,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "survival.py")  # AppTest resolves relative paths from this file
-
-
-def _run(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _frame_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        value = df.value
-        if any(column in str(c) for c in value.columns):
-            return value
-    raise AssertionError(f"no dataframe with column {column!r}")
-
-
-def _cohort(at: AppTest) -> pd.DataFrame:
-    """The active cohort the page used: the shipped cohort, default (empty) filter."""
-    from core import db
-
-    con = db.connect()
-    try:
-        return db.fetch_cohort(con)
-    finally:
-        con.close()
+PAGE = "pages/survival.py"  # relative to the repository root
 
 
 @pytest.fixture(scope="module")
 def at() -> AppTest:
-    return _run()
+    return run_page(PAGE, timeout=120)
 
 
 def test_default_view_matches_core(at):
-    med = _frame_with(at, "Median (days)")
-    cohort = _cohort(at)
+    med = frame_with(at, "Median (days)", substring=True)
+    cohort = shipped_cohort()
     km = sv.kaplan_meier(cohort.dropna(subset=["ecog_ps"]), "os_days", "os_event", "ecog_ps")
     assert med["N"].tolist() == km.medians["n"].tolist()
     assert med["Events"].tolist() == km.medians["events"].tolist()
@@ -64,14 +42,14 @@ def test_default_view_matches_core(at):
 
 
 def test_change_group_changes_medians():
-    at = _run()
-    before = _frame_with(at, "Median (days)")
+    at = run_page(PAGE, timeout=120)
+    before = frame_with(at, "Median (days)", substring=True)
     at.selectbox(key="km_group").set_value("icu_reason").run()
     assert not at.exception
-    after = _frame_with(at, "Median (days)")
+    after = frame_with(at, "Median (days)", substring=True)
     assert not before.equals(after)
     assert set(after["Group"]) <= {"CRS", "CRS or sepsis", "Sepsis", "Disease progression"}
-    cohort = _cohort(at)
+    cohort = shipped_cohort()
     km = sv.kaplan_meier(cohort, "os_days", "os_event", "icu_reason")
     shown = dict(zip(after["Group"], after["N"], strict=True))
     assert shown == dict(zip(km.medians["group"], km.medians["n"], strict=True))
@@ -80,22 +58,22 @@ def test_change_group_changes_medians():
 
 
 def test_change_horizon_changes_tables():
-    at = _run()
-    land_before = _frame_with(at, "S(t)")
-    nar_before = _frame_with(at, "at_risk")
+    at = run_page(PAGE, timeout=120)
+    land_before = frame_with(at, "S(t)", substring=True)
+    nar_before = frame_with(at, "at_risk", substring=True)
     at.slider(key="km_h").set_value(180).run()
     assert not at.exception
-    land_after = _frame_with(at, "S(t)")
+    land_after = frame_with(at, "S(t)", substring=True)
     assert not land_before.equals(land_after)
-    assert not nar_before.equals(_frame_with(at, "at_risk"))
+    assert not nar_before.equals(frame_with(at, "at_risk", substring=True))
     assert max(float(t) for t in land_after["Time (days)"]) == 180
     # censoring the statistics at the horizon changes the median table too
-    med_before = _frame_with(at, "Median (days)")
+    med_before = frame_with(at, "Median (days)", substring=True)
     at.slider(key="km_h").set_value(60).run()
     at.toggle(key="km_trunc").set_value(True).run()
     assert not at.exception
-    med_after = _frame_with(at, "Median (days)")
-    cohort = _cohort(at).dropna(subset=["ecog_ps"])
+    med_after = frame_with(at, "Median (days)", substring=True)
+    cohort = shipped_cohort().dropna(subset=["ecog_ps"])
     km = sv.kaplan_meier(
         sv.truncate_at(cohort, "os_days", "os_event", 60), "os_days", "os_event", "ecog_ps"
     )
@@ -104,20 +82,20 @@ def test_change_horizon_changes_tables():
 
 
 def test_presets_endpoint_units_and_continuous_group():
-    at = _run()
+    at = run_page(PAGE, timeout=120)
     at.selectbox(key="km_preset").set_value("fig3").run()
     assert at.selectbox(key="km_group").value == "icu_reason"
     at.radio(key="km_endpoint").set_value("pfs").run()
     assert not at.exception
     at.radio(key="km_unit").set_value("months").run()
     assert not at.exception
-    assert "Median (months)" in _frame_with(at, "Median (months)").columns
+    assert "Median (months)" in frame_with(at, "Median (months)", substring=True).columns
     at.selectbox(key="km_group").set_value("age").run()
     assert not at.exception
     assert at.selectbox(key="km_preset").value == "custom"
     at.number_input(key="km_cut").set_value(60.0).run()
     assert not at.exception
-    groups = _frame_with(at, "Median (months)")["Group"].tolist()
+    groups = frame_with(at, "Median (months)", substring=True)["Group"].tolist()
     assert len(groups) == 2 and groups[0].endswith("< 60") and groups[1].endswith("≥ 60")
     for key in ("km_ci", "km_cens", "km_lm"):
         at.toggle(key=key).set_value(False).run()
@@ -127,12 +105,14 @@ def test_presets_endpoint_units_and_continuous_group():
 
 
 def test_query_params_restore_view():
-    at = _run(km_group="icu_reason", km_endpoint="pfs", km_h="180", km_unit="months")
+    at = run_page(
+        PAGE, timeout=120, km_group="icu_reason", km_endpoint="pfs", km_h="180", km_unit="months"
+    )
     assert at.selectbox(key="km_group").value == "icu_reason"
     assert at.radio(key="km_endpoint").value == "pfs"
     # months axis: the horizon slider is in (whole) months; the URL keeps days
     assert at.slider(key="km_h_mo").value == 6  # round(180 / 30.4375)
-    assert "Median (months)" in _frame_with(at, "Median (months)").columns
+    assert "Median (months)" in frame_with(at, "Median (months)", substring=True).columns
 
 
 @pytest.mark.parametrize("pfs", ["absent", "empty"])
@@ -144,25 +124,13 @@ def test_uploaded_cohort_without_pfs_shows_os_and_a_message(pfs):
         df = df.assign(pfs_days=pd.NA, pfs_event=pd.NA).astype(
             {"pfs_days": "Float64", "pfs_event": "Int64"}
         )
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["user_cohort"] = {
-        "con": db.session_connection(df),
-        "name": "upload",
-        "mode": "paper",
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = run_page(PAGE, timeout=120, session_state={USER_KEY: uploaded_cohort(df)})
     assert any("Competing risks need" in i.value for i in at.info)
-    assert _frame_with(at, "Median") is not None
-
-
-def _qp_value(at: AppTest, key: str) -> str:
-    v = at.query_params[key]
-    return v[0] if isinstance(v, list) else v
+    assert frame_with(at, "Median", substring=True) is not None
 
 
 def test_group_options_exclude_outcomes_and_warn_post_admission():
-    at = _run()
+    at = run_page(PAGE, timeout=120)
     labels = pd.read_csv(ROOT / "data" / "dictionary.csv").set_index("column")["label"]
     options = at.selectbox(key="km_group").options  # shown labels (format_func)
     outcomes = ["death_1y", "outcome_1y", "icu_death", "hospital_death", "icu_los_days"]
@@ -179,45 +147,31 @@ def test_group_options_exclude_outcomes_and_warn_post_admission():
 
 
 def test_horizon_slider_follows_time_unit():
-    at = _run()
+    at = run_page(PAGE, timeout=120)
     assert at.slider(key="km_h").value == 360
     at.radio(key="km_unit").set_value("months").run()
     assert not at.exception
     # 360 days = 11.8 months: the slider shows 12 months and the horizon snaps to 365 days
     assert at.slider(key="km_h_mo").value == 12
     assert "Horizon (months" in at.slider(key="km_h_mo").label
-    assert _qp_value(at, "km_h") == "365"
+    assert query_value(at, "km_h") == "365"
     at.slider(key="km_h_mo").set_value(6).run()
     assert not at.exception
-    assert _qp_value(at, "km_h") == str(round(6 * sv.DAYS_PER_MONTH))  # 183 days
-    land = _frame_with(at, "S(t)")
+    assert query_value(at, "km_h") == str(round(6 * sv.DAYS_PER_MONTH))  # 183 days
+    land = frame_with(at, "S(t)", substring=True)
     assert max(float(t) for t in land["Time (months)"]) == 6.0
     at.radio(key="km_unit").set_value("days").run()
     assert at.slider(key="km_h").value == 180  # 183 days on the 30-day grid
 
 
-def _upload_run(df: pd.DataFrame) -> AppTest:
-    from core import db
-
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["user_cohort"] = {
-        "con": db.session_connection(df),
-        "name": "upload",
-        "mode": "paper",
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_published_figures_only_for_reconstructed_cohort():
-    at = _run(km_group="(none: whole cohort)")
+    at = run_page(PAGE, timeout=120, km_group="(none: whole cohort)")
     assert any("Paper (" in c.value for c in at.caption)
     from core import db
 
     df = db.read_cohort_csv()[["patient_id", "ecog_ps", "os_days", "os_event"]]
-    up = _upload_run(df)
+    up = run_page(PAGE, timeout=120, session_state={USER_KEY: uploaded_cohort(df)})
     up.selectbox(key="km_group").set_value("(none: whole cohort)").run()
     assert not up.exception
-    assert _frame_with(up, "Median") is not None
+    assert frame_with(up, "Median", substring=True) is not None
     assert not any("Paper (" in c.value for c in up.caption)

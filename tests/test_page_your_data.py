@@ -8,24 +8,14 @@ as Markdown.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import ingest
+from tests.apptest import USER_KEY, frame_with, run_page
 from tests.hostile import make_corpus as M
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "your_data.py")
-USER_KEY = "user_cohort"  # pages/_ui.py session_state key
-
-
-def _new() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+PAGE = "pages/your_data.py"
 
 
 def _upload(at: AppTest, filename: str, data: bytes) -> AppTest:
@@ -63,7 +53,7 @@ def _markdown_texts(at: AppTest) -> list[str]:
 
 
 def test_page_renders_without_upload():
-    at = _new()
+    at = run_page(PAGE, timeout=120)
     assert [t.value for t in at.title] == ["Your data"]
     assert USER_KEY not in at.session_state
     assert len(at.get("download_button")) == 2  # template CSV + data dictionary
@@ -78,7 +68,7 @@ def test_page_renders_without_upload():
 
 def test_upload_end_to_end_then_clear():
     data = M.csv_text(";", ",").encode()
-    at = _upload(_new(), "cohort.csv", data)
+    at = _upload(run_page(PAGE, timeout=120), "cohort.csv", data)
     # mapping prefilled from the column names
     assert _selectbox(at, "Survival time (os_days)").value == "os_days"
     assert _selectbox(at, "Status / event (os_event)").value == "os_event"
@@ -105,10 +95,10 @@ def test_upload_end_to_end_then_clear():
 
 def test_months_unit_and_rejected_rows_download():
     data = b"id,Survival (months),status,age\na,2,dead,60\nb,x,alive,61\nc,1,alive,300\n"
-    at = _upload(_new(), "m.csv", data)
+    at = _upload(run_page(PAGE, timeout=120), "m.csv", data)
     assert _selectbox(at, "Unit of the survival time").value == "months"
     assert [m.value for m in at.metric] == ["3", "1", "2"]
-    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    rejected = frame_with(at, "reason")
     assert rejected[["row", "column", "value"]].values.tolist() == [
         [3, "Survival (months)", "x"],
         [4, "age", "300"],
@@ -120,7 +110,7 @@ def test_months_unit_and_rejected_rows_download():
 
 
 def test_ambiguous_event_coding_must_be_chosen():
-    at = _upload(_new(), "a.csv", b"time,status\n10,1\n20,1\n")
+    at = _upload(run_page(PAGE, timeout=120), "a.csv", b"time,status\n10,1\n20,1\n")
     assert any("could not be detected" in e.value for e in at.error)
     assert any("every value is 1" in c.value for c in at.code)
     coding = _selectbox(at, "Coding")
@@ -145,7 +135,7 @@ def test_ambiguous_event_coding_must_be_chosen():
 )
 def test_refused_files_show_a_plain_message(name, message):
     filename, data = M.build_corpus()[name]
-    at = _upload(_new(), filename, data)
+    at = _upload(run_page(PAGE, timeout=120), filename, data)
     assert [e.value for e in at.error] == ["This file cannot be used."]
     assert any(message in c.value for c in at.code)
     assert not at.selectbox and not at.button
@@ -153,7 +143,7 @@ def test_refused_files_show_a_plain_message(name, message):
 
 def test_hostile_headers_and_values_are_never_markdown():
     filename, data = M.build_corpus()["html_sql_injection"]
-    at = _new()
+    at = run_page(PAGE, timeout=120)
     at.radio(key="ud_mode").set_value("generic")
     at.run()
     _upload(at, filename, data)
@@ -173,7 +163,7 @@ def test_hostile_headers_and_values_are_never_markdown():
 
 def test_generic_mode_groups():
     data = b"futime,fustat,rx\n59,1,1\n115,1,2\n156,0,1\n"
-    at = _new()
+    at = run_page(PAGE, timeout=120)
     at.radio(key="ud_mode").set_value("generic")
     at.run()
     _upload(at, "ov.csv", data)
@@ -201,9 +191,9 @@ st.text(f"n={view.n} reconstructed={view.reconstructed}")
 
 def test_two_sessions_are_isolated():
     """One session loads data; another (a new AppTest) still has the reconstructed cohort."""
-    a = _upload(_new(), "cohort.csv", M.csv_text().encode())
+    a = _upload(run_page(PAGE, timeout=120), "cohort.csv", M.csv_text().encode())
     _confirm_and_use(a)
-    b = _new()
+    b = run_page(PAGE, timeout=120)
     assert USER_KEY in a.session_state
     assert USER_KEY not in b.session_state
     assert "Reconstructed from published aggregates" in b.caption[0].value
