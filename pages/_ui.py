@@ -128,18 +128,43 @@ def _sync_query(key: str, value: str | None) -> None:
         st.query_params[key] = value
 
 
-def _levels(con: duckdb.DuckDBPyConnection, column: str, columns: list[str]) -> list:
-    return db.distinct_values(con, column) if column in columns else []
+_LEVEL_FIELDS = ("icu_reason", "ecog_ps", "malignancy", "sex")
+_RANGE_FIELDS = ("age", "sofa")
 
 
-def _range(con, column: str, columns: list[str]) -> tuple[float, float] | None:
-    if column not in columns:
-        return None
-    q = db.quote_ident(column)
-    lo, hi = con.execute(f"SELECT min({q}), max({q}) FROM patients").fetchone()
-    if lo is None:
-        return None
-    return float(lo), float(hi)
+def _read_facts(con: duckdb.DuckDBPyConnection) -> dict:
+    """What the filter widgets need of a cohort: columns, size, levels and ranges."""
+    columns = db.table_columns(con)
+    ranges = {}
+    for field in _RANGE_FIELDS:
+        if field in columns:
+            q = db.quote_ident(field)
+            lo, hi = con.execute(f"SELECT min({q}), max({q}) FROM patients").fetchone()
+            ranges[field] = None if lo is None else (float(lo), float(hi))
+    return {
+        "columns": columns,
+        "n_total": db.cohort_size(con),
+        "levels": {f: db.distinct_values(con, f) for f in _LEVEL_FIELDS if f in columns},
+        "ranges": ranges,
+    }
+
+
+@st.cache_data(show_spinner=False)
+def _shipped_facts() -> dict:
+    cur = shipped_connection().cursor()
+    try:
+        return _read_facts(cur)
+    finally:
+        cur.close()
+
+
+def _facts(con: duckdb.DuckDBPyConnection, user: dict | None) -> dict:
+    """Cohort facts read once: per process for the shipped cohort, per upload for the user's."""
+    if user is None:
+        return _shipped_facts()
+    if "facts" not in user:  # a new upload is a new dict (set_user_cohort)
+        user["facts"] = _read_facts(con)
+    return user["facts"]
 
 
 def cohort_sidebar() -> ActiveCohort:
@@ -159,8 +184,8 @@ def _saved() -> dict:
     return st.session_state.setdefault(SAVED_KEY, {})
 
 
-def _multiselect(con, columns, field: str, label: str, fmt=str) -> tuple[str, ...] | None:
-    options = _levels(con, field, columns)
+def _multiselect(facts: dict, field: str, label: str, fmt=str) -> tuple[str, ...] | None:
+    options = facts["levels"].get(field)
     if not options:
         return None
     key = f"_f_{field}"
@@ -185,8 +210,8 @@ def _multiselect(con, columns, field: str, label: str, fmt=str) -> tuple[str, ..
     return None if all_chosen else tuple(chosen)
 
 
-def _slider(con, columns, field: str, label: str, step: float) -> tuple[float | None, float | None]:
-    bounds = _range(con, field, columns)
+def _slider(facts: dict, field: str, label: str, step: float) -> tuple[float | None, float | None]:
+    bounds = facts["ranges"].get(field)
     if bounds is None or bounds[0] == bounds[1]:
         return None, None
     lo, hi = bounds
@@ -210,8 +235,8 @@ def _slider(con, columns, field: str, label: str, step: float) -> tuple[float | 
 
 
 def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
-    columns = db.table_columns(con)
-    n_total = db.cohort_size(con)
+    facts = _facts(con, user)
+    n_total = facts["n_total"]
     sb = st.sidebar
     if user:
         sb.markdown("**Active cohort: your data** (this session only)")
@@ -220,12 +245,12 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
         sb.markdown("**Active cohort: reconstructed**")
         sb.caption(RECONSTRUCTED_LABEL)
     sb.subheader("Filter the cohort")
-    reasons = _multiselect(con, columns, "icu_reason", "Reason for ICU admission")
-    ps = _multiselect(con, columns, "ecog_ps", "ECOG performance status", lambda v: f"PS {v}")
-    malignancy = _multiselect(con, columns, "malignancy", "Malignancy")
-    sex = _multiselect(con, columns, "sex", "Sex", {"M": "Male", "F": "Female"}.get)
-    age_min, age_max = _slider(con, columns, "age", "Age (years)", 1.0)
-    sofa_min, sofa_max = _slider(con, columns, "sofa", "SOFA at admission (points)", 1.0)
+    reasons = _multiselect(facts, "icu_reason", "Reason for ICU admission")
+    ps = _multiselect(facts, "ecog_ps", "ECOG performance status", lambda v: f"PS {v}")
+    malignancy = _multiselect(facts, "malignancy", "Malignancy")
+    sex = _multiselect(facts, "sex", "Sex", {"M": "Male", "F": "Female"}.get)
+    age_min, age_max = _slider(facts, "age", "Age (years)", 1.0)
+    sofa_min, sofa_max = _slider(facts, "sofa", "SOFA at admission (points)", 1.0)
     try:
         cohort_filter = CohortFilter(
             icu_reason=reasons,
@@ -312,7 +337,7 @@ def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # charts
 # ---------------------------------------------------------------------------------------------
-def chart_spec(build, *args, **kwargs) -> dict:
+def chart_spec(build, *args, **kwargs) -> dict | list[dict]:
     """Vega-Lite dict of ``build(*args, **kwargs)``: built and validated by Altair once, cached.
 
     ``st.altair_chart`` rebuilds the Altair objects and re-validates the whole spec against the
@@ -320,14 +345,16 @@ def chart_spec(build, *args, **kwargs) -> dict:
     at-risk table). Here the finished dict is cached on its inputs, so a rerun that does not
     change the chart (another widget, the same value again) costs only the argument hash.
     ``build`` is a function of ``core.charts``: its qualified name and the arguments (data
-    frames, result objects, options) form the cache key.
+    frames, result objects, options) form the cache key. A builder that returns a list of
+    charts (small multiples) gives a list of dicts.
     """
     return _cached_spec(f"{build.__module__}.{build.__qualname__}", build, args, kwargs)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _cached_spec(name: str, _build, args: tuple, kwargs: dict) -> dict:
-    return _build(*args, **kwargs).to_dict()
+def _cached_spec(name: str, _build, args: tuple, kwargs: dict) -> dict | list[dict]:
+    built = _build(*args, **kwargs)
+    return [c.to_dict() for c in built] if isinstance(built, list) else built.to_dict()
 
 
 def show_chart(spec: dict, *, width: str | int = "stretch", alt: str | None = None) -> None:

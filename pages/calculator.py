@@ -16,7 +16,7 @@ from core.charts import cox as ch
 from core.ingest import neutralise_formulas
 from core.sofa import SofaError, compute_sofa
 from core.survival import NOT_PREDICTORS
-from pages._ui import cohort_sidebar, page_header, require_columns
+from pages._ui import chart_spec, cohort_sidebar, page_header, require_columns, show_chart
 
 P = "calc_"
 MODES = {
@@ -339,13 +339,14 @@ for w in model.result.warnings:
     st.warning(w)
 
 # ---- results ---------------------------------------------------------------------------------
-fig = ch.profile_curves_chart(
+fig = chart_spec(
+    ch.profile_curves_chart,
     pred.curves,
     horizon=model.horizon_days,
     band=st.session_state[P + "band"],
     width=EXPORT_WIDTH,
 )
-st.altair_chart(fig.properties(width="container"), width="stretch", theme=None)
+show_chart({**fig, "width": "container"}, width="stretch")
 st.caption(model.method)
 
 tbl = pred.table.assign(

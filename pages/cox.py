@@ -18,7 +18,7 @@ from core.ingest import neutralise_formulas
 from core.published import load_published
 from core.schema import load_dictionary
 from core.survival import NOT_PREDICTORS
-from pages._ui import cohort_sidebar, page_header, require_columns
+from pages._ui import chart_spec, cohort_sidebar, page_header, require_columns, show_chart
 
 P = "cox_"
 ENDPOINTS = {
@@ -284,15 +284,16 @@ tab_model, tab_diag, tab_step = st.tabs(["Model", "Diagnostics", "Stepwise trace
 
 with tab_model:
     show_pub = pub_table[pub_table["covariate"].isin(res.summary["covariate"])]
-    fig = ch.forest_chart(
+    fig = chart_spec(
+        ch.forest_chart,
         res.summary,
         show_pub if len(show_pub) else None,
         {c: _label(c) for c in res.summary["covariate"]},
         width="container",
         title=f"Hazard ratios, {ep_name.split(' (')[0].lower()} ({hz_text})",
     )
-    st.altair_chart(fig, width="stretch", theme=None)
-    fig_export = fig.properties(width=EXPORT_WIDTH)
+    show_chart(fig, width="stretch")
+    fig_export = {**fig, "width": EXPORT_WIDTH}
     table = pd.DataFrame(
         {
             "Covariate": [_label(c) for c in res.summary["covariate"]],
@@ -385,11 +386,12 @@ with tab_diag:
             rows = res.summary[res.summary["term"] == term]
             coefs[term] = float(rows["coef"].iloc[0]) if len(rows) == 1 else 1.0
         zlabels = {t: _label(t) for t in ph.residuals.columns}
-        panels = ch.schoenfeld_panels(ph.residuals, coefs, x=xs, labels=zlabels)
+        panels = chart_spec(ch.schoenfeld_panels, ph.residuals, coefs, x=xs, labels=zlabels)
         for i in range(0, len(panels), 3):  # at most three panels a row, each fits its column
             zcols = st.columns(3)
             for zc, panel in zip(zcols, panels[i : i + 3], strict=False):
-                zc.altair_chart(panel, width="stretch", theme=None)
+                with zc:
+                    show_chart(panel, width="stretch")
         st.caption(
             "Scaled Schoenfeld residuals (R cox.zph(fit)$y) with a LOESS smooth; a flat smooth "
             "around the dashed coefficient line supports proportional hazards.",
@@ -412,9 +414,11 @@ with tab_diag:
     try:
         cal = cox.calibration(df, res, horizon=cal_h, groups=3)
         cc1, cc2 = st.columns([1, 1])
-        cc1.altair_chart(
-            ch.calibration_chart(cal.table, cal_h, width="container"), width="stretch", theme=None
-        )
+        with cc1:
+            show_chart(
+                chart_spec(ch.calibration_chart, cal.table, cal_h, width="container"),
+                width="stretch",
+            )
         t = cal.table
         show = pd.DataFrame(
             {

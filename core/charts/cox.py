@@ -376,15 +376,19 @@ def profile_curves_chart(
     )
 
 
-def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
-    """PNG bytes of a chart (vl-convert; no browser)."""
+def _as_spec(chart: alt.TopLevelMixin | dict) -> dict:
+    return chart if isinstance(chart, dict) else chart.to_dict()
+
+
+def chart_png(chart: alt.TopLevelMixin | dict, scale: float = 2.0) -> bytes:
+    """PNG bytes of a chart or of its Vega-Lite dict (vl-convert; no browser)."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+    return vlc.vegalite_to_png(_as_spec(chart), scale=scale)
 
 
-def chart_svg(chart: alt.TopLevelMixin) -> bytes:
-    """SVG bytes of a chart (vl-convert)."""
+def chart_svg(chart: alt.TopLevelMixin | dict) -> bytes:
+    """SVG bytes of a chart or of its Vega-Lite dict (vl-convert)."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_json()).encode("utf-8")
+    return vlc.vegalite_to_svg(_as_spec(chart)).encode("utf-8")
