@@ -3,8 +3,14 @@
     python bench/bench_compare.py [n_patients]
 
 100,000 synthetic patients, 4 groups, 15 variables (9 continuous with ties and missing
-values, 6 categorical), through the pandas path and the DuckDB path, plus the r x c Fisher
-test on the largest tables of the app's size.
+values, 6 categorical), through the pandas path and the DuckDB path, the same grouped table
+with p-values by ``tableone`` (Python's reference, in requirements-dev.txt) in the same run
+and the ratio, plus the r x c Fisher test on the largest tables of the app's size and on R's
+``Job`` satisfaction table (4 x 4, n = 96).
+
+Tests are not identical: core.compare gives Kruskal-Wallis and Fisher's exact test (here a
+seeded Monte Carlo: the exact r x c enumeration is beyond its time budget at 100k rows);
+tableone gives Kruskal-Wallis (``nonnormal``) and chi-squared for the categorical rows.
 """
 
 from __future__ import annotations
@@ -58,6 +64,26 @@ def timed(fn, repeat: int = 1) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def tableone_time(
+    d: pd.DataFrame, variables: list[str], categorical: list[str], continuous: list[str]
+) -> float | None:
+    """Seconds tableone takes for the same grouped table with p-values (None if absent)."""
+    try:
+        from tableone import TableOne
+    except ImportError:
+        return None
+    return timed(
+        lambda: TableOne(
+            d,
+            columns=variables,
+            categorical=categorical,
+            nonnormal=continuous,
+            groupby="group",
+            pval=True,
+        )
+    )
 
 
 def main() -> None:
@@ -121,11 +147,29 @@ def main() -> None:
         )
     )
 
+    # the kinds core.compare infers: text and booleans categorical, numbers continuous
+    categorical = [
+        c
+        for c in variables
+        if pd.api.types.is_bool_dtype(d[c]) or not pd.api.types.is_numeric_dtype(d[c])
+    ]
+    continuous = [c for c in variables if c not in categorical]
+    t_core = min(s for name, _, _, s in rows if name.startswith("compare_groups") and "4" in name)
+    t_tableone = tableone_time(d, variables, categorical, continuous)
+
     print(f"\ncore.compare benchmark ({n:,} synthetic patients)")
     print(f"{'step':42s} {'rows':>9s} {'vars':>5s} {'seconds':>9s}")
     for name, k, v, s in rows:
         print(f"{name:42s} {k:>9,d} {v:>5d} {s:>9.3f}")
     print("tests used (4 groups):", methods)
+    if t_tableone is None:
+        print("tableone is not installed (pip install -r requirements-dev.txt): no ratio")
+    else:
+        print(
+            f"\nsame grouped table with p-values, {n:,} patients x {len(variables)} variables:\n"
+            f"  tableone {t_tableone:.3f} s, core.compare (best path) {t_core:.3f} s: "
+            f"core is {t_tableone / t_core:.1f}x faster (goal >= 5x)"
+        )
 
     rng = np.random.default_rng(5)
     print(f"\n{'Fisher r x c':42s} {'n':>9s} {'method':>34s} {'seconds':>9s}")
@@ -136,6 +180,14 @@ def main() -> None:
         r = fisher_test(t, time_budget=60)
         dt = time.perf_counter() - t0
         print(f"{'exact, ' + 'x'.join(map(str, shape)):42s} {tot:>9d} {r.method:>34s} {dt:>9.3f}")
+    # R's ?fisher.test example: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)
+    # fisher.test(Job)$p.value = 0.782684938966 (n = 96; the transpose has the same p-value)
+    job = np.array([[1, 2, 1, 0], [3, 3, 6, 1], [10, 10, 14, 9], [6, 7, 12, 11]])
+    t0 = time.perf_counter()
+    r = fisher_test(job)
+    dt = time.perf_counter() - t0
+    label = f"R Job table 4 x 4, p = {r.p_value:.4f}"
+    print(f"{label:42s} {int(job.sum()):>9d} {r.method:>34s} {dt:>9.3f}")
     t0 = time.perf_counter()
     r = fisher_test(res.pipe(lambda _: np.array([[24000, 25000], [1000, 1100]])))
     print(f"{'2 x 2 (scipy)':42s} {51100:>9d} {r.method:>34s} {time.perf_counter() - t0:>9.3f}")
