@@ -437,7 +437,21 @@ with tab_cr:
         "Aalen-Johansen cumulative incidence of **progression** and of **death without "
         "progression** (first event of the PFS endpoint; as R `survfit(Surv(t, factor(status)))`)."
     )
-    by_group = gcol is not None and st.toggle("Split by group", key=P + "cr_by")
+    CR_CI = P + "cr_ci"  # curves with 95% CI (on) or stacked areas (off); mirrored in the URL
+    if CR_CI not in st.session_state:
+        st.session_state[CR_CI] = st.query_params.get(CR_CI, "0") == "1"
+    cr1, cr2 = st.columns(2)
+    by_group = gcol is not None and cr1.toggle("Split by group", key=P + "cr_by")
+    cr2.toggle(
+        "Curves with 95% CI",
+        key=CR_CI,
+        help="Off: stacked areas (progression at the bottom, death without progression on top). "
+        "On: one step curve per event (progression solid, death without progression dashed) "
+        "with its 95% pointwise confidence band.",
+    )
+    curves = st.session_state[CR_CI]
+    if st.query_params.get(CR_CI) != ("1" if curves else "0"):
+        st.query_params[CR_CI] = "1" if curves else "0"
     cr_columns = list(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2])
     cr_data = grouped.dropna(subset=cr_columns)
     if len(cr_data) < len(grouped):
@@ -453,10 +467,19 @@ with tab_cr:
             horizon,
             group_title=_label(group_col) if by_group else None,
             width=FIGURE_WIDTH,
+            stacked=not curves,
+            show_ci=curves,
         ),
         width="content",
     )
     at = sv.cumulative_incidence_at(cif, marks)
+
+    def _ci(lower: pd.Series, upper: pd.Series) -> list[str]:
+        return [
+            "—" if pd.isna(lo) else f"{lo:.3f} – {hi:.3f}"
+            for lo, hi in zip(lower, upper, strict=True)
+        ]
+
     st.dataframe(
         pd.DataFrame(
             {
@@ -464,10 +487,17 @@ with tab_cr:
                 f"Time ({unit})": [_t(v, unit) for v in at["time"]],
                 "At risk": at["n_risk"],
                 "Progression": at["cif_progression"].round(3),
+                "Prog. 95% CI": _ci(at["lower_progression"], at["upper_progression"]),
                 "Death w/o progression": at["cif_death"].round(3),
+                "Death 95% CI": _ci(at["lower_death"], at["upper_death"]),
                 "Alive, no progression": at["event_free"].round(3),
             }
         ),
         hide_index=True,
         key=P + "cif_df",
+    )
+    st.caption(
+        "95% pointwise CIs as R survfit for multi-state data: infinitesimal-jackknife standard "
+        "error of the Aalen-Johansen estimate, log scale (exp(log F ± 1.96 se/F), capped at 1); "
+        "— where the incidence is still 0 (R gives NA)."
     )

@@ -5,8 +5,8 @@
 * :func:`risk_table_chart` - KMunicate-style table (at risk / events / censored) under the plot,
   on the same x scale.
 * :func:`km_figure` - both, stacked.
-* :func:`cif_chart` - stacked Aalen-Johansen cumulative incidence (progression, death without
-  progression).
+* :func:`cif_chart` - Aalen-Johansen cumulative incidence (progression, death without
+  progression): stacked areas, or step curves with optional 95% CI bands.
 
 Groups are told apart by the Okabe-Ito palette *and* a dash pattern, never by colour alone.
 All inputs are results of :mod:`core.survival`; times in the inputs are days.
@@ -439,6 +439,169 @@ def km_figure(
     return fig.configure_view(stroke=None)
 
 
+CIF_STATES = {"progression": "Progression", "death": "Death without progression"}
+CIF_COLORS = [OKABE_ITO[4], OKABE_ITO[5]]  # orange, sky blue (both views)
+CIF_DASHES = [[1, 0], [6, 3]]  # progression solid, death without progression dashed
+
+
+def cif_ci_data(
+    cif: pd.DataFrame, time_unit: str = "days", horizon: float | None = None
+) -> pd.DataFrame:
+    """Long table of both cumulative incidences with their 95% CIs, one row per state and step.
+
+    From :func:`core.survival.cumulative_incidence` (with its se / lower / upper columns), cut
+    and carried to ``horizon`` as :func:`cif_curve_data`.  Columns: group_label, t (display
+    unit), time (days), n_risk, state ("progression" / "death"), state_label, cif, se, lower,
+    upper (R's limits; NaN where F = 0), and lower_band / upper_band (the limits, or the
+    estimate where they are undefined: a zero-width band).
+    """
+    sc = _scale(time_unit)
+    data = cif_curve_data(cif, horizon)
+    data["t"] = data["time"] * sc
+    data["group_label"] = data["group"].map(level_label)
+    parts = []
+    for state, label in CIF_STATES.items():
+        part = data[["group_label", "t", "time", "n_risk"]].copy()
+        part["state"] = state
+        part["state_label"] = label
+        part["cif"] = data[f"cif_{state}"]
+        for col in ("se", "lower", "upper"):
+            name = f"{col}_{state}"
+            part[col] = data[name] if name in data else np.nan
+        part["lower_band"] = part["lower"].where(part["lower"].notna(), part["cif"])
+        part["upper_band"] = part["upper"].where(part["upper"].notna(), part["cif"])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _cif_x(time_unit: str, x_label: str, x_max: float, sc: float) -> alt.X:
+    ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
+    return alt.X(
+        "t:Q",
+        title=_axis_title(x_label, time_unit),
+        scale=alt.Scale(domain=[0, x_max], nice=False),
+        axis=alt.Axis(
+            values=ticks,
+            format="d" if time_unit == "days" else ".0f",
+            labelFontSize=FONT_SIZE,
+            titleFontSize=FONT_SIZE,
+        ),
+    )
+
+
+def _cif_legend(size: int = 400) -> alt.Legend:
+    return alt.Legend(
+        title=None,
+        orient="top",
+        labelFontSize=FONT_SIZE,
+        symbolType="stroke",
+        symbolStrokeWidth=3,
+        symbolSize=size,
+    )
+
+
+def _cif_facet(chart, data: pd.DataFrame, width, height: int, group_title, columns: int):
+    """One panel per group (rows of ``columns``) when there are several groups."""
+    n = data["group_label"].nunique()
+    if n <= 1:
+        return chart
+    per_row = min(n, columns)
+    w = max(180, width // per_row - 70) if isinstance(width, int) else width
+    return chart.properties(width=w, height=min(height, 240)).facet(
+        facet=alt.Facet(
+            "group_label:N",
+            title=group_title,
+            sort=list(dict.fromkeys(data["group_label"])),
+            header=alt.Header(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
+        ),
+        columns=per_row,
+    )
+
+
+def _cif_curves(
+    cif: pd.DataFrame,
+    time_unit: str,
+    horizon: float | None,
+    show_ci: bool,
+    width,
+    height: int,
+    x_label: str,
+    group_title: str | None,
+    columns: int,
+):
+    """Unstacked view: one step line per state (dash + colour), optional 95% CI bands."""
+    sc = _scale(time_unit)
+    data = cif_ci_data(cif, time_unit, horizon)
+    x_max = (horizon if horizon is not None else float(cif["time"].max())) * sc
+    x = _cif_x(time_unit, x_label, x_max, sc)
+    labels = list(CIF_STATES.values())
+    legend = _cif_legend()
+    y = alt.Y(
+        "cif:Q",
+        title="Cumulative incidence",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(format="%", labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
+    )
+    color = alt.Color(
+        "state_label:N", scale=alt.Scale(domain=labels, range=CIF_COLORS), legend=legend
+    )
+    base = alt.Chart()
+    layers = []
+    if show_ci:
+        layers.append(
+            base.mark_area(interpolate="step-after", opacity=0.18).encode(
+                x=x,
+                y=alt.Y("lower_band:Q"),
+                y2="upper_band:Q",
+                fill=alt.Fill(
+                    "state_label:N",
+                    scale=alt.Scale(domain=labels, range=CIF_COLORS),
+                    legend=None,
+                ),
+            )
+        )
+    layers.append(
+        base.mark_line(interpolate="step-after", strokeWidth=2.5).encode(
+            x=x,
+            y=y,
+            color=color,
+            # the dash tells the two event types apart without colour
+            strokeDash=alt.StrokeDash(
+                "state_label:N", scale=alt.Scale(domain=labels, range=CIF_DASHES), legend=legend
+            ),
+        )
+    )
+    nearest = alt.selection_point(
+        nearest=True,
+        on="pointerover",
+        fields=["t", "state_label"],
+        empty=False,
+        clear="pointerout",
+    )
+    layers.append(
+        base.mark_point(size=70, filled=True)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("state_label:N", scale=alt.Scale(domain=labels, range=CIF_COLORS)),
+            opacity=alt.when(nearest).then(alt.value(1)).otherwise(alt.value(0)),
+            tooltip=[
+                alt.Tooltip("group_label:N", title="Group"),
+                alt.Tooltip("state_label:N", title="Event"),
+                alt.Tooltip("t:Q", title=f"Time ({time_unit})", format=".1f"),
+                alt.Tooltip("cif:Q", title="Cumulative incidence", format=".3f"),
+                alt.Tooltip("lower:Q", title="95% CI lower", format=".3f"),
+                alt.Tooltip("upper:Q", title="95% CI upper", format=".3f"),
+                alt.Tooltip("n_risk:Q", title="At risk"),
+            ],
+        )
+        .add_params(nearest)
+    )
+    chart = alt.layer(*layers, data=data).resolve_legend(fill="independent")
+    chart = chart.properties(width=width, height=height)
+    return _cif_facet(chart, data, width, height, group_title, columns)
+
+
 def cif_chart(
     cif: pd.DataFrame,
     time_unit: str = "days",
@@ -449,14 +612,32 @@ def cif_chart(
     x_label: str = "Time since ICU admission",
     group_title: str | None = None,
     columns: int = 2,
-) -> alt.Chart:
-    """Stacked Aalen-Johansen cumulative incidence from :func:`core.survival.cumulative_incidence`.
+    stacked: bool = True,
+    show_ci: bool = False,
+) -> alt.Chart | alt.LayerChart | alt.FacetChart:
+    """Aalen-Johansen cumulative incidence from :func:`core.survival.cumulative_incidence`.
 
-    Bottom band: progression (solid outline); top band: death without progression (dashed
-    outline); the remainder up to 1 is alive without progression.  Each group's steps are carried
-    to the horizon (see :func:`cif_curve_data`).  Several groups: one panel per group, wrapped
-    in rows of ``columns`` panels of width ``width / columns``.
+    ``stacked=True`` (default): stacked areas.  Bottom band: progression (solid outline); top
+    band: death without progression (dashed outline); the remainder up to 1 is alive without
+    progression.  ``stacked=False``: the two incidences as separate step curves from 0
+    (progression solid, death without progression dashed, Okabe-Ito colours), with their 95%
+    pointwise CIs as shaded step bands when ``show_ci`` (R's ``lower`` / ``upper`` of
+    ``survfit``, see :func:`core.survival.cumulative_incidence`).  Bands cannot be read on
+    stacked areas, so ``show_ci`` needs ``stacked=False``.  Each group's steps are carried to
+    the horizon (see :func:`cif_curve_data`).  Several groups: one panel per group, wrapped in
+    rows of ``columns`` panels of width ``width / columns``.
+
+    Raises
+    ------
+    ValueError
+        ``show_ci=True`` with ``stacked=True``; an unknown ``time_unit``.
     """
+    if stacked and show_ci:
+        raise ValueError("show_ci=True needs stacked=False (CI bands on stacked areas mislead)")
+    if not stacked:
+        return _cif_curves(
+            cif, time_unit, horizon, show_ci, width, height, x_label, group_title, columns
+        )
     sc = _scale(time_unit)
     data = cif_curve_data(cif, horizon)
     data["t"] = data["time"] * sc
@@ -473,30 +654,12 @@ def cif_chart(
     long["state_label"] = long["state"].map(states)
     long["order"] = long["state"].map({"cif_progression": 0, "cif_death": 1})
     x_max = (horizon if horizon is not None else float(cif["time"].max())) * sc
-    ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
-    legend = alt.Legend(
-        title=None,
-        orient="top",
-        labelFontSize=FONT_SIZE,
-        symbolType="stroke",
-        symbolStrokeWidth=3,
-        symbolSize=400,
-    )
+    legend = _cif_legend()
     chart = (
         alt.Chart(long)
         .mark_area(interpolate="step-after", opacity=0.7, line={"strokeWidth": 2})
         .encode(
-            x=alt.X(
-                "t:Q",
-                title=_axis_title(x_label, time_unit),
-                scale=alt.Scale(domain=[0, x_max], nice=False),
-                axis=alt.Axis(
-                    values=ticks,
-                    format="d" if time_unit == "days" else ".0f",
-                    labelFontSize=FONT_SIZE,
-                    titleFontSize=FONT_SIZE,
-                ),
-            ),
+            x=_cif_x(time_unit, x_label, x_max, sc),
             y=alt.Y(
                 "cif:Q",
                 stack="zero",
@@ -506,13 +669,13 @@ def cif_chart(
             ),
             color=alt.Color(
                 "state_label:N",
-                scale=alt.Scale(domain=list(states.values()), range=[OKABE_ITO[4], OKABE_ITO[5]]),
+                scale=alt.Scale(domain=list(states.values()), range=CIF_COLORS),
                 legend=legend,
             ),
             # the outline's dash tells the two event types apart without colour
             strokeDash=alt.StrokeDash(
                 "state_label:N",
-                scale=alt.Scale(domain=list(states.values()), range=[[1, 0], [6, 3]]),
+                scale=alt.Scale(domain=list(states.values()), range=CIF_DASHES),
                 legend=legend,
             ),
             order=alt.Order("order:Q"),
@@ -527,20 +690,7 @@ def cif_chart(
         )
         .properties(width=width, height=height)
     )
-    n = data["group_label"].nunique()
-    if n > 1:
-        per_row = min(n, columns)
-        w = max(180, width // per_row - 70) if isinstance(width, int) else width
-        chart = chart.properties(width=w, height=min(height, 240)).facet(
-            facet=alt.Facet(
-                "group_label:N",
-                title=group_title,
-                sort=list(dict.fromkeys(data["group_label"])),
-                header=alt.Header(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
-            ),
-            columns=per_row,
-        )
-    return chart
+    return _cif_facet(chart, data, width, height, group_title, columns)
 
 
 def cif_curve_data(cif: pd.DataFrame, horizon: float | None = None) -> pd.DataFrame:
