@@ -450,8 +450,10 @@ with tab_cr:
         "with its 95% pointwise confidence band.",
     )
     curves = st.session_state[CR_CI]
-    if st.query_params.get(CR_CI) != ("1" if curves else "0"):
-        st.query_params[CR_CI] = "1" if curves else "0"
+    if curves and st.query_params.get(CR_CI) != "1":
+        st.query_params[CR_CI] = "1"
+    elif not curves and CR_CI in st.query_params:
+        del st.query_params[CR_CI]
     cr_columns = list(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2])
     cr_data = grouped.dropna(subset=cr_columns)
     if len(cr_data) < len(grouped):

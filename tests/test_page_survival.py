@@ -175,3 +175,27 @@ def test_published_figures_only_for_reconstructed_cohort():
     assert not up.exception
     assert frame_with(up, "Median", substring=True) is not None
     assert not any("Paper (" in c.value for c in up.caption)
+
+
+def test_competing_risks_curves_with_ci_from_url():
+    """km_cr_ci=1 draws curves with CIs; each shown interval holds its estimate."""
+    page = run_page(PAGE, timeout=120, km_cr_ci="1")
+    toggle = next(t for t in page.toggle if t.key == "km_cr_ci")
+    assert toggle.value is True
+    table = frame_with(page, "Prog. 95% CI")
+    checked = 0
+    for est_col, ci_col in (
+        ("Progression", "Prog. 95% CI"),
+        ("Death w/o progression", "Death 95% CI"),
+    ):
+        for est, ci in zip(table[est_col], table[ci_col], strict=True):
+            if ci == "—":
+                assert est == 0
+                continue
+            lo, hi = (float(x) for x in ci.split(" – "))
+            assert lo - 5e-4 <= est <= hi + 5e-4
+            assert 0 <= lo < hi <= 1
+            checked += 1
+    assert checked > 0
+    toggle.set_value(False).run()
+    assert "km_cr_ci" not in page.query_params
