@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from core.fisher import fisher_test
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 __all__ = [
     "OVERALL",
@@ -58,9 +61,15 @@ __all__ = [
     "fmt_p",
     "format_table",
     "group_sizes",
+    "is_significant",
     "level_str",
     "neutralize_formulas",
+    "notes_table",
+    "published_agreement",
     "result_groups",
+    "style_table",
+    "tests_used",
+    "too_small_groups",
 ]
 
 OVERALL = "Overall"
@@ -1192,6 +1201,133 @@ def compare_with_published(result: pd.DataFrame, preset: Preset | str) -> pd.Dat
             }
         )
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# display helpers (presentation of a result and its formatted table)
+# ---------------------------------------------------------------------------------------
+SECTION_CSS = "font-weight: 700; background-color: #eef2f7"
+PAPER_CSS = "color: #6b7280; font-style: italic"
+SIGNIFICANT_CSS = "font-weight: 700"
+
+
+def is_significant(p_text: str, alpha: float = 0.05) -> bool:
+    """Whether a printed p-value (:func:`fmt_p`) is below ``alpha``.
+
+    Parameters
+    ----------
+    p_text : str
+        ``'0.012'``, ``'<0.001'``, or ``''`` (no test).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    bool
+        True for ``'<…'`` and for numbers below ``alpha``; False for empty or other text.
+    """
+    if not p_text:
+        return False
+    if p_text.startswith("<"):
+        return True
+    try:
+        return float(p_text) < alpha
+    except ValueError:
+        return False
+
+
+def style_table(table: pd.DataFrame) -> Styler:
+    """Styled view of :func:`format_table`'s output, without its hidden ``_kind`` column.
+
+    Section rows bold on a light background, published ``(paper)`` columns grey italic, and
+    significant p-values (:func:`is_significant`, column ``p``) bold.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`format_table` (with ``_kind``), default integer index.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    kinds = table["_kind"].tolist()
+    shown = table.drop(columns=["_kind"])
+    paper_cols = [c for c in shown.columns if "(paper)" in str(c)]
+
+    def rows(row: pd.Series) -> list[str]:
+        if kinds[row.name] == "section":
+            return [SECTION_CSS] * len(row)
+        out = []
+        for c in row.index:
+            css = ""
+            if c in paper_cols:
+                css = PAPER_CSS
+            if c == "p" and is_significant(row[c]):
+                css = SIGNIFICANT_CSS
+            out.append(css)
+        return out
+
+    return shown.style.apply(rows, axis=1)
+
+
+def too_small_groups(result: pd.DataFrame) -> list[tuple[str, int]]:
+    """Groups of fewer than :data:`MIN_GROUP_SIZE` patients (too few for a test).
+
+    Parameters
+    ----------
+    result : DataFrame
+        Output of :func:`compare_groups`.
+
+    Returns
+    -------
+    list of (group, size)
+        In the result's group order (:func:`group_sizes`).
+    """
+    return [(g, n) for g, n in group_sizes(result).items() if n < MIN_GROUP_SIZE]
+
+
+def notes_table(result: pd.DataFrame) -> pd.DataFrame:
+    """The notes of a result, one row per variable that has one: ``label``, ``note``.
+
+    The leading ``'tested without …'`` clause (groups left out of a test because too small)
+    is removed: :func:`too_small_groups` says it once for the whole table.
+
+    Parameters
+    ----------
+    result : DataFrame
+        Output of :func:`compare_groups`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``label`` and ``note``; variables without a (remaining) note are left out.
+    """
+    notes = result.drop_duplicates("variable").copy()
+    notes["note"] = notes["note"].str.replace(r"^tested without [^;]*(; )?", "", regex=True)
+    return notes[notes["note"] != ""][["label", "note"]]
+
+
+def tests_used(result: pd.DataFrame) -> list[str]:
+    """Names of the tests of a result, each once, sorted (``[]`` without groups to compare)."""
+    tests = result.drop_duplicates("variable")["test"].replace("", pd.NA).dropna()
+    return sorted(set(tests))
+
+
+def published_agreement(published: pd.DataFrame) -> tuple[int, int]:
+    """How many published figures (p-values aside) are reproduced.
+
+    Parameters
+    ----------
+    published : DataFrame
+        Output of :func:`compare_with_published` (columns statistic, matches).
+
+    Returns
+    -------
+    (reproduced, total) : tuple of int
+        Counts, percentages and quartiles that match their printed precision, out of all.
+    """
+    figures = published[published["statistic"] != "p"]
+    return int(figures["matches"].sum()), len(figures)
 
 
 # ---------------------------------------------------------------------------------------

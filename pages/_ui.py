@@ -13,6 +13,7 @@ session only (``st.session_state``), in its own in-memory DuckDB.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -21,6 +22,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from core import db
+from core.ingest import neutralise_formulas
 from core.schema import CohortFilter
 
 
@@ -360,3 +362,79 @@ def _cached_spec(name: str, _build, args: tuple, kwargs: dict) -> dict | list[di
 def show_chart(spec: dict, *, width: str | int = "stretch", alt: str | None = None) -> None:
     """Draw a cached Vega-Lite spec (Altair's theme is in the spec already: theme=None)."""
     st.vega_lite_chart(spec=spec, width=width, theme=None, alt=alt)
+
+
+# ---------------------------------------------------------------------------------------------
+# view state in the URL, downloads (shared by the analysis pages)
+# ---------------------------------------------------------------------------------------------
+def url_param(key: str, default: str) -> str:
+    """The query parameter ``key`` (the page's prefix included), ``default`` when absent."""
+    return st.query_params.get(key, default)
+
+
+def url_choice(key: str, options: Iterable[str], default: str) -> str:
+    """The query parameter ``key`` when it is one of ``options`` (a hand-edited link may hold
+    anything), else ``default``."""
+    value = url_param(key, default)
+    return value if value in options else default
+
+
+def sync_url(
+    values: Mapping[str, str | None], *, prefix: str = "", drop_others: bool = False
+) -> None:
+    """Mirror a view's state in the URL: ``prefix + key`` set to each value, removed for None.
+
+    Only changed parameters are written. With ``drop_others``, the other parameters starting
+    with ``prefix`` are removed first (e.g. those of profiles no longer shown).
+    """
+    if drop_others:
+        keep = {prefix + k for k in values}
+        for k in list(st.query_params.keys()):
+            if k.startswith(prefix) and k not in keep:
+                del st.query_params[k]
+    for k, v in values.items():
+        _sync_query(prefix + k, v)
+
+
+def csv_download(
+    label: str, frame: pd.DataFrame, file_name: str, *, key: str | None = None, where=st
+) -> None:
+    """Download button of ``frame`` as CSV, spreadsheet formulas neutralised (core.ingest).
+
+    ``where`` is the container (a column) that holds the button; no rerun on click.
+    """
+    where.download_button(
+        label,
+        neutralise_formulas(frame).to_csv(index=False),
+        file_name,
+        "text/csv",
+        key=key,
+        on_click="ignore",
+    )
+
+
+_IMAGE_MIME = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def chart_download(
+    label: str, spec: dict, file_name: str, *, key: str | None = None, where=st
+) -> None:
+    """Download button of a Vega-Lite spec as a PNG (scale 2) or SVG, after ``file_name``.
+
+    The image is made only when the button is clicked (vl-convert, no browser); no rerun on
+    click, so the deferred file is served at once.
+    """
+    fmt = file_name.rsplit(".", 1)[-1].lower()
+    if fmt not in _IMAGE_MIME:
+        raise ValueError(f"chart downloads are .png or .svg, not {file_name!r}")
+    from core.charts.cox import chart_png, chart_svg  # Altair loaded only by chart pages
+
+    render = chart_png if fmt == "png" else chart_svg
+    where.download_button(
+        label,
+        lambda: render(spec),
+        file_name,
+        _IMAGE_MIME[fmt],
+        key=key,
+        on_click="ignore",
+    )

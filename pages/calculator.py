@@ -7,16 +7,25 @@ are mirrored in st.query_params (keys ``calc_``).
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import calculator as calc
 from core.charts import cox as ch
-from core.ingest import neutralise_formulas
 from core.sofa import SofaError, compute_sofa
 from core.survival import NOT_PREDICTORS
-from pages._ui import chart_spec, cohort_sidebar, page_header, require_columns, show_chart
+from pages._ui import (
+    chart_download,
+    chart_spec,
+    cohort_sidebar,
+    csv_download,
+    page_header,
+    require_columns,
+    show_chart,
+    sync_url,
+    url_choice,
+    url_param,
+)
 
 P = "calc_"
 MODES = {
@@ -52,18 +61,9 @@ def _disclaimer(view) -> str:
     )
 
 
-def _csv(frame: pd.DataFrame) -> str:
-    """CSV export text, with spreadsheet formulas neutralised (core.ingest)."""
-    return neutralise_formulas(frame).to_csv(index=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # state <-> query params
 # ---------------------------------------------------------------------------------------------
-def _qp(name: str, default: str) -> str:
-    return st.query_params.get(P + name, default)
-
-
 def _init_state() -> list[str]:
     """Seed widget state from the URL once; return messages for refused URL values."""
     if st.session_state.get(P + "seeded"):
@@ -71,19 +71,19 @@ def _init_state() -> list[str]:
     ss = st.session_state
     ss[P + "seeded"] = True
     errors: list[str] = []
-    ss[P + "mode"] = _qp("mode", "published") if _qp("mode", "published") in MODES else "published"
+    ss[P + "mode"] = url_choice(P + "mode", MODES, "published")
     try:
-        ss[P + "n"] = min(calc.MAX_PROFILES, max(1, int(_qp("n", "2"))))
+        ss[P + "n"] = min(calc.MAX_PROFILES, max(1, int(url_param(P + "n", "2"))))
     except ValueError:
         ss[P + "n"] = 2
-    ss[P + "band"] = _qp("band", "1") == "1"
-    ss[P + "ref"] = _qp("ref", "0")
+    ss[P + "band"] = url_param(P + "band", "1") == "1"
+    ss[P + "ref"] = url_param(P + "ref", "0")
     for i, (label, reason, ps, sofa) in enumerate(DEFAULTS):
         raw = {
-            "label": _qp(f"label{i}", label),
-            "icu_reason": _qp(f"reason{i}", reason),
-            "ecog_ps": _qp(f"ps{i}", str(ps)),
-            "sofa": _qp(f"sofa{i}", str(sofa)),
+            "label": url_param(P + f"label{i}", label),
+            "icu_reason": url_param(P + f"reason{i}", reason),
+            "ecog_ps": url_param(P + f"ps{i}", str(ps)),
+            "sofa": url_param(P + f"sofa{i}", str(sofa)),
         }
         try:
             prof = calc.make_profile(
@@ -99,7 +99,7 @@ def _init_state() -> list[str]:
         ss[P + f"reason{i}"] = prof.icu_reason
         ss[P + f"ps{i}"] = prof.ecog_ps
         ss[P + f"sofa{i}"] = prof.sofa
-    extras = [c for c in _qp("extra", "").split(",") if c]
+    extras = [c for c in url_param(P + "extra", "").split(",") if c]
     ss[P + "extra_req"] = extras
     ss[P + "url_errors"] = errors
     return errors
@@ -115,38 +115,24 @@ def _as_int(v: str) -> int | str | float:
 
 def _sync_url(n: int) -> None:
     ss = st.session_state
-    params = {
-        P + "mode": ss[P + "mode"],
-        P + "n": str(n),
-        P + "band": "1" if ss[P + "band"] else "0",
-        P + "ref": str(ss[P + "ref"]),
-        P + "extra": ",".join(ss.get(P + "extra", [])),
+    values = {
+        "mode": ss[P + "mode"],
+        "n": str(n),
+        "band": "1" if ss[P + "band"] else "0",
+        "ref": str(ss[P + "ref"]),
+        "extra": ",".join(ss.get(P + "extra", [])),
     }
     for i in range(n):
-        params[P + f"label{i}"] = ss[P + f"label{i}"]
-        params[P + f"reason{i}"] = ss[P + f"reason{i}"]
-        params[P + f"ps{i}"] = str(ss[P + f"ps{i}"])
-        params[P + f"sofa{i}"] = str(ss[P + f"sofa{i}"])
-    for k in list(st.query_params.keys()):
-        if k.startswith(P) and k not in params:
-            del st.query_params[k]
-    for k, v in params.items():
-        if st.query_params.get(k) != v:
-            st.query_params[k] = v
+        values[f"label{i}"] = ss[P + f"label{i}"]
+        values[f"reason{i}"] = ss[P + f"reason{i}"]
+        values[f"ps{i}"] = str(ss[P + f"ps{i}"])
+        values[f"sofa{i}"] = str(ss[P + f"sofa{i}"])
+    sync_url(values, prefix=P, drop_others=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _model(df, mode, covariates):
     return calc.build_model(df, mode, covariates=covariates)
-
-
-def _pct(v: float) -> str:
-    return "–" if not np.isfinite(v) else f"{100 * v:.1f}%"
-
-
-def _range_text(df: pd.DataFrame, col: str) -> str:
-    s = pd.to_numeric(df[col], errors="coerce").dropna()
-    return "no data" if s.empty else f"{s.min():g}-{s.max():g}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,7 +252,7 @@ else:
     )
 
 # ---- profile inputs ------------------------------------------------------------------------
-ps_range, sofa_range = _range_text(df, "ecog_ps"), _range_text(df, "sofa")
+ps_range, sofa_range = calc.observed_range(df, "ecog_ps"), calc.observed_range(df, "sofa")
 cols = st.columns(n)
 for i in range(n):
     with cols[i]:
@@ -295,7 +281,7 @@ for i in range(n):
             else:
                 if key not in st.session_state:
                     st.session_state[key] = float(pd.to_numeric(df[col]).median())
-                st.number_input(col, key=key, help=f"observed: {_range_text(df, col)}")
+                st.number_input(col, key=key, help=f"observed: {calc.observed_range(df, col)}")
 _sofa_expander(n)
 
 ref_options = [str(i) for i in range(n)] + [REF_BASELINE]
@@ -349,18 +335,8 @@ fig = chart_spec(
 show_chart({**fig, "width": "container"}, width="stretch")
 st.caption(model.method)
 
-tbl = pred.table.assign(
-    cell=[
-        f"{_pct(s)} [{_pct(lo)} – {_pct(hi)}]"
-        for s, lo, hi in zip(
-            pred.table["surv"], pred.table["lower"], pred.table["upper"], strict=True
-        )
-    ]
-)
-wide = tbl.pivot(index="profile", columns="day", values="cell").reindex(list(pred.labels))
-wide.columns = [f"Day {d}" for d in wide.columns]
 st.markdown("**Predicted survival [95% CI]**")
-st.dataframe(wide, key=P + "table")
+st.dataframe(calc.format_survival_table(pred), key=P + "table")
 
 st.markdown("**Relative hazard**")
 ref_labels = {str(i): p.label for i, p in enumerate(profiles)}
@@ -377,22 +353,9 @@ if ref_key == REF_BASELINE:
     )
 else:
     reference = profiles[int(ref_key)]
-rows = []
-for p in profiles:
-    if p is reference:
-        continue
-    rh = calc.relative_hazard(p, reference, model)
-    rows.append(
-        {
-            "Profile": p.label,
-            "vs": reference.label,
-            "HR": round(rh.hr, 2),
-            "95% CI": "–" if not np.isfinite(rh.lower) else f"{rh.lower:.2f} – {rh.upper:.2f}",
-            "Breakdown": rh.formula,
-        }
-    )
-if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=P + "rh")
+rh_table = calc.relative_hazard_table(profiles, reference, model)
+if len(rh_table):
+    st.dataframe(rh_table, hide_index=True, key=P + "rh")
     st.caption(
         "Each factor is HR per unit ^ difference from the reference; their product is the "
         "relative hazard. "
@@ -406,38 +369,10 @@ else:
     st.caption("Add a second profile (or choose the CRS / PS 0 / SOFA 0 reference) to compare.")
 
 d1, d2, d3, d4 = st.columns(4)
-d1.download_button(
-    "Table CSV",
-    _csv(pred.table),
-    "calculator_table.csv",
-    "text/csv",
-    key=P + "dl1",
-    on_click="ignore",
-)
-d2.download_button(
-    "Curves CSV",
-    _csv(pred.curves),
-    "calculator_curves.csv",
-    "text/csv",
-    key=P + "dl2",
-    on_click="ignore",
-)
-d3.download_button(
-    "PNG",
-    lambda: ch.chart_png(fig),
-    "calculator.png",
-    "image/png",
-    key=P + "dl3",
-    on_click="ignore",
-)
-d4.download_button(
-    "SVG",
-    lambda: ch.chart_svg(fig),
-    "calculator.svg",
-    "image/svg+xml",
-    key=P + "dl4",
-    on_click="ignore",
-)
+csv_download("Table CSV", pred.table, "calculator_table.csv", key=P + "dl1", where=d1)
+csv_download("Curves CSV", pred.curves, "calculator_curves.csv", key=P + "dl2", where=d2)
+chart_download("PNG", fig, "calculator.png", key=P + "dl3", where=d3)
+chart_download("SVG", fig, "calculator.svg", key=P + "dl4", where=d4)
 st.caption(
     f"{model.n} patients, {model.events} deaths within {model.horizon_days:g} days in the active "
     f"cohort ({view.name}). Profiles are shared through the page link."

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import vl_convert as vlc
 
 from core import compare as cg
 from core.charts import compare as ch
 from core.schema import column_label
-from pages._ui import chart_spec, cohort_sidebar, page_header, show_chart
+from pages._ui import (
+    chart_download,
+    chart_spec,
+    cohort_sidebar,
+    page_header,
+    show_chart,
+    sync_url,
+    url_choice,
+    url_param,
+)
 
 P = "cmp_"
 NONE = "(none: whole cohort)"
@@ -28,10 +36,6 @@ EXCLUDE = {"patient_id", "os_days", "os_event", "pfs_days", "pfs_event"}
 MAX_GROUP_LEVELS = 8
 FEW_VALUES = 6  # numeric columns with at most this many values can group as categories
 ADJUST = {"none": "None", "holm": "Holm", "BH": "Benjamini-Hochberg"}
-
-
-def _qp(name: str, default: str) -> str:
-    return st.query_params.get(P + name, default)
 
 
 def _catalog(df: pd.DataFrame) -> dict[str, cg.VariableSpec]:
@@ -74,27 +78,27 @@ def _init_state(df: pd.DataFrame, options: list[str], catalog: dict) -> None:
         if P + name not in st.session_state:
             st.session_state[P + name] = value
 
-    preset = _qp("preset", "table3")
+    preset = url_param(P + "preset", "table3")
     preset = preset if preset in PRESET_LABELS else "custom"
     seed("preset", preset)
-    by = _qp("by", "icu_reason")
+    by = url_param(P + "by", "icu_reason")
     if preset != "custom":  # a preset fixes its grouping
         by = cg.PRESETS[preset].by or NONE
     seed("by", by if by in options else NONE)
     try:
-        cut = float(_qp("cut", ""))
+        cut = float(url_param(P + "cut", ""))
     except ValueError:
         cut = None
     seed("cut", cut)
-    seed("as_cut", _qp("as_cut", "0") == "1")
-    raw_vars = _qp("vars", "")
+    seed("as_cut", url_param(P + "as_cut", "0") == "1")
+    raw_vars = url_param(P + "vars", "")
     chosen = [v for v in raw_vars.split(",") if v in catalog] if raw_vars else list(catalog)
     # the user's selection, kept whole (the grouping column included) across regroupings;
     # the multiselect ("vars") only shows it minus the current grouping column
     seed("sel", chosen)
-    seed("adj", _qp("adj", "none") if _qp("adj", "none") in ADJUST else "none")
-    seed("all_levels", _qp("all", "0") == "1")
-    seed("var", _qp("var", ""))
+    seed("adj", url_choice(P + "adj", ADJUST, "none"))
+    seed("all_levels", url_param(P + "all", "0") == "1")
+    seed("var", url_param(P + "var", ""))
 
 
 def _apply_preset() -> None:
@@ -119,16 +123,6 @@ def _group_label(col: str) -> str:
     return col if col == NONE else column_label(col)
 
 
-def _sync_url(values: dict[str, str | None]) -> None:
-    for k, v in values.items():
-        key = P + k
-        if v is None:
-            if key in st.query_params:
-                del st.query_params[key]
-        elif st.query_params.get(key) != v:
-            st.query_params[key] = v
-
-
 @st.cache_data(show_spinner="Computing the comparison…", max_entries=32)
 def _compute(
     df: pd.DataFrame,
@@ -140,48 +134,6 @@ def _compute(
     return cg.compare_groups(
         df, by, list(specs), adjust=adjust, group_order=group_order, exclude_small_groups=True
     )
-
-
-def _style(table: pd.DataFrame):
-    kinds = table["_kind"].tolist()
-    shown = table.drop(columns=["_kind"])
-    paper_cols = [c for c in shown.columns if "(paper)" in str(c)]
-
-    def rows(row: pd.Series) -> list[str]:
-        kind = kinds[row.name]
-        if kind == "section":
-            return ["font-weight: 700; background-color: #eef2f7"] * len(row)
-        out = []
-        for c in row.index:
-            css = ""
-            if c in paper_cols:
-                css = "color: #6b7280; font-style: italic"
-            if c == "p" and _significant(row[c]):
-                css = "font-weight: 700"
-            out.append(css)
-        return out
-
-    return shown.style.apply(rows, axis=1)
-
-
-def _small_groups(result: pd.DataFrame) -> list[tuple[str, int]]:
-    """Groups with fewer than 2 patients (the spec's minimum size for a test)."""
-    out = []
-    for g, n in cg.group_sizes(result).items():
-        if n < cg.MIN_GROUP_SIZE:
-            out.append((g, n))
-    return out
-
-
-def _significant(text: str) -> bool:
-    if not text:
-        return False
-    if text.startswith("<"):
-        return True
-    try:
-        return float(text) < 0.05
-    except ValueError:
-        return False
 
 
 def main() -> None:
@@ -315,7 +267,7 @@ def main() -> None:
     else:
         title = f"By {column_label(by)}"
     st.subheader(title)
-    small = _small_groups(result)
+    small = cg.too_small_groups(result)
     if small:
         names = ", ".join(f"{g} (n = {k})" for g, k in small)
         it = "it" if len(small) == 1 else "them"
@@ -327,8 +279,7 @@ def main() -> None:
             icon="⚠️",
         )
     if published is not None:
-        n_fig = int((published["statistic"] != "p").sum())
-        ok = int(published.loc[published["statistic"] != "p", "matches"].sum())
+        ok, n_fig = cg.published_agreement(published)
         st.caption(
             f"Grey italic columns: the published values. {ok} of {n_fig} published counts, "
             "percentages and quartiles are reproduced to their printed precision; p-values "
@@ -347,22 +298,20 @@ def main() -> None:
         if " (n = " in str(c) or "(paper)" in str(c):
             config[c] = st.column_config.TextColumn(str(c), width=150)
     st.dataframe(
-        _style(table),
+        cg.style_table(table),
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * len(table), 900),
         column_config=config,
     )
-    notes = result.drop_duplicates("variable").copy()
     # the exclusion of groups of size < 2 is said once, in the warning above the table
-    notes["note"] = notes["note"].str.replace(r"^tested without [^;]*(; )?", "", regex=True)
-    notes = notes[notes["note"] != ""][["label", "note"]]
+    notes = cg.notes_table(result)
     if not notes.empty:
         with st.expander(f"Notes ({len(notes)})"):
             st.dataframe(notes, hide_index=True, width="stretch")
-    tests = result.drop_duplicates("variable")["test"].replace("", pd.NA).dropna()
-    if len(tests):
-        st.caption("Tests used: " + "; ".join(sorted(set(tests))) + ". Two-sided.")
+    tests = cg.tests_used(result)
+    if tests:
+        st.caption("Tests used: " + "; ".join(tests) + ". Two-sided.")
 
     # small multiples for one variable
     st.subheader("Look at one variable")
@@ -406,22 +355,10 @@ def main() -> None:
         "text/x-tex",
         on_click="ignore",
     )
-    d4.download_button(
-        "Chart PNG",
-        lambda: vlc.vegalite_to_png(chart, scale=2),
-        f"{stem}_{var}.png",
-        "image/png",
-        on_click="ignore",
-    )
-    d5.download_button(
-        "Chart SVG",
-        lambda: vlc.vegalite_to_svg(chart),
-        f"{stem}_{var}.svg",
-        "image/svg+xml",
-        on_click="ignore",
-    )
+    chart_download("Chart PNG", chart, f"{stem}_{var}.png", where=d4)
+    chart_download("Chart SVG", chart, f"{stem}_{var}.svg", where=d5)
 
-    _sync_url(
+    sync_url(
         {
             "preset": preset_key,
             "by": by_col,
@@ -433,7 +370,8 @@ def main() -> None:
             "adj": None if adjust is None else adjust,
             "all": "1" if show_all else None,
             "var": var,
-        }
+        },
+        prefix=P,
     )
 
 

@@ -13,12 +13,23 @@ import streamlit as st
 from core import cox
 from core.calculator import published_model
 from core.charts import cox as ch
+from core.cox import covariate_label
+from core.format import p_value
 from core.glossary import help_text
-from core.ingest import neutralise_formulas
 from core.published import load_published
-from core.schema import load_dictionary
 from core.survival import NOT_PREDICTORS
-from pages._ui import chart_spec, cohort_sidebar, page_header, require_columns, show_chart
+from pages._ui import (
+    chart_download,
+    chart_spec,
+    cohort_sidebar,
+    csv_download,
+    page_header,
+    require_columns,
+    show_chart,
+    sync_url,
+    url_choice,
+    url_param,
+)
 
 P = "cox_"
 ENDPOINTS = {
@@ -48,12 +59,6 @@ DEFAULT_CANDIDATES = [
     "vasopressors_day1",
 ]
 NOT_COVARIATES = NOT_PREDICTORS
-LABELS = {
-    "reason_dp": "Disease progression (vs other reasons)",
-    "ecog_ps": "ECOG PS (per point)",
-    "sofa": "SOFA (per point)",
-    "age": "Age (per year)",
-}
 EXPORT_WIDTH = 700  # plot width of the static PNG / SVG exports (px); on the page: container
 HELP = {
     "efron": "Efron's approximation for tied event times (R coxph's default): tied deaths share "
@@ -80,43 +85,38 @@ HELP = {
 # ---------------------------------------------------------------------------------------------
 # state <-> query params
 # ---------------------------------------------------------------------------------------------
-def _qp(name: str, default: str) -> str:
-    return st.query_params.get(P + name, default)
-
-
 def _init_state(options: list[str]) -> None:
     if st.session_state.get(P + "seeded"):
         return
     ss = st.session_state
     ss[P + "seeded"] = True
-    ss[P + "ep"] = _qp("ep", "os") if _qp("ep", "os") in ENDPOINTS else "os"
-    ss[P + "hz"] = _qp("hz", "365") if _qp("hz", "365") in HORIZONS else "365"
+    ss[P + "ep"] = url_choice(P + "ep", ENDPOINTS, "os")
+    ss[P + "hz"] = url_choice(P + "hz", HORIZONS, "365")
     try:
-        ss[P + "hd"] = max(1, int(float(_qp("hd", "365"))))
+        ss[P + "hd"] = max(1, int(float(url_param(P + "hd", "365"))))
     except ValueError:
         ss[P + "hd"] = 365
-    ss[P + "mode"] = _qp("mode", "paper") if _qp("mode", "paper") in MODES else "paper"
-    covs = [c for c in _qp("covs", ",".join(PAPER_COVS)).split(",") if c in options]
+    ss[P + "mode"] = url_choice(P + "mode", MODES, "paper")
+    covs = [c for c in url_param(P + "covs", ",".join(PAPER_COVS)).split(",") if c in options]
     ss[P + "covs"] = covs or [c for c in PAPER_COVS if c in options]
-    cands = [c for c in _qp("cands", ",".join(DEFAULT_CANDIDATES)).split(",") if c in options]
+    raw = url_param(P + "cands", ",".join(DEFAULT_CANDIDATES))
+    cands = [c for c in raw.split(",") if c in options]
     ss[P + "cands"] = cands or [c for c in DEFAULT_CANDIDATES if c in options]
-    ss[P + "test"] = _qp("test", "wald") if _qp("test", "wald") in ("wald", "lrt") else "wald"
+    ss[P + "test"] = url_choice(P + "test", ("wald", "lrt"), "wald")
 
 
 def _sync_url() -> None:
     ss = st.session_state
-    params = {
-        P + "ep": ss[P + "ep"],
-        P + "hz": ss[P + "hz"],
-        P + "hd": str(ss[P + "hd"]),
-        P + "mode": ss[P + "mode"],
-        P + "covs": ",".join(ss[P + "covs"]),
-        P + "cands": ",".join(ss[P + "cands"]),
-        P + "test": ss[P + "test"],
+    values = {
+        "ep": ss[P + "ep"],
+        "hz": ss[P + "hz"],
+        "hd": str(ss[P + "hd"]),
+        "mode": ss[P + "mode"],
+        "covs": ",".join(ss[P + "covs"]),
+        "cands": ",".join(ss[P + "cands"]),
+        "test": ss[P + "test"],
     }
-    for k, v in params.items():
-        if st.query_params.get(k) != v:
-            st.query_params[k] = v
+    sync_url(values, prefix=P)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,30 +132,6 @@ def _stepwise(df, duration, event, cands, horizon, test):
     return cox.stepwise(df, duration, event, list(cands), horizon_days=horizon, test=test)
 
 
-def _fmt_p(p: float) -> str:
-    if not np.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _label(c: str) -> str:
-    """Display label: the paper's model labels, else data/dictionary.csv (factor: 'Sex: M')."""
-    if c in LABELS:
-        return LABELS[c]
-    spec = load_dictionary()
-    if c in spec:
-        return spec[c].display
-    term, sep, level = c.partition("=")
-    if sep and term in spec:
-        return f"{spec[term].label}: {level}"
-    return c
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    """CSV export text, with spreadsheet formulas neutralised (core.ingest)."""
-    return neutralise_formulas(frame).to_csv(index=False)
-
-
 def _reconstruction_note(data: pd.DataFrame, sw) -> str:
     """What the reconstructed cohort reproduces, with the paper model refitted on ``data``."""
     tol = float(pub["cox"]["hr_tolerance_relative"])
@@ -169,17 +145,7 @@ def _reconstruction_note(data: pd.DataFrame, sw) -> str:
     except ValueError:
         ref = None
     if ref is not None:
-        ref = ref.set_index("covariate")
-        parts = []
-        for t in pub["cox"]["terms"]:
-            if t["name"] not in ref.index:
-                continue
-            r = ref.loc[t["name"]]
-            parts.append(
-                f"{_label(t['name'])}: HR {r['hr']:.2f} [{r['lower']:.2f}–{r['upper']:.2f}], "
-                f"p {'= ' if r['p'] >= 0.001 else ''}{_fmt_p(r['p'])} "
-                f"(paper {t['hr']:.2f} [{t['lower']:.2f}–{t['upper']:.2f}])"
-            )
+        parts = cox.published_comparison(ref, pub["cox"]["terms"])
         if parts:
             text += " The paper's model refitted here (1-year mortality): " + "; ".join(parts) + "."
     text += (
@@ -189,7 +155,8 @@ def _reconstruction_note(data: pd.DataFrame, sw) -> str:
     if sw is not None:
         extra = [c for c in sw.selected if c not in PAPER_COVS]
         if extra:
-            text += " Here the stepwise rule also selects: " + ", ".join(map(_label, extra)) + "."
+            labels = ", ".join(map(covariate_label, extra))
+            text += f" Here the stepwise rule also selects: {labels}."
     return text
 
 
@@ -226,10 +193,10 @@ horizon = 365.0 if hz == "365" else None if hz == "none" else float(st.session_s
 st.radio("Covariates", list(MODES), format_func=MODES.get, key=P + "mode", horizontal=True)
 mode = st.session_state[P + "mode"]
 if mode == "pick":
-    st.multiselect("Covariates in the model", options, key=P + "covs", format_func=_label)
+    st.multiselect("Covariates in the model", options, key=P + "covs", format_func=covariate_label)
 elif mode == "stepwise":
     s1, s2 = st.columns([3, 1])
-    s1.multiselect("Candidate covariates", options, key=P + "cands", format_func=_label)
+    s1.multiselect("Candidate covariates", options, key=P + "cands", format_func=covariate_label)
     s2.radio(
         "p-values",
         ["wald", "lrt"],
@@ -288,30 +255,15 @@ with tab_model:
         ch.forest_chart,
         res.summary,
         show_pub if len(show_pub) else None,
-        {c: _label(c) for c in res.summary["covariate"]},
+        {c: covariate_label(c) for c in res.summary["covariate"]},
         width="container",
         title=f"Hazard ratios, {ep_name.split(' (')[0].lower()} ({hz_text})",
     )
     show_chart(fig, width="stretch")
     fig_export = {**fig, "width": EXPORT_WIDTH}
-    table = pd.DataFrame(
-        {
-            "Covariate": [_label(c) for c in res.summary["covariate"]],
-            "HR": res.summary["hr"].round(2),
-            "95% CI": [
-                f"{lo:.2f} – {hi:.2f}"
-                for lo, hi in zip(res.summary["lower"], res.summary["upper"], strict=True)
-            ],
-            "p (Wald)": [_fmt_p(p) for p in res.summary["p"]],
-        }
-    )
-    pub_hr = dict(zip(pub_table["covariate"], pub_table["hr"], strict=True))
-    pub_ci = {
-        r.covariate: f"{r.hr:.2f} [{r.lower:.2f} – {r.upper:.2f}]" for r in pub_table.itertuples()
-    }
-    table["Published HR [95% CI]"] = [pub_ci.get(c, "") for c in res.summary["covariate"]]
+    table = cox.format_summary(res.summary, pub_table)
     st.dataframe(table, hide_index=True, key=P + "table")
-    if any(c not in pub_hr for c in res.summary["covariate"]) or mode != "paper":
+    if not set(res.summary["covariate"]) <= set(pub_table["covariate"]) or mode != "paper":
         st.caption(
             "Published HRs are shown only for the paper's three terms (reason = disease "
             "progression vs other reasons, ECOG PS, SOFA)."
@@ -320,7 +272,7 @@ with tab_model:
     m1.metric("Patients / events", f"{res.n} / {res.events}")
     m2.metric("Concordance (C)", f"{res.concordance:.3f}", help=help_text("c_index"))
     m3.metric("Events / variable", f"{res.epv:.1f}", help=HELP["epv"])
-    m4.metric("LR test p", _fmt_p(res.lrt[2]), help=HELP["lrt"])
+    m4.metric("LR test p", p_value(res.lrt[2]), help=HELP["lrt"])
     st.caption(
         f"Likelihood ratio χ² = {res.lrt[0]:.2f} (df {res.lrt[1]}), Wald χ² = {res.wald[0]:.2f}, "
         f"score χ² = {res.score[0]:.2f}; log partial likelihood {res.loglik:.3f}. "
@@ -329,49 +281,20 @@ with tab_model:
     )
     d1, d2, d3 = st.columns(3)
     stem = f"cox_{st.session_state[P + 'ep']}_{hz}"
-    d1.download_button(
-        "Table CSV (coef, se, z)",
-        _csv(res.summary),
-        f"{stem}.csv",
-        "text/csv",
-        key=P + "dl_csv",
-        on_click="ignore",
-    )
-    d2.download_button(
-        "Forest PNG",
-        lambda: ch.chart_png(fig_export),
-        f"{stem}.png",
-        "image/png",
-        key=P + "png",
-        on_click="ignore",
-    )
-    d3.download_button(
-        "Forest SVG",
-        lambda: ch.chart_svg(fig_export),
-        f"{stem}.svg",
-        "image/svg+xml",
-        key=P + "svg",
-        on_click="ignore",
-    )
+    csv_download("Table CSV (coef, se, z)", res.summary, f"{stem}.csv", key=P + "dl_csv", where=d1)
+    chart_download("Forest PNG", fig_export, f"{stem}.png", key=P + "png", where=d2)
+    chart_download("Forest SVG", fig_export, f"{stem}.svg", key=P + "svg", where=d3)
 
 with tab_diag:
     st.subheader("Proportional hazards (R cox.zph, transform = 'km')", help=HELP["km"])
     try:
         ph = cox.ph_test(res)
-        st.dataframe(
-            ph.table.assign(
-                term=[_label(t) if t != "GLOBAL" else "GLOBAL" for t in ph.table["term"]],
-                chisq=ph.table["chisq"].round(3),
-                p=[_fmt_p(p) for p in ph.table["p"]],
-            ),
-            hide_index=True,
-            key=P + "zph",
-        )
+        st.dataframe(cox.format_ph_table(ph.table), hide_index=True, key=P + "zph")
         bad = ph.table[(ph.table["p"] < 0.05)]
         if len(bad):
             st.warning(
                 "Proportional hazards doubtful (p < 0.05) for: "
-                + ", ".join(_label(t) for t in bad["term"])
+                + ", ".join(covariate_label(t) for t in bad["term"])
             )
         xs = st.radio(
             "Residual x-axis",
@@ -385,7 +308,7 @@ with tab_diag:
         for term in dict.fromkeys(res.summary["term"]):
             rows = res.summary[res.summary["term"] == term]
             coefs[term] = float(rows["coef"].iloc[0]) if len(rows) == 1 else 1.0
-        zlabels = {t: _label(t) for t in ph.residuals.columns}
+        zlabels = {t: covariate_label(t) for t in ph.residuals.columns}
         panels = chart_spec(ch.schoenfeld_panels, ph.residuals, coefs, x=xs, labels=zlabels)
         for i in range(0, len(panels), 3):  # at most three panels a row, each fits its column
             zcols = st.columns(3)
@@ -419,20 +342,7 @@ with tab_diag:
                 chart_spec(ch.calibration_chart, cal.table, cal_h, width="container"),
                 width="stretch",
             )
-        t = cal.table
-        show = pd.DataFrame(
-            {
-                "Risk group": t["label"],
-                "Patients": t["n"],
-                "Events": t["events"],
-                "Predicted": [f"{v:.1%}" for v in t["predicted"]],
-                "Observed (KM) [95% CI]": [
-                    "–" if not np.isfinite(o) else f"{o:.1%} [{lo:.1%} – {hi:.1%}]"
-                    for o, lo, hi in zip(t["observed"], t["obs_lower"], t["obs_upper"], strict=True)
-                ],
-            }
-        )
-        cc2.dataframe(show, hide_index=True, key=P + "cal")
+        cc2.dataframe(cox.format_calibration(cal.table), hide_index=True, key=P + "cal")
         if cal.note:
             cc2.caption(cal.note)
         cc2.caption(
@@ -511,28 +421,7 @@ with tab_step:
             f"({'Wald' if sw.test == 'wald' else 'likelihood-ratio'} p-values). "
             f"Stopped: {sw.stop_reason}."
         )
-        st.dataframe(
-            sw.trace.assign(
-                label=[_label(str(c)) for c in sw.trace["variable"]],
-                p=[_fmt_p(p) for p in sw.trace["p"]],
-            ),
-            hide_index=True,
-            key=P + "trace",
-        )
+        st.dataframe(cox.format_stepwise(sw.trace), hide_index=True, key=P + "trace")
         st.markdown("**Last p-value of every candidate**")
-        st.dataframe(
-            sw.candidates_table.assign(
-                label=[_label(str(c)) for c in sw.candidates_table["variable"]],
-                p=[_fmt_p(p) for p in sw.candidates_table["p"]],
-            ),
-            hide_index=True,
-            key=P + "cands_tbl",
-        )
-        st.download_button(
-            "Trace CSV",
-            _csv(sw.trace),
-            "stepwise_trace.csv",
-            "text/csv",
-            key=P + "dl_trace",
-            on_click="ignore",
-        )
+        st.dataframe(cox.format_stepwise(sw.candidates_table), hide_index=True, key=P + "cands_tbl")
+        csv_download("Trace CSV", sw.trace, "stepwise_trace.csv", key=P + "dl_trace")

@@ -321,3 +321,68 @@ def test_published_model_constant_is_log_hr():
 
     for k, (hr, _, _) in PAPER.items():
         assert PUBLISHED_MODEL.coef[k] == pytest.approx(math.log(hr), abs=1e-15)
+
+
+# --------------------------------------------------------------------------------------
+# display tables (hand-written expectations)
+# --------------------------------------------------------------------------------------
+def test_format_survival_table_wide_in_profile_order():
+    from core.calculator import ProfilePrediction, format_survival_table
+
+    table = pd.DataFrame(
+        {
+            "profile": ["A", "A", "B", "B"],
+            "day": [30, 365, 30, 365],
+            "surv": [0.8123, 0.5, 0.9, np.nan],
+            "lower": [0.7031, 0.25, 0.85, np.nan],
+            "upper": [0.9384, 0.75, 0.95, np.nan],
+        }
+    )
+    pred = ProfilePrediction(curves=pd.DataFrame(), table=table, labels=("B", "A"), model=None)
+    wide = format_survival_table(pred)
+    assert wide.index.tolist() == ["B", "A"]
+    assert wide.columns.tolist() == ["Day 30", "Day 365"]
+    assert wide.loc["A", "Day 30"] == "81.2% [70.3% – 93.8%]"
+    assert wide.loc["A", "Day 365"] == "50.0% [25.0% – 75.0%]"
+    assert wide.loc["B", "Day 30"] == "90.0% [85.0% – 95.0%]"
+    assert wide.loc["B", "Day 365"] == "– [– – –]"  # beyond the last follow-up
+
+
+def test_relative_hazard_table_published_by_hand():
+    from core.calculator import RELATIVE_HAZARD_COLUMNS, relative_hazard_table
+
+    ref = make_profile(label="Ref", icu_reason="CRS", ecog_ps=1, sofa=4)
+    other = make_profile(label="Other", icu_reason="Disease progression", ecog_ps=2, sofa=5)
+    table = relative_hazard_table([ref, other], ref)
+    assert table.columns.tolist() == list(RELATIVE_HAZARD_COLUMNS)
+    assert len(table) == 1  # the reference itself is left out
+    row = table.iloc[0]
+    # 4.02 x 1.97 x 1.16 = 9.186504 (the paper's HRs, one unit apart each)
+    assert (row["Profile"], row["vs"], row["HR"]) == ("Other", "Ref", 9.19)
+    assert row["95% CI"] == "–"  # published mode: no covariances, no CI
+    assert row["Breakdown"] == "4.02 x 1.97 x 1.16 = 9.19"
+    only_ref = relative_hazard_table([ref], ref)
+    assert only_ref.empty and only_ref.columns.tolist() == list(RELATIVE_HAZARD_COLUMNS)
+
+
+def test_relative_hazard_table_interval_when_a_ci_exists(monkeypatch):
+    import core.calculator as calc_mod
+
+    def fake(profile, reference, model=None):
+        return calc_mod.RelativeHazard(2.3456, 1.234, 4.5678, pd.DataFrame(), "2.35")
+
+    monkeypatch.setattr(calc_mod, "relative_hazard", fake)
+    a = make_profile(label="A", icu_reason="CRS", ecog_ps=0, sofa=0)
+    b = make_profile(label="B", icu_reason="CRS", ecog_ps=1, sofa=0)
+    table = calc_mod.relative_hazard_table([a, b], a)
+    assert table["HR"].tolist() == [2.35]
+    assert table["95% CI"].tolist() == ["1.23 – 4.57"]
+
+
+def test_observed_range():
+    from core.calculator import observed_range
+
+    cohort = pd.DataFrame({"ps": [0, 4, None, 2], "x": [1.5, 2.0, 1.75, None], "t": list("abcd")})
+    assert observed_range(cohort, "ps") == "0-4"
+    assert observed_range(cohort, "x") == "1.5-2"
+    assert observed_range(cohort, "t") == "no data"
