@@ -41,6 +41,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from core.fisher import fisher_test
+from core.ingest import neutralise_formulas
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -63,7 +64,6 @@ __all__ = [
     "group_sizes",
     "is_significant",
     "level_str",
-    "neutralize_formulas",
     "notes_table",
     "published_agreement",
     "result_groups",
@@ -1333,34 +1333,9 @@ def published_agreement(published: pd.DataFrame) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------
 # exports
 # ---------------------------------------------------------------------------------------
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` whose text cells (and column names) starting with ``= + - @`` (or tab/CR)
-    get a leading apostrophe, so spreadsheets do not run them as formulas (CSV injection).
-
-    Numbers are left alone (a negative number is not a formula).
-    """
-
-    def fix(v: Any) -> Any:
-        if isinstance(v, str) and (
-            v.startswith(_FORMULA_START) or v.lstrip().startswith(_FORMULA_START[:4])
-        ):
-            return "'" + v
-        return v
-
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(fix)
-    out.columns = [fix(str(c)) for c in out.columns]
-    return out
-
-
 def export_csv(result: pd.DataFrame) -> bytes:
     """Raw result as UTF-8 CSV (formula-like text neutralised)."""
-    return neutralize_formulas(result).to_csv(index=False).encode("utf-8")
+    return neutralise_formulas(result).to_csv(index=False).encode("utf-8")
 
 
 def export_excel(result: pd.DataFrame, formatted: pd.DataFrame, title: str = "") -> bytes:
@@ -1370,10 +1345,10 @@ def export_excel(result: pd.DataFrame, formatted: pd.DataFrame, title: str = "")
     buf = io.BytesIO()
     table = formatted.drop(columns=["_kind"], errors="ignore")
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        neutralize_formulas(table).to_excel(xw, sheet_name="table", index=False, startrow=1)
-        neutralize_formulas(result).to_excel(xw, sheet_name="raw", index=False)
+        neutralise_formulas(table).to_excel(xw, sheet_name="table", index=False, startrow=1)
+        neutralise_formulas(result).to_excel(xw, sheet_name="raw", index=False)
         ws = xw.sheets["table"]
-        ws.cell(row=1, column=1, value=neutralize_formulas(pd.DataFrame({"t": [title]}))["t"][0])
+        ws.cell(row=1, column=1, value=neutralise_formulas(pd.DataFrame({"t": [title]}))["t"][0])
         ws.column_dimensions["A"].width = 55
     return buf.getvalue()
 

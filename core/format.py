@@ -74,6 +74,10 @@ def p_phrase(p: float) -> str:
     return f"p {'= ' if _finite(p) and p >= 0.001 else ''}{p_value(p)}"
 
 
+def _bound(x: float, spec: str) -> str:
+    return f"{x:{spec}}" if _finite(x) else "NA"
+
+
 def interval(lower: float, upper: float, spec: str = ".2f") -> str:
     """A confidence interval ``'lower – upper'``, both bounds in the format ``spec``.
 
@@ -87,15 +91,17 @@ def interval(lower: float, upper: float, spec: str = ".2f") -> str:
     Returns
     -------
     str
-        e.g. ``'1.10 – 14.65'``; bounds that are not numbers print as Python prints them
-        (``'nan – nan'``), so that a missing interval is never hidden by this function.
+        e.g. ``'1.10 – 14.65'``. A bound that could not be estimated prints as ``NA``, as R
+        prints it (the paper's median OS: ``17.1–NA``); with neither bound, :data:`MISSING`.
 
     Examples
     --------
-    >>> interval(1.1, 14.654)
-    '1.10 – 14.65'
+    >>> interval(1.1, 14.654), interval(17.1, float("nan"), ".1f")
+    ('1.10 – 14.65', '17.1 – NA')
     """
-    return f"{lower:{spec}} – {upper:{spec}}"
+    if not _finite(lower) and not _finite(upper):
+        return MISSING
+    return f"{_bound(lower, spec)} – {_bound(upper, spec)}"
 
 
 def estimate_interval(estimate: float, lower: float, upper: float, spec: str = ".2f") -> str:
@@ -111,12 +117,17 @@ def estimate_interval(estimate: float, lower: float, upper: float, spec: str = "
     Returns
     -------
     str
+        The estimate alone when neither bound exists; :data:`MISSING` without an estimate.
 
     Examples
     --------
     >>> estimate_interval(0.5, 0.25, 0.75, ".1%")
     '50.0% [25.0% – 75.0%]'
     """
+    if not _finite(estimate):
+        return MISSING
+    if not _finite(lower) and not _finite(upper):
+        return f"{estimate:{spec}}"
     return f"{estimate:{spec}} [{interval(lower, upper, spec)}]"
 
 

@@ -1809,13 +1809,19 @@ _FORMULA_START = (
 
 
 def _neutral(v: Any) -> Any:
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
+    # leading spaces do not stop a spreadsheet from reading " =cmd()" as a formula
+    if not isinstance(v, str):
+        return v
+    if v.startswith(_FORMULA_START) or v.lstrip().startswith(_FORMULA_START):
         return "'" + v
     return v
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to text cells (and headers) starting with = + - @ TAB CR (CSV injection).
+
+    Also their full-width forms, and the same signs after leading spaces. The one
+    implementation for every export of the app (CSV, Excel, LaTeX tables, downloads).
 
     Numbers are left alone; only text that a spreadsheet could interpret as a formula changes.
     """

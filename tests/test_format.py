@@ -41,8 +41,12 @@ def test_interval_and_estimate():
     assert interval(0.5, 0.25, ".0%") == "50% – 25%"
     assert estimate_interval(4.02, 1.1, 14.65) == "4.02 [1.10 – 14.65]"
     assert estimate_interval(0.75, 0.601, 0.9364, ".1%") == "75.0% [60.1% – 93.6%]"
-    # a missing bound is not hidden
-    assert interval(math.nan, 2.0) == "nan – 2.00"
+    # a bound that cannot be estimated prints as R prints it; no interval at all: a dash
+    assert interval(math.nan, 2.0) == "NA – 2.00"
+    assert interval(17.1, math.nan, ".1f") == "17.1 – NA"
+    assert interval(math.nan, math.nan) == MISSING
+    assert estimate_interval(0.0, math.nan, math.nan, ".1%") == "0.0%"
+    assert estimate_interval(math.nan, 0.1, 0.2) == MISSING
 
 
 def test_percent():

@@ -168,6 +168,12 @@ def test_neutralise_formulas_every_trigger_and_headers():
     assert out["n"].tolist() == list(range(8))
 
 
+def test_neutralise_formulas_after_spaces_and_full_width_signs():
+    df = pd.DataFrame({"v": ["  =HYPERLINK(1)", " +1", "\uff1d1", "a=1", "1-2"]})
+    out = I.neutralise_formulas(df)["v"].tolist()
+    assert out == ["'  =HYPERLINK(1)", "' +1", "'\uff1d1", "a=1", "1-2"]
+
+
 def test_rejected_csv_is_neutralised():
     data = b"patient_id,os_days,os_event\nP1,=1+1,1\n=evil(),5,1\nP3,7,0\n"
     rep = read_cohort(data, "f.csv")
