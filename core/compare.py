@@ -612,20 +612,30 @@ def compare_groups(
     return _assemble(prep, agg, fetch, adjust, fisher_time_budget)
 
 
+def _group_masks(groups_col: pd.Series, groups: Sequence[Any]) -> list[np.ndarray]:
+    """One boolean mask per group, from a single hashing pass over the grouping column.
+
+    (``groups_col == g`` for each group compares every object cell again: at 100,000 rows and
+    15 variables that was a third of the table's time.)
+    """
+    codes = pd.Categorical(groups_col, categories=list(groups)).codes
+    return [codes == i for i in range(len(groups))]
+
+
 def _aggregate_pandas(df: pd.DataFrame, prep: _Prepared) -> dict[str, Any]:
     """Per variable: {group: stats} for continuous, {group: {level: n}} for categorical."""
     by = prep.by
     out: dict[str, Any] = {}
-    gser = df[by] if by is not None else None
+    masks = _group_masks(df[by], prep.groups) if by is not None else []
     for spec in prep.specs:
         col = df[spec.column]
         per: dict[Any, Any] = {}
-        parts = [(OVERALL, col)]
-        if gser is not None:
-            parts += [(g, col[gser == g]) for g in prep.groups]
-        for g, s in parts:
-            n_missing = int(s.isna().sum())
-            vals = s.dropna()
+        na = col.isna().to_numpy()  # once per column (object columns are slow to scan)
+        parts = [(OVERALL, np.ones(len(col), dtype=bool))]
+        parts += list(zip(prep.groups, masks, strict=True))
+        for g, m in parts:
+            n_missing = int((na & m).sum())
+            vals = col[m & ~na]
             if spec.kind == "continuous":
                 x = pd.to_numeric(vals, errors="raise").to_numpy(dtype=float)
                 q1, med, q3 = _quantiles7(x)
@@ -649,6 +659,7 @@ def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
         raise ValueError(f"adjust must be one of {sorted(ADJUST_METHODS)} or None, got {adjust!r}")
     gnames = [OVERALL] + [str(g) for g in prep.groups]
     rows: list[dict[str, Any]] = []
+    masks_of: tuple[Any, list[np.ndarray]] = (None, [])  # masks of the last grouping column
     for spec in prep.specs:
         per = agg[spec.name]
         base = {
@@ -669,8 +680,11 @@ def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
             nonnormal = prep.nonnormal is None or spec.column in prep.nonnormal
             samples = []
             if prep.by is not None:
-                for g in prep.groups:
-                    s = values[(groups_col == g) & values.notna()]
+                if masks_of[0] is not groups_col:  # the pandas path fetches the same column
+                    masks_of = (groups_col, _group_masks(groups_col, prep.groups))
+                present = values.notna().to_numpy()
+                for m in masks_of[1]:
+                    s = values[m & present]
                     samples.append(pd.to_numeric(s).to_numpy(dtype=float))
             test = (
                 _continuous_test(samples, nonnormal, gnames[1:], prep.exclude_small_groups)
