@@ -348,7 +348,8 @@ def chart_spec(build, *args, **kwargs) -> dict | list[dict]:
     change the chart (another widget, the same value again) costs only the argument hash.
     ``build`` is a function of ``core.charts``: its qualified name and the arguments (data
     frames, result objects, options) form the cache key. A builder that returns a list of
-    charts (small multiples) gives a list of dicts.
+    charts (small multiples) gives a list of dicts. What is cached is the plain JSON-like
+    dict, never the Altair chart object (mutable, and rebuilt by Streamlit on every call).
     """
     return _cached_spec(f"{build.__module__}.{build.__qualname__}", build, args, kwargs)
 
