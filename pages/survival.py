@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import vl_convert as vlc
 
 from core import survival as sv
 from core.charts import survival as ch
-from core.ingest import neutralise_formulas
 from core.published import load_published
 from core.schema import column_label, level_order
-from pages._ui import chart_spec, cohort_sidebar, page_header, require_columns, show_chart
+from pages._ui import (
+    chart_download,
+    chart_spec,
+    cohort_sidebar,
+    csv_download,
+    page_header,
+    require_columns,
+    show_chart,
+    sync_url,
+    url_choice,
+    url_param,
+)
 
 P = "km_"
 ENDPOINTS = {
@@ -55,10 +64,6 @@ def _label(col: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # state <-> query params
 # ---------------------------------------------------------------------------------------------
-def _qp(name: str, default: str) -> str:
-    return st.query_params.get(P + name, default)
-
-
 def _init_state(group_options: list[str], df: pd.DataFrame) -> None:
     """Seed each widget's state from the URL when the widget has no state yet."""
     ss = st.session_state
@@ -67,25 +72,22 @@ def _init_state(group_options: list[str], df: pd.DataFrame) -> None:
         if P + name not in ss:
             ss[P + name] = value
 
-    preset = _qp("preset", "custom")
-    seed("preset", preset if preset in PRESETS else "custom")
-    endpoint = _qp("endpoint", "os")
-    seed("endpoint", endpoint if endpoint in available else "os")
-    grp = _qp("group", PRESET_GROUP.get(ss[P + "preset"], PRESET_GROUP["fig2"]))
+    seed("preset", url_choice(P + "preset", PRESETS, "custom"))
+    seed("endpoint", url_choice(P + "endpoint", available, "os"))
+    grp = url_param(P + "group", PRESET_GROUP.get(ss[P + "preset"], PRESET_GROUP["fig2"]))
     seed("group", grp if grp in group_options else NONE)
-    unit = _qp("unit", "days")
-    seed("unit", unit if unit in UNITS else "days")
+    seed("unit", url_choice(P + "unit", UNITS, "days"))
     try:
-        seed("days", int(float(_qp("h", str(HORIZON_DEFAULT)))))
+        seed("days", int(float(url_param(P + "h", str(HORIZON_DEFAULT)))))
     except ValueError:
         seed("days", HORIZON_DEFAULT)
     for flag, default in (("ci", "1"), ("cens", "1"), ("lm", "1"), ("trunc", "0")):
-        seed(flag, _qp(flag, default) == "1")
+        seed(flag, url_param(P + flag, default) == "1")
     group = ss[P + "group"]
     fresh = P + "cut" not in ss or ss.get(P + "cut_for") != group
     if group != NONE and fresh and sv.is_continuous(df[group]):
         try:
-            cut = float(_qp("cut", ""))
+            cut = float(url_param(P + "cut", ""))
         except ValueError:
             cut = sv.default_threshold(df[group])
         if ss.get(P + "cut_for") not in (None, group):  # user switched column: the median
@@ -124,54 +126,19 @@ def _days_to_months(days: float) -> int:
     return max(1, round(days / sv.DAYS_PER_MONTH))
 
 
-def _sync_url(extra: dict[str, str]) -> None:
+def _sync_url(threshold: float | None) -> None:
     ss = st.session_state
-    params = {
-        P + "preset": ss[P + "preset"],
-        P + "endpoint": ss[P + "endpoint"],
-        P + "group": ss[P + "group"],
-        P + "unit": ss[P + "unit"],
-        P + "h": str(ss[H]),  # days, whatever the display unit
-        **{P + f: "1" if ss[P + f] else "0" for f in ("ci", "cens", "lm", "trunc")},
-        **extra,
+    values = {
+        "preset": ss[P + "preset"],
+        "endpoint": ss[P + "endpoint"],
+        "group": ss[P + "group"],
+        "unit": ss[P + "unit"],
+        "h": str(ss[H]),  # days, whatever the display unit
+        **{f: "1" if ss[P + f] else "0" for f in ("ci", "cens", "lm", "trunc")},
     }
-    for k, v in params.items():
-        if st.query_params.get(k) != v:
-            st.query_params[k] = v
-
-
-# ---------------------------------------------------------------------------------------------
-# formatting
-# ---------------------------------------------------------------------------------------------
-def _t(days: float, unit: str) -> str:
-    if pd.isna(days):
-        return "NR"
-    return f"{days:.0f}" if unit == "days" else f"{float(sv.to_months(days)):.1f}"
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    """CSV export with spreadsheet formulas neutralised (uploaded group values are user text)."""
-    return neutralise_formulas(frame).to_csv(index=False)
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _medians_frame(km: sv.KMResult, unit: str) -> pd.DataFrame:
-    m = km.medians
-    return pd.DataFrame(
-        {
-            "Group": m["group"].map(ch.level_label),
-            "N": m["n"],
-            "Events": m["events"],
-            f"Median ({unit})": [_t(v, unit) for v in m["median"]],
-            "95% CI": [
-                f"{_t(lo, unit)} – {_t(hi, unit)}"
-                for lo, hi in zip(m["lower"], m["upper"], strict=True)
-            ],
-        }
-    )
+    # no cut shown: km_cut leaves the URL (it would otherwise apply to the next cut column)
+    values["cut"] = None if threshold is None else f"{threshold:g}"
+    sync_url(values, prefix=P)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,7 +248,7 @@ t4.toggle(
     key=P + "trunc",
     help="Tests, medians and landmarks use follow-up administratively censored at the horizon",
 )
-_sync_url({P + "cut": f"{threshold:g}"} if threshold is not None else {})
+_sync_url(threshold)
 
 # ---- data for the analysis --------------------------------------------------------------------
 if group_col == NONE:
@@ -326,96 +293,40 @@ with tab_km:
     left, right = st.columns(2)
     with left:
         st.markdown("**Median survival**")
-        st.dataframe(_medians_frame(km, unit), hide_index=True, key=P + "medians_df")
+        st.dataframe(sv.format_medians(km, unit), hide_index=True, key=P + "medians_df")
         if gcol is not None and len(levels) >= 2:
             lr = sv.logrank(data, duration, event, gcol)
             if lr.warning:
                 st.warning(f"No test shown: {lr.warning}.")
             else:
-                st.markdown(
-                    f"**Log-rank** χ² = {lr.statistic:.2f}, df = {lr.dof}, {_p(lr.p_value)}"
-                )
+                st.markdown(f"**Log-rank** {sv.format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
                 if ordered:
                     tr = sv.logrank_trend(data, duration, event, gcol)
                     st.markdown(
-                        f"**Trend** (ordered {_label(group_col)}) χ² = {tr.statistic:.2f}, "
-                        f"df = 1, {_p(tr.p_value)}"
+                        f"**Trend** (ordered {_label(group_col)}) "
+                        f"{sv.format_chi2_test(tr.statistic, 1, tr.p_value)}"
                     )
                 if len(levels) > 2:
                     with st.expander("Pairwise log-rank (Holm-adjusted)"):
                         pw = sv.pairwise_logrank(data, duration, event, gcol, adjust="holm")
-                        st.dataframe(
-                            pw.assign(
-                                group_a=pw["group_a"].map(ch.level_label),
-                                group_b=pw["group_b"].map(ch.level_label),
-                            )[["group_a", "group_b", "statistic", "p_value", "p_adjusted"]],
-                            hide_index=True,
-                        )
+                        st.dataframe(sv.format_pairwise(pw), hide_index=True)
                 with st.expander("Hazard ratios (univariable Cox, Efron)"):
                     hr = sv.univariable_hr(data, duration, event, gcol, reference=levels[0])
-                    st.dataframe(
-                        hr.assign(level=hr["level"].map(ch.level_label)).drop(columns="reference"),
-                        hide_index=True,
-                    )
+                    st.dataframe(sv.format_hazard_ratios(hr), hide_index=True)
         elif gcol is not None:
             st.info("Only one group is present: no comparison.")
     with right:
         st.markdown("**Landmark survival**")
         at = sv.survival_at(data, duration, event, marks, gcol)
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Group": at["group"].map(ch.level_label),
-                    f"Time ({unit})": [_t(v, unit) for v in at["time"]],
-                    "At risk": at["n_risk"],
-                    "S(t)": at["survival"].round(3),
-                    "95% CI": [
-                        "—" if pd.isna(lo) else f"{lo:.3f} – {hi:.3f}"
-                        for lo, hi in zip(at["lower"], at["upper"], strict=True)
-                    ],
-                }
-            ),
-            hide_index=True,
-            key=P + "landmark_df",
-        )
+        st.dataframe(sv.format_landmarks(at, unit), hide_index=True, key=P + "landmark_df")
     with st.expander("Number at risk / cumulative events / censored (table)"):
         nar = sv.n_at_risk(km, ch.time_ticks(horizon, unit))
-        st.dataframe(
-            nar.assign(
-                group=nar["group"].map(ch.level_label),
-                time=[_t(v, unit) for v in nar["time"]],
-            ),
-            hide_index=True,
-            key=P + "nar_df",
-        )
+        st.dataframe(sv.format_n_at_risk(nar, unit), hide_index=True, key=P + "nar_df")
     d1, d2, d3 = st.columns(3)
     stem = f"km_{st.session_state[P + 'endpoint']}_{group_col if gcol else 'all'}"
-    # images are rendered (vl-convert) only when a download button is clicked
-    # on_click="ignore": no rerun on click, so a quick second click finds its deferred file
-    d1.download_button(
-        "PNG",
-        lambda: vlc.vegalite_to_png(spec, scale=2),
-        f"{stem}.png",
-        "image/png",
-        key=P + "png",
-        on_click="ignore",
-    )
-    d2.download_button(
-        "SVG",
-        lambda: vlc.vegalite_to_svg(spec),
-        f"{stem}.svg",
-        "image/svg+xml",
-        key=P + "svg",
-        on_click="ignore",
-    )
-    d3.download_button(
-        "Curve CSV",
-        _csv(km.table),
-        f"{stem}.csv",
-        "text/csv",
-        key=P + "csv",
-        on_click="ignore",
-    )
+    chart_download("PNG", spec, f"{stem}.png", key=P + "png", where=d1)  # made on click only
+    chart_download("SVG", spec, f"{stem}.svg", key=P + "svg", where=d2)
+    csv_download("Curve CSV", km.table, f"{stem}.csv", key=P + "csv", where=d3)
     if gcol is None and view.reconstructed:  # published figures describe the paper's cohort only
         pub = load_published()["survival"][f"median_{st.session_state[P + 'endpoint']}_months"]
         upper = "NA" if pub["upper"] is None else pub["upper"]
@@ -439,7 +350,7 @@ with tab_cr:
     )
     CR_CI = P + "cr_ci"  # curves with 95% CI (on) or stacked areas (off); mirrored in the URL
     if CR_CI not in st.session_state:
-        st.session_state[CR_CI] = st.query_params.get(CR_CI, "0") == "1"
+        st.session_state[CR_CI] = url_param(CR_CI, "0") == "1"
     cr1, cr2 = st.columns(2)
     by_group = gcol is not None and cr1.toggle("Split by group", key=P + "cr_by")
     cr2.toggle(
@@ -450,10 +361,7 @@ with tab_cr:
         "with its 95% pointwise confidence band.",
     )
     curves = st.session_state[CR_CI]
-    if curves and st.query_params.get(CR_CI) != "1":
-        st.query_params[CR_CI] = "1"
-    elif not curves and CR_CI in st.query_params:
-        del st.query_params[CR_CI]
+    sync_url({CR_CI: "1" if curves else None})  # absent when off
     cr_columns = list(ENDPOINTS["os"][:2] + ENDPOINTS["pfs"][:2])
     cr_data = grouped.dropna(subset=cr_columns)
     if len(cr_data) < len(grouped):
@@ -475,31 +383,9 @@ with tab_cr:
         width="content",
     )
     at = sv.cumulative_incidence_at(cif, marks)
-
-    def _ci(lower: pd.Series, upper: pd.Series) -> list[str]:
-        return [
-            "—" if pd.isna(lo) else f"{lo:.3f} – {hi:.3f}"
-            for lo, hi in zip(lower, upper, strict=True)
-        ]
-
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "Group": at["group"].map(ch.level_label),
-                f"Time ({unit})": [_t(v, unit) for v in at["time"]],
-                "At risk": at["n_risk"],
-                "Progression": at["cif_progression"].round(3),
-                "Prog. 95% CI": _ci(at["lower_progression"], at["upper_progression"]),
-                "Death w/o progression": at["cif_death"].round(3),
-                "Death 95% CI": _ci(at["lower_death"], at["upper_death"]),
-                "Alive, no progression": at["event_free"].round(3),
-            }
-        ),
-        hide_index=True,
-        key=P + "cif_df",
-    )
+    st.dataframe(sv.format_cif_table(at, unit), hide_index=True, key=P + "cif_df")
     st.caption(
         "95% pointwise CIs as R survfit for multi-state data: infinitesimal-jackknife standard "
         "error of the Aalen-Johansen estimate, log scale (exp(log F ± 1.96 se/F), capped at 1); "
-        "— where the incidence is still 0 (R gives NA)."
+        "– where the incidence is still 0 (R gives NA)."
     )

@@ -189,7 +189,7 @@ def test_competing_risks_curves_with_ci_from_url():
         ("Death w/o progression", "Death 95% CI"),
     ):
         for est, ci in zip(table[est_col], table[ci_col], strict=True):
-            if ci == "—":
+            if ci == "–":
                 assert est == 0
                 continue
             lo, hi = (float(x) for x in ci.split(" – "))
@@ -199,3 +199,10 @@ def test_competing_risks_curves_with_ci_from_url():
     assert checked > 0
     toggle.set_value(False).run()
     assert "km_cr_ci" not in page.query_params
+
+
+def test_cut_leaves_the_url_when_the_grouping_is_not_cut():
+    page = run_page(PAGE, timeout=120, km_group="age", km_cut="55")
+    assert query_value(page, "km_cut") == "55"
+    page.selectbox(key="km_group").set_value("icu_reason").run()
+    assert "km_cut" not in page.query_params

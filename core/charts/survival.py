@@ -18,7 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.survival import DAYS_PER_MONTH, KMResult, n_at_risk
+from core.survival import DAYS_PER_MONTH, KMResult, level_label, n_at_risk
 
 # Okabe & Ito (2008) colour-blind safe palette, ordered for lines on white (yellow last)
 OKABE_ITO = [
@@ -86,13 +86,6 @@ def landmark_times(horizon_days: float, time_unit: str = "days") -> list[float]:
 
 def _axis_title(label: str, time_unit: str) -> str:
     return f"{label} ({time_unit})"
-
-
-def level_label(v) -> str:
-    """Display label of a group level (1.0 -> "1", "CRS" -> "CRS")."""
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
 
 
 def _levels(km: KMResult) -> list[str]:
