@@ -13,6 +13,7 @@ session only (``st.session_state``), in its own in-memory DuckDB.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -69,6 +70,9 @@ class ActiveCohort:
     n_total: int
     cohort_filter: CohortFilter
     mode: str = "paper"  # "paper" or "generic" (uploaded with other columns)
+    # identity of these rows: the cohort (shipped, or this session's upload) and the filter;
+    # a cheap cache key, so cached results need not hash the data frame on every rerun
+    key: str = ""
 
     @property
     def columns(self) -> list[str]:
@@ -104,6 +108,13 @@ def clear_user_cohort() -> None:
             user["con"].close()
         except duckdb.Error:
             pass
+
+
+def _token(user: dict | None) -> str:
+    """Name of the active cohort's rows in cache keys: one per upload, never shared."""
+    if user is None:
+        return "shipped"
+    return user.setdefault("token", f"upload-{uuid.uuid4().hex}")
 
 
 def user_cohort() -> dict | None:
@@ -289,6 +300,7 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
         n_total=n_total,
         cohort_filter=cohort_filter,
         mode=user.get("mode", "paper") if user else "paper",
+        key=f"{_token(user)}|{cohort_filter.model_dump_json()}",
     )
 
 

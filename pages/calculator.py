@@ -131,8 +131,9 @@ def _sync_url(n: int) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _model(df, mode, covariates):
-    return calc.build_model(df, mode, covariates=covariates)
+def _model(cohort_key: str, mode, covariates, _df: pd.DataFrame):
+    """The model on the active cohort, cached on its identity (ActiveCohort.key), not its hash."""
+    return calc.build_model(_df, mode, covariates=covariates)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +317,7 @@ for p in profiles:
 
 covariates = None if mode == "published" else (*calc.PUBLISHED_COVARIATES, *extra_cols)
 try:
-    model = _model(df, mode, covariates)
+    model = _model(view.key, mode, covariates, df)
     pred = calc.predict_profiles(model, profiles)
 except ValueError as exc:
     st.error(f"No prediction: {exc}")

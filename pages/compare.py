@@ -123,16 +123,35 @@ def _group_label(col: str) -> str:
     return col if col == NONE else column_label(col)
 
 
+# Cached on the identity of the rows (ActiveCohort.key: cohort + filter) and the cut, not on
+# the frame itself: hashing the frame and the result on every rerun cost ~60 ms per run.
 @st.cache_data(show_spinner="Computing the comparison…", max_entries=32)
 def _compute(
-    df: pd.DataFrame,
+    cohort_key: str,
+    cut: tuple[str, float] | None,
     by: str | None,
     specs: tuple[cg.VariableSpec, ...],
     group_order: tuple | None,
     adjust: str | None,
+    published_preset: str | None,
+    _data: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The comparison, and the published values beside it when the preset's table is shown."""
+    result = cg.compare_groups(
+        _data, by, list(specs), adjust=adjust, group_order=group_order, exclude_small_groups=True
+    )
+    published = cg.compare_with_published(result, published_preset) if published_preset else None
+    return result, published
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _display_table(
+    inputs: tuple, show_all: bool, with_published: bool, _data: pd.DataFrame
 ) -> pd.DataFrame:
-    return cg.compare_groups(
-        df, by, list(specs), adjust=adjust, group_order=group_order, exclude_small_groups=True
+    """The formatted table of ``_compute(*inputs, _data)`` (a cache hit: computed just before)."""
+    result, published = _compute(*inputs, _data)
+    return cg.format_table(
+        result, show_all_levels=show_all, published=published if with_published else None
     )
 
 
@@ -239,24 +258,26 @@ def main() -> None:
         "Show every level (e.g. 'no' rows of yes/no variables)", key=P + "all_levels"
     )
 
+    # published values belong to the paper's cohort only, never to an uploaded one
+    on_paper = preset is not None and group_by == preset.by and view.reconstructed
+    inputs = (
+        view.key,
+        None if cut_value is None else (by, float(cut_value)),
+        group_by,
+        tuple(specs),
+        tuple(group_order) if group_order else None,
+        adjust,
+        preset_key if on_paper else None,
+    )
     try:
-        result = _compute(
-            data, group_by, tuple(specs), tuple(group_order) if group_order else None, adjust
-        )
+        result, published = _compute(*inputs, data)
     except ValueError as exc:
         st.error(f"Cannot compare: {exc}")
         return
-    published = None
-    # published values belong to the paper's cohort only, never to an uploaded one
-    if preset is not None and group_by == preset.by and view.reconstructed:
-        published = cg.compare_with_published(result, preset)
-        if not st.toggle("Show the published values beside", value=True, key=P + "paper"):
-            published_shown = None
-        else:
-            published_shown = published
-    else:
-        published_shown = None
-    table = cg.format_table(result, show_all_levels=show_all, published=published_shown)
+    with_published = on_paper and st.toggle(
+        "Show the published values beside", value=True, key=P + "paper"
+    )
+    table = _display_table(inputs, show_all, with_published, data)
 
     if preset is not None and view.reconstructed and group_by == preset.by:
         title = PRESET_LABELS[preset_key]

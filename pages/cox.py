@@ -122,14 +122,17 @@ def _sync_url() -> None:
 # ---------------------------------------------------------------------------------------------
 # cached computations (the data frame is part of the cache key)
 # ---------------------------------------------------------------------------------------------
+# Cached on the identity of the rows (ActiveCohort.key: cohort + filter), not on the frame:
+# ``df`` is always cox.add_derived(view.df), so the key names it; hashing it on every call
+# cost more than the cached fit.
 @st.cache_data(show_spinner=False, max_entries=64)
-def _fit(df, duration, event, covs, horizon):
-    return cox.fit_cox(df, duration, event, list(covs), horizon_days=horizon)
+def _fit(cohort_key: str, duration, event, covs, horizon, _df: pd.DataFrame):
+    return cox.fit_cox(_df, duration, event, list(covs), horizon_days=horizon)
 
 
 @st.cache_data(show_spinner="Stepwise selection...", max_entries=32)
-def _stepwise(df, duration, event, cands, horizon, test):
-    return cox.stepwise(df, duration, event, list(cands), horizon_days=horizon, test=test)
+def _stepwise(cohort_key: str, duration, event, cands, horizon, test, _df: pd.DataFrame):
+    return cox.stepwise(_df, duration, event, list(cands), horizon_days=horizon, test=test)
 
 
 def _reconstruction_note(data: pd.DataFrame, sw) -> str:
@@ -141,7 +144,7 @@ def _reconstruction_note(data: pd.DataFrame, sw) -> str:
         "the paper's p-values or its variable selection.**"
     )
     try:
-        ref = _fit(data, "os_days", "os_event", tuple(PAPER_COVS), 365.0).summary
+        ref = _fit(view.key, "os_days", "os_event", tuple(PAPER_COVS), 365.0, data).summary
     except ValueError:
         ref = None
     if ref is not None:
@@ -227,7 +230,7 @@ try:
         if not cands:
             st.info("Choose at least one candidate covariate.")
             st.stop()
-        sw = _stepwise(df, duration, event, cands, horizon, st.session_state[P + "test"])
+        sw = _stepwise(view.key, duration, event, cands, horizon, st.session_state[P + "test"], df)
         covs = list(sw.selected)
     if not covs:
         st.info(
@@ -236,7 +239,7 @@ try:
         if sw is not None and len(sw.trace):
             st.dataframe(sw.trace, hide_index=True)
         st.stop()
-    res = _fit(df, duration, event, tuple(covs), horizon)
+    res = _fit(view.key, duration, event, tuple(covs), horizon, df)
 except ValueError as exc:  # CoxFitError included: a plain-language reason
     st.error(f"The Cox model cannot be fitted: {exc}")
     st.stop()

@@ -135,3 +135,26 @@ def test_uploaded_cohort_has_no_published_columns_and_a_grouping_title():
     assert "By Reason for ICU admission" in titles, titles
     assert not any(t.startswith("Table 3") for t in titles)
     assert not any("published" in str(t.label).lower() for t in at.toggle)
+
+
+def test_cached_table_follows_the_filter_and_the_cohort():
+    """Results are cached on the cohort + filter: a new filter or upload is never served stale."""
+    from core.published import load_published
+
+    sizes = load_published()["groupings"]["icu_reason"]["levels"]
+    unfiltered = frame_with(run_page(PAGE, cmp_preset="table1"), "Characteristic")
+    filtered = frame_with(run_page(PAGE, cmp_preset="table1", f_reason="Sepsis"), "Characteristic")
+    n_col = [c for c in unfiltered.columns if str(c).startswith("Overall (n = ")]
+    assert n_col == [f"Overall (n = {sum(sizes.values())})"]
+    assert [c for c in filtered.columns if str(c).startswith("Overall (n = ")] == [
+        f"Overall (n = {sizes['Sepsis']})"
+    ]
+    # the same rows uploaded by a session: its own key, its own (equal) numbers
+    page = AppTest.from_file(str(ROOT / PAGE), default_timeout=180)
+    page.session_state[USER_KEY] = uploaded_cohort(shipped_cohort().head(30))
+    page.query_params["cmp_preset"] = "table1"
+    page.run()
+    uploaded = frame_with(page, "Characteristic")
+    assert [c for c in uploaded.columns if str(c).startswith("Overall (n = ")] == [
+        "Overall (n = 30)"
+    ]
