@@ -225,9 +225,17 @@ def schoenfeld_panels(
                 .encode(y="c:Q")
             )
         panels.append(
-            alt.layer(*layers).properties(width=width, height=height, title=labels.get(term, term))
+            alt.layer(*layers).properties(
+                width=width, height=height, title=_title_lines(labels.get(term, term))
+            )
         )
     return panels
+
+
+def _title_lines(label: str, width: int = 28) -> str | list[str]:
+    """A long panel title on two lines, broken before its parenthesis (else Vega clips it)."""
+    head, sep, tail = label.partition(" (")
+    return [head, f"({tail}"] if len(label) > width and sep else label
 
 
 def calibration_chart(
