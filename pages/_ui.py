@@ -372,9 +372,41 @@ def _cached_spec(name: str, _build, args: tuple, kwargs: dict) -> dict | list[di
     return [c.to_dict() for c in built] if isinstance(built, list) else built.to_dict()
 
 
+_ARROW: dict[str, bytes] = {}  # Altair dataset name (a hash of its values) -> Arrow IPC bytes
+
+
+def _arrow_datasets(spec: dict) -> dict:
+    """The spec with its named datasets already in Arrow bytes, converted once per dataset.
+
+    Streamlit converts every dataset of a Vega-Lite spec to Arrow on every call (~20 ms per
+    Kaplan-Meier figure) unless it is bytes already. Altair names a dataset by the SHA-256 of
+    its values, so the bytes can be kept by name. The spec itself stays plain JSON for the
+    PNG/SVG exports (vl-convert cannot read Arrow).
+    """
+    datasets = spec.get("datasets")
+    if not isinstance(datasets, dict):
+        return spec
+    try:
+        from streamlit.dataframe_util import convert_anything_to_arrow_bytes
+    except ImportError:  # pragma: no cover - Streamlit internals moved: let it convert
+        return spec
+    if len(_ARROW) > 512:
+        _ARROW.clear()
+    converted = {}
+    for name, values in datasets.items():
+        if isinstance(values, list) and str(name).startswith("data-"):
+            data = _ARROW.get(name)  # (sessions share the dict: no check-then-read)
+            if data is None:
+                data = _ARROW[name] = convert_anything_to_arrow_bytes(values)
+            converted[name] = data
+        else:
+            converted[name] = values
+    return {**spec, "datasets": converted}
+
+
 def show_chart(spec: dict, *, width: str | int = "stretch", alt: str | None = None) -> None:
     """Draw a cached Vega-Lite spec (Altair's theme is in the spec already: theme=None)."""
-    st.vega_lite_chart(spec=spec, width=width, theme=None, alt=alt)
+    st.vega_lite_chart(spec=_arrow_datasets(spec), width=width, theme=None, alt=alt)
 
 
 # ---------------------------------------------------------------------------------------------
