@@ -100,8 +100,17 @@ def set_user_cohort(con: duckdb.DuckDBPyConnection, name: str, mode: str = "pape
     st.session_state[USER_KEY] = {"con": con, "name": name, "mode": mode}
 
 
+def _reset_filter() -> None:
+    """Forget the shared filter (widgets, saved copy, URL): a new cohort starts unfiltered."""
+    for field in _Q:
+        st.session_state.pop(f"_f_{field}", None)
+        _sync_query(_Q[field], None)
+    st.session_state.pop(SAVED_KEY, None)
+
+
 def clear_user_cohort() -> None:
     """Drop this session's uploaded cohort (closes its in-memory database)."""
+    _reset_filter()  # the upload's ranges and levels mean nothing on the next cohort
     user = st.session_state.pop(USER_KEY, None)
     if user is not None:
         try:
@@ -240,6 +249,10 @@ def _slider(facts: dict, field: str, label: str, step: float) -> tuple[float | N
     elif saved is not None:
         default = (max(lo, saved[0]), min(hi, saved[1]))
     _init_state(key, default)
+    # re-set each run (as the multiselects are): a value left by the widget of another page
+    # is otherwise dropped by Streamlit on the next page change and the filter silently resets
+    cur = st.session_state[key]
+    st.session_state[key] = (max(lo, float(cur[0])), min(hi, float(cur[1])))
     chosen = st.sidebar.slider(label, min_value=lo, max_value=hi, step=step, key=key)
     _saved()[field] = tuple(chosen)
     full = chosen[0] <= lo and chosen[1] >= hi
@@ -287,10 +300,7 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
     if slot is not None:
         slot.caption(_badge_text(user, len(df), n_total))
     if not cohort_filter.is_empty and sb.button("Reset filter"):
-        for field in _Q:
-            st.session_state.pop(f"_f_{field}", None)
-            _sync_query(_Q[field], None)
-        st.session_state.pop(SAVED_KEY, None)
+        _reset_filter()
         st.rerun()
     return ActiveCohort(
         df=df,

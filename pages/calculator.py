@@ -336,7 +336,13 @@ fig = chart_spec(
 show_chart({**fig, "width": "container"}, width="stretch")
 st.caption(model.method)
 
-st.markdown("**Predicted survival [95% CI]**")
+if mode == "published":  # the published coefficients are held fixed (no covariance published)
+    st.markdown(
+        "**Predicted survival [95% band: uncertainty of the baseline hazard only; the published "
+        "hazard ratios are treated as known, so the true interval is wider]**"
+    )
+else:
+    st.markdown("**Predicted survival [95% CI]**")
 st.dataframe(calc.format_survival_table(pred), key=P + "table")
 
 st.markdown("**Relative hazard**")

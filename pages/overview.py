@@ -12,8 +12,9 @@ page_header(
     "CAR-T cell recipients in the ICU",
     "Explore a single-centre study of consecutive CAR-T cell recipients admitted to the ICU "
     f"({pub['meta']['setting']}). The paper publishes aggregates only: the app ships a cohort "
-    "**reconstructed** so that every published table, survival median and hazard ratio is "
-    "matched — see *Reproduction* for the figure-by-figure check.",
+    "**reconstructed** to match the published tables, survival medians and hazard ratios "
+    "within stated tolerances (not all exactly: the paper's own figures conflict in places) — "
+    "see *Reproduction* for the figure-by-figure check, with every miss and its reason.",
 )
 view = cohort_sidebar()
 df = view.df

@@ -90,3 +90,39 @@ def test_filter_survives_a_page_without_the_sidebar():
     assert not at.exception
     assert _metric(at, "Patients") == n_ps23
     assert at.sidebar.multiselect(key="_f_ecog_ps").value == [2, 3]
+
+
+def _patients_in_view(at: AppTest) -> str:
+    return next(m.value for m in at.sidebar.metric if m.label == "Patients in view")
+
+
+def test_range_filter_survives_page_changes():
+    """The age range set on one page is still applied two and three pages later."""
+    from tests.apptest import ROOT, shipped_cohort
+
+    cohort = shipped_cohort()
+    expected = int(((cohort["age"] >= 44) & (cohort["age"] <= 80)).sum())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    next(s for s in at.sidebar.slider if s.key == "_f_age").set_value((44.0, 80.0)).run()
+    assert _patients_in_view(at) == f"n = {expected} of {len(cohort)}"
+    for page in ("pages/story.py", "pages/compare.py", "pages/overview.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert _patients_in_view(at) == f"n = {expected} of {len(cohort)}", page
+
+
+def test_clearing_an_upload_clears_its_filter():
+    from tests.apptest import USER_KEY, shipped_cohort, uploaded_cohort
+
+    at = AppTest.from_file(
+        str(run_page.__globals__["ROOT"] / "pages/your_data.py"), default_timeout=120
+    )
+    at.session_state[USER_KEY] = uploaded_cohort(shipped_cohort().head(40))
+    at.query_params["f_age"] = "30,60"
+    at.run()
+    assert "f_age" in at.query_params
+    at.button(key="ud_clear").click().run()
+    assert USER_KEY not in at.session_state
+    assert "f_age" not in at.query_params
+    assert "_filter_saved" not in at.session_state  # the next page starts unfiltered
