@@ -731,7 +731,10 @@ def _fit(
     if max_iter > 0:  # estimated coefficients need variation and no collinearity
         const = [c for j, c in enumerate(design.columns) if np.ptp(X[:, j]) == 0]
         if const:
-            raise CoxFitError(f"covariate(s) constant in these patients: {', '.join(const)}")
+            raise CoxFitError(
+                f"covariate(s) constant in these patients: {', '.join(const)} (every patient has "
+                "the same value, e.g. after filtering on it): leave it out or widen the filter"
+            )
         if np.linalg.matrix_rank(Xc) < p:
             raise CoxFitError(
                 "covariates are collinear (one is a linear combination of the others): "

@@ -310,7 +310,11 @@ def main() -> None:
     # the label and the p-value(s) are pinned: at 1400 px the group columns (and the
     # published ones, after them) scroll while the p-value stays next to its label
     config = {
-        "Characteristic": st.column_config.TextColumn("Characteristic", width=380, pinned=True),
+        # narrower when the adjusted p is pinned too: the pinned block must leave the group
+        # columns room to scroll at 1280 px (else Streamlit unpins them all)
+        "Characteristic": st.column_config.TextColumn(
+            "Characteristic", width=300 if "p (adj.)" in table.columns else 380, pinned=True
+        ),
         "p": st.column_config.TextColumn("p", width=62, pinned=True),
         "p (adj.)": st.column_config.TextColumn("p (adj.)", width=70, pinned=True),
         "test": st.column_config.TextColumn("test", width="large"),

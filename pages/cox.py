@@ -218,6 +218,7 @@ st.caption(
 
 # ---- the model --------------------------------------------------------------------------------
 sw = None
+covs: list[str] = []
 try:
     if mode == "paper":
         covs = PAPER_COVS
@@ -241,7 +242,10 @@ try:
         st.stop()
     res = _fit(view.key, duration, event, tuple(covs), horizon, df)
 except ValueError as exc:  # CoxFitError included: a plain-language reason
-    st.error(f"The Cox model cannot be fitted: {exc}")
+    msg = str(exc)
+    for c in sorted(set(covs), key=len, reverse=True):
+        msg = msg.replace(c, f"{covariate_label(c)} ({c})")  # the clinician's words first
+    st.error(f"The Cox model cannot be fitted: {msg}")
     st.stop()
 
 for w in res.warnings:
@@ -360,7 +364,12 @@ with tab_diag:
     n_boot = b1.number_input("Replicates", 20, 1000, 200, step=20, key=P + "nboot")
     seed = b2.number_input("Seed", 0, 10**6, 2024, key=P + "seed")
     redo_sel = mode == "stepwise" and b3.checkbox(
-        "Repeat the stepwise selection in each replicate", value=True, key=P + "boot_sel"
+        "Repeat the stepwise selection in each replicate",
+        value=True,
+        key=P + "boot_sel",
+        help="The honest correction for a selected model (Harrell): each replicate reruns the "
+        "whole selection. Much slower than refitting the selected model (minutes for 200 "
+        "replicates); untick for a quick, optimistic look.",
     )
     boot_key = (
         int(pd.util.hash_pandas_object(view.df, index=False).sum()),

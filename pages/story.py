@@ -166,7 +166,8 @@ def _step(
         st.title(f"Step {i} of {n}: {step.title}", anchor=step.key)
     else:
         st.header(f"{i}. {step.title}", anchor=step.key)
-    has_chart = step.chart is not None
+    # the forest plot needs the width for its log axis and labels: it goes under the text
+    has_chart = step.chart is not None and step.chart != "forest"
     left, right = st.columns([3, 2], gap="large") if has_chart else (st.container(), None)
     with left:
         st.markdown(f"**The paper.** {step.finding}")
@@ -180,6 +181,8 @@ def _step(
     if right is not None:
         with right:
             _chart(step, fingerprint, df, CHART_HEIGHT_PRESENT if present else CHART_HEIGHT)
+    elif step.chart is not None:
+        _chart(step, fingerprint, df, CHART_HEIGHT_PRESENT if present else CHART_HEIGHT)
     _terms(step)
 
 

@@ -175,3 +175,12 @@ def test_labels_from_dictionary_and_downloads_ignore_clicks():
     assert spec["hypertension"].display in shown and spec["prior_lines"].display in shown
     assert "SOFA (per point)" in shown
     assert all(b.proto.ignore_rerun for b in at.get("download_button"))
+
+
+def test_filter_that_makes_a_covariate_constant_is_explained_in_words():
+    from core.cox import covariate_label
+
+    page = run_page(PAGE, cox_mode="paper", f_reason="Sepsis")  # every patient: not DP
+    (error,) = page.error
+    assert covariate_label("reason_dp") in error.value
+    assert "widen the filter" in error.value
