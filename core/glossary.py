@@ -286,6 +286,23 @@ TERMS: tuple[Term, ...] = (
         "follow-up at day 365.",
     ),
     Term(
+        "immortal_time",
+        "Immortal-time bias",
+        "Survival analysis",
+        "Bias from grouping patients by something that happens after time zero: they had to "
+        "survive long enough for it to happen, which flatters that group's survival.",
+        "Survival is counted from ICU admission (time zero). A patient can only be in a group "
+        "defined by a later event (e.g. *received tocilizumab*, *worst ICANS grade*, "
+        "*mechanical ventilation during the stay*) if they lived until that event; the time "
+        "before it is *immortal* for that group. Comparing such groups from time zero makes "
+        "the exposed group look better than it is. Remedies: landmark analysis (start the "
+        "clock at a fixed later day, among those still alive) or a time-dependent covariate.",
+        aliases=("immortal time", "immortal-time", "guarantee-time bias"),
+        in_this_study="The Survival page warns when the grouping is measured after ICU "
+        "admission; the paper's prognostic factors (reason for admission, ECOG PS, SOFA at "
+        "admission) are all known at time zero.",
+    ),
+    Term(
         "kaplan_meier",
         "Kaplan–Meier estimator",
         "Survival analysis",

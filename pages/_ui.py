@@ -253,7 +253,15 @@ def _slider(facts: dict, field: str, label: str, step: float) -> tuple[float | N
     # is otherwise dropped by Streamlit on the next page change and the filter silently resets
     cur = st.session_state[key]
     st.session_state[key] = (max(lo, float(cur[0])), min(hi, float(cur[1])))
-    chosen = st.sidebar.slider(label, min_value=lo, max_value=hi, step=step, key=key)
+    whole = float(step).is_integer() and float(lo).is_integer() and float(hi).is_integer()
+    chosen = st.sidebar.slider(
+        label,
+        min_value=lo,
+        max_value=hi,
+        step=step,
+        key=key,
+        format="%d" if whole else None,  # "18 – 80", not "18.00 – 80.00"
+    )
     _saved()[field] = tuple(chosen)
     full = chosen[0] <= lo and chosen[1] >= hi
     _sync_query(_Q[field], None if full else f"{chosen[0]:g},{chosen[1]:g}")

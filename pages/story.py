@@ -42,6 +42,10 @@ PRESENT_CSS = """
 [data-testid="stMain"] h1 { font-size: 2.4rem; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.1rem; }
 [data-testid="stMain"] button p, [data-testid="stMain"] a p { font-size: 1.2rem; }
+/* one step per screen: no sidebar at all (Streamlit alternated collapsed / expanded between
+   steps, cutting the step buttons); leaving presentation mode brings it back */
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none; }
 </style>
 """
 

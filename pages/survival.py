@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import survival as sv
 from core.charts import survival as ch
+from core.glossary import glossary_url
 from core.published import load_published
 from core.schema import column_label, level_order
 from pages._ui import (
@@ -196,7 +197,11 @@ g1, g2 = st.columns([2, 1])
 g1.selectbox("Group by", group_options, key=P + "group", on_change=_to_custom, format_func=_label)
 group_col = st.session_state[P + "group"]
 if group_col != NONE and sv.is_post_admission(group_col):
-    st.warning(f"**{_label(group_col)}** is {POST_ADMISSION_WARNING}.", icon=":material/warning:")
+    st.warning(
+        f"**{_label(group_col)}** is {POST_ADMISSION_WARNING}. "
+        f"[What is immortal-time bias?]({glossary_url('immortal_time')})",
+        icon=":material/warning:",
+    )
 duration, event, endpoint_name, y_title = ENDPOINTS[st.session_state[P + "endpoint"]]
 unit = st.session_state[P + "unit"]
 last = df[duration].max()

@@ -206,3 +206,16 @@ def test_cut_leaves_the_url_when_the_grouping_is_not_cut():
     assert query_value(page, "km_cut") == "55"
     page.selectbox(key="km_group").set_value("icu_reason").run()
     assert "km_cut" not in page.query_params
+
+
+def test_post_admission_grouping_warns_and_links_the_glossary_entry():
+    from core.glossary import glossary_url, term
+    from core.survival import POST_ADMISSION_COLUMNS
+
+    column = (
+        "tocilizumab" if "tocilizumab" in POST_ADMISSION_COLUMNS else min(POST_ADMISSION_COLUMNS)
+    )
+    page = run_page(PAGE, timeout=120, km_group=column)
+    warning = next(w.value for w in page.warning if "immortal-time bias" in w.value)
+    assert glossary_url("immortal_time") in warning
+    assert term("immortal time").key == "immortal_time"
