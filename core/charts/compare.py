@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import altair as alt
@@ -21,6 +22,21 @@ WIDTH_PER_GROUP = 150
 HEIGHT = 260
 
 
+def _short_axis_title(label: str, limit: int = 28) -> str:
+    """A y-axis title that fits the plot height: the unit of a long label, e.g. '(days)'."""
+    if len(label) <= limit:
+        return label
+    if label.endswith(")") and " (" in label:
+        return label[label.rindex(" (") + 1 :]
+    return label[: limit - 1] + "…"
+
+
+def _title_lines(label: str, width_px: int) -> str | list[str]:
+    """The chart title (the full label), wrapped to the chart's width so it is never clipped."""
+    chars = max(16, width_px // 8)  # ~8 px per character of the 13-px bold title font
+    return textwrap.wrap(label, chars) if len(label) > chars else label
+
+
 def continuous_strip(
     df: pd.DataFrame, column: str, by: str | None, label: str, groups: Sequence[str] | None = None
 ) -> alt.Chart:
@@ -29,7 +45,7 @@ def continuous_strip(
     order = list(groups) if groups else sorted(data["group"].unique())
     x = alt.X("group:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160))
     color = alt.Color("group:N", sort=order, scale=alt.Scale(range=PALETTE), legend=None)
-    y = alt.Y("value:Q", title=label, scale=alt.Scale(zero=False))
+    y = alt.Y("value:Q", title=_short_axis_title(label), scale=alt.Scale(zero=False))
     box = (
         alt.Chart(data)
         .mark_boxplot(size=38, opacity=0.45, extent=1.5, outliers=False)
@@ -51,7 +67,7 @@ def continuous_strip(
         )
     )
     width = max(WIDTH_PER_GROUP * len(order), 220)
-    return (box + pts).properties(width=width, height=HEIGHT, title=label)
+    return (box + pts).properties(width=width, height=HEIGHT, title=_title_lines(label, width))
 
 
 def categorical_bars(
@@ -89,7 +105,7 @@ def categorical_bars(
                 "group:N", sort=order, title=None, header=alt.Header(labelFontSize=12)
             )
         )
-        .properties(title=label)
+        .properties(title=_title_lines(label, len(order) * (width + 20)))
     )
 
 
