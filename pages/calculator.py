@@ -333,7 +333,12 @@ fig = chart_spec(
     band=st.session_state[P + "band"],
     width=EXPORT_WIDTH,
 )
-show_chart({**fig, "width": "container"}, width="stretch")
+show_chart(
+    {**fig, "width": "container"},
+    width="stretch",
+    alt="Predicted survival curves of each profile with 95% bands; the values are in the "
+    "table below.",
+)
 st.caption(model.method)
 
 if mode == "published":  # the published coefficients are held fixed (no covariance published)

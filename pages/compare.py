@@ -351,7 +351,13 @@ def main() -> None:
     chart = chart_spec(
         ch.variable_chart, data, spec.column, kind, group_by, spec.label, groups or None
     )
-    show_chart(chart, width="content")
+    show_chart(
+        chart,
+        width="content",
+        alt=f"{spec.label} in each group ("
+        + ("box plot with every patient" if kind == "continuous" else "percentage bars")
+        + "); the numbers are in the table above.",
+    )
 
     # downloads
     st.subheader("Download")

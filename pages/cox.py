@@ -266,7 +266,12 @@ with tab_model:
         width="container",
         title=f"Hazard ratios, {ep_name.split(' (')[0].lower()} ({hz_text})",
     )
-    show_chart(fig, width="stretch")
+    show_chart(
+        fig,
+        width="stretch",
+        alt="Forest plot of the hazard ratios with 95% confidence intervals on a log scale, "
+        "refitted beside published; the values are in the table below.",
+    )
     fig_export = {**fig, "width": EXPORT_WIDTH}
     table = cox.format_summary(res.summary, pub_table)
     st.dataframe(table, hide_index=True, key=P + "table")
@@ -321,7 +326,12 @@ with tab_diag:
             zcols = st.columns(3)
             for zc, panel in zip(zcols, panels[i : i + 3], strict=False):
                 with zc:
-                    show_chart(panel, width="stretch")
+                    show_chart(
+                        panel,
+                        width="stretch",
+                        alt="Scaled Schoenfeld residuals over time with a smooth; the test "
+                        "is in the table above.",
+                    )
         st.caption(
             "Scaled Schoenfeld residuals (R cox.zph(fit)$y) with a LOESS smooth; a flat smooth "
             "around the dashed coefficient line supports proportional hazards.",
@@ -348,6 +358,8 @@ with tab_diag:
             show_chart(
                 chart_spec(ch.calibration_chart, cal.table, cal_h, width="container"),
                 width="stretch",
+                alt="Predicted against observed survival by risk group; the values are in "
+                "the table beside.",
             )
         cc2.dataframe(cox.format_calibration(cal.table), hide_index=True, key=P + "cal")
         if cal.note:

@@ -294,7 +294,13 @@ with tab_km:
         height=CHART_HEIGHT,
         title=f"{endpoint_name}" + (f" by {_label(group_col)}" if gcol else "") + f" ({view.name})",
     )
-    show_chart(spec, width="content")  # sized to fit (FIGURE_WIDTH)
+    show_chart(  # sized to fit (FIGURE_WIDTH)
+        spec,
+        width="content",
+        alt=f"Kaplan-Meier curves of {endpoint_name.lower()}"
+        + (f" by {_label(group_col)}" if gcol else "")
+        + ", with the number at risk under the plot; the values are in the tables below.",
+    )
     left, right = st.columns(2)
     with left:
         st.markdown("**Median survival**")
@@ -386,6 +392,8 @@ with tab_cr:
             show_ci=curves,
         ),
         width="content",
+        alt="Cumulative incidence of progression and of death without progression over time; "
+        "the values are in the table below.",
     )
     at = sv.cumulative_incidence_at(cif, marks)
     st.dataframe(sv.format_cif_table(at, unit), hide_index=True, key=P + "cif_df")

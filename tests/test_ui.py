@@ -25,3 +25,18 @@ def test_datasets_become_arrow_bytes_with_the_same_rows_and_the_spec_is_not_muta
 def test_specs_without_named_datasets_pass_through():
     spec = {"mark": "point", "data": {"values": [{"x": 1}]}}
     assert _arrow_datasets(spec) is spec
+
+
+def test_every_chart_of_the_analysis_pages_has_a_text_alternative():
+    """Screen readers get a sentence per chart (axe only sees 'Vega visualization')."""
+    import pytest
+
+    from tests.apptest import run_page
+
+    for page in ("pages/survival.py", "pages/compare.py", "pages/cox.py", "pages/calculator.py"):
+        at = run_page(page)
+        charts = at.get("vega_lite_chart")
+        if not charts:
+            pytest.fail(f"{page}: no chart found")
+        for chart in charts:
+            assert len(chart.proto.alt) > 30, (page, chart.proto.alt)
