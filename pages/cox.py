@@ -15,9 +15,9 @@ from core.calculator import published_model
 from core.charts import cox as ch
 from core.cox import covariate_label
 from core.format import p_value
-from core.glossary import help_text
+from core.glossary import glossary_url, help_text
 from core.published import load_published
-from core.survival import NOT_PREDICTORS
+from core.survival import NOT_PREDICTORS, is_post_admission
 from pages._ui import (
     chart_download,
     chart_spec,
@@ -250,6 +250,15 @@ except ValueError as exc:  # CoxFitError included: a plain-language reason
 
 for w in res.warnings:
     st.warning(w)
+late = [c for c in covs if is_post_admission(c)]
+if late:  # baseline Cox from ICU admission: a later-measured covariate borrows immortal time
+    st.warning(
+        f"{', '.join(covariate_label(c) for c in late)}: measured after ICU admission, so a "
+        "Cox model from admission is subject to immortal-time bias (patients had to survive "
+        "long enough to receive it); interpret with care. "
+        f"[What is immortal-time bias?]({glossary_url('immortal_time')})",
+        icon=":material/warning:",
+    )
 
 if view.reconstructed:
     st.info(_reconstruction_note(df, sw))

@@ -184,3 +184,10 @@ def test_filter_that_makes_a_covariate_constant_is_explained_in_words():
     (error,) = page.error
     assert covariate_label("reason_dp") in error.value
     assert "widen the filter" in error.value
+
+
+def test_post_admission_covariate_is_warned_about():
+    page = run_page(PAGE, cox_mode="pick", cox_covs="ecog_ps,steroids")
+    assert any("immortal-time bias" in w.value for w in page.warning)
+    paper = run_page(PAGE, cox_mode="paper")  # reason, PS, SOFA: all known at admission
+    assert not any("immortal-time bias" in w.value for w in paper.warning)
