@@ -177,19 +177,7 @@ def km_chart(
     levels = _levels(km_result)
     enc = _color(levels, group_title if group_title is not None else km_result.group)
     x_max = (horizon if horizon is not None else float(km_result.table["time"].max())) * sc
-    ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
-    x = alt.X(
-        "t:Q",
-        title=_axis_title(x_label, time_unit),
-        scale=alt.Scale(domain=[0, x_max], nice=False),
-        axis=alt.Axis(
-            values=ticks,
-            format="d" if time_unit == "days" else ".0f",
-            labelFontSize=FONT_SIZE,
-            titleFontSize=FONT_SIZE,
-            grid=True,
-        ),
-    )
+    x = _time_x(time_unit, x_label, x_max, sc, grid=True)
     y = alt.Y(
         "survival:Q",
         title=y_title,
@@ -467,7 +455,8 @@ def cif_ci_data(
     return pd.concat(parts, ignore_index=True)
 
 
-def _cif_x(time_unit: str, x_label: str, x_max: float, sc: float) -> alt.X:
+def _time_x(time_unit: str, x_label: str, x_max: float, sc: float, **axis) -> alt.X:
+    """Time axis from 0 to ``x_max`` (display unit) with the ticks of :func:`time_ticks`."""
     ticks = [t * sc for t in time_ticks(x_max / sc, time_unit)] if x_max > 0 else None
     return alt.X(
         "t:Q",
@@ -478,6 +467,7 @@ def _cif_x(time_unit: str, x_label: str, x_max: float, sc: float) -> alt.X:
             format="d" if time_unit == "days" else ".0f",
             labelFontSize=FONT_SIZE,
             titleFontSize=FONT_SIZE,
+            **axis,
         ),
     )
 
@@ -526,7 +516,7 @@ def _cif_curves(
     sc = _scale(time_unit)
     data = cif_ci_data(cif, time_unit, horizon)
     x_max = (horizon if horizon is not None else float(cif["time"].max())) * sc
-    x = _cif_x(time_unit, x_label, x_max, sc)
+    x = _time_x(time_unit, x_label, x_max, sc)
     labels = list(CIF_STATES.values())
     legend = _cif_legend()
     y = alt.Y(
@@ -652,7 +642,7 @@ def cif_chart(
         alt.Chart(long)
         .mark_area(interpolate="step-after", opacity=0.7, line={"strokeWidth": 2})
         .encode(
-            x=_cif_x(time_unit, x_label, x_max, sc),
+            x=_time_x(time_unit, x_label, x_max, sc),
             y=alt.Y(
                 "cif:Q",
                 stack="zero",
