@@ -393,8 +393,7 @@ with tab_diag:
         "replicates); untick for a quick, optimistic look.",
     )
     boot_key = (
-        int(pd.util.hash_pandas_object(view.df, index=False).sum()),
-        view.n,
+        view.key,
         tuple(covs),
         duration,
         horizon,

@@ -8,8 +8,6 @@ screen with previous / next buttons; the step is mirrored in the URL.
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
@@ -20,7 +18,7 @@ from core.charts import survival as km_charts
 from core.published import load_published, published_hrs
 from core.story import STEPS, StoryStep, ViewLink, build_story, cox_step_fit
 from core.survival import kaplan_meier
-from pages._ui import cohort_sidebar, page_header
+from pages._ui import cohort_sidebar, page_header, show_chart
 
 PRESENT, STEP = "present", "step"  # query-parameter keys of this page
 CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 330  # px; charts take their column's width
@@ -48,19 +46,6 @@ PRESENT_CSS = """
 [data-testid="stExpandSidebarButton"] { display: none; }
 </style>
 """
-
-
-def _fingerprint(df: pd.DataFrame) -> str:
-    """Content hash of the cohort, computed once per run: the cache key of this page.
-
-    (Passing the frame itself to every cached function would hash it once per call.)
-    """
-    digest = hashlib.sha256("\x1f".join(map(str, df.columns)).encode())
-    try:
-        digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    except TypeError:  # unhashable cells in an uploaded cohort
-        digest.update(df.to_csv(index=False).encode())
-    return digest.hexdigest()
 
 
 @st.cache_data(show_spinner="Recomputing the story…", max_entries=16)
@@ -139,7 +124,7 @@ def _chart(step: StoryStep, fingerprint: str, df: pd.DataFrame, height: int) -> 
     spec = _chart_spec(fingerprint, step.chart, height, df)
     if spec is not None:
         alt, how = CHART_TEXT[step.chart]
-        st.vega_lite_chart(spec=spec, width="stretch", theme=None, alt=alt)
+        show_chart(spec, width="stretch", alt=alt)
         st.caption(f"{alt} {how}")
 
 
@@ -234,7 +219,7 @@ if not present:  # the header first: cohort_sidebar() completes its badge with t
         "to see which findings hold in a subgroup.",
     )
 view = cohort_sidebar()
-fingerprint = _fingerprint(view.df)
+fingerprint = view.key  # the rows' identity (cohort + filter): the cache key of this page
 steps = _story(fingerprint, view.df)
 n_steps = len(steps)
 
