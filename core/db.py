@@ -185,5 +185,14 @@ def distinct_values(con: duckdb.DuckDBPyConnection, column: str) -> list:
     return [r[0] for r in rows.fetchall()]
 
 
+def value_range(con: duckdb.DuckDBPyConnection, column: str) -> tuple[float, float] | None:
+    """(min, max) of a known numeric column of ``patients``; None when it has no value."""
+    if column not in table_columns(con):
+        raise KeyError(f"unknown column {column!r}")
+    q = quote_ident(column)
+    lo, hi = con.execute(f"SELECT min({q}), max({q}) FROM patients").fetchone()
+    return None if lo is None else (float(lo), float(hi))
+
+
 if __name__ == "__main__":
     print(f"built {build_database()}")

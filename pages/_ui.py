@@ -157,17 +157,11 @@ _RANGE_FIELDS = ("age", "sofa")
 def _read_facts(con: duckdb.DuckDBPyConnection) -> dict:
     """What the filter widgets need of a cohort: columns, size, levels and ranges."""
     columns = db.table_columns(con)
-    ranges = {}
-    for field in _RANGE_FIELDS:
-        if field in columns:
-            q = db.quote_ident(field)
-            lo, hi = con.execute(f"SELECT min({q}), max({q}) FROM patients").fetchone()
-            ranges[field] = None if lo is None else (float(lo), float(hi))
     return {
         "columns": columns,
         "n_total": db.cohort_size(con),
         "levels": {f: db.distinct_values(con, f) for f in _LEVEL_FIELDS if f in columns},
-        "ranges": ranges,
+        "ranges": {f: db.value_range(con, f) for f in _RANGE_FIELDS if f in columns},
     }
 
 

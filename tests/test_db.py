@@ -107,3 +107,12 @@ def test_replacement_scans_are_disabled():
     c = db.session_connection(db.read_cohort_csv().head(2))
     with pytest.raises(duckdb.Error):
         c.execute("SELECT * FROM secret")
+
+
+def test_value_range_is_min_and_max_and_refuses_unknown_columns():
+    df = pd.DataFrame({"age": [61, 18, None, 80], "sofa": [None, None, None, None]})
+    con = db.session_connection(df)
+    assert db.value_range(con, "age") == (18.0, 80.0)
+    assert db.value_range(con, "sofa") is None
+    with pytest.raises(KeyError):
+        db.value_range(con, 'age"; DROP TABLE patients; --')
