@@ -17,9 +17,10 @@ Prints four tables (no timing is asserted anywhere; goals in brackets):
    one (same value again, caches full), plus one change of the shared sidebar filter.
 3. **Peak memory** [< 400 MB]: peak resident set (``VmHWM`` in ``/proc/<pid>/status``) of
    the server process after every page has been opened in the browser.
-4. **Registry scale**: core.compare / core.survival / core.cox / core.story on 100,000
+4. **Registry scale**: core.stats.compare / core.stats.survival / core.stats.cox.fit /
+core.study.story on 100,000
    synthetic patients resampled from the reconstructed cohort, and the shared filter SQL of
-   core.db on the same rows in DuckDB over a Parquet file.
+   core.cohort.db on the same rows in DuckDB over a Parquet file.
 """
 
 from __future__ import annotations
@@ -123,9 +124,9 @@ def _peak_rss_mb(pid: int) -> tuple[float, float]:
 def cold_start_and_memory() -> None:
     from playwright.sync_api import sync_playwright
 
-    from core.published import load_published
+    from core.study.published import load_published
 
-    title = "CAR-T cell recipients in the ICU"  # the overview's st.title (pages/overview.py)
+    title = "CAR-T cell recipients in the ICU"  # the overview's st.title (app_pages/overview.py)
     health, titled, drawn, warm_server, peaks = [], [], [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -372,7 +373,7 @@ def warm_interactions() -> None:
 # ---------------------------------------------------------------------------------------------
 def registry_cohort(n: int, seed: int = 7) -> pd.DataFrame:
     """n synthetic patients: rows of the reconstructed cohort resampled, times jittered."""
-    from core.db import connect, fetch_cohort
+    from core.cohort.db import connect, fetch_cohort
 
     con = connect()
     try:
@@ -402,12 +403,12 @@ def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
 def registry_scale(n: int) -> None:
     import duckdb
 
-    from core import db
-    from core.compare import PRESETS, compare_groups, compare_groups_sql
-    from core.cox import fit_cox
-    from core.schema import CohortFilter
-    from core.story import build_story
-    from core.survival import kaplan_meier, logrank
+    from core.cohort import db
+    from core.cohort.schema import CohortFilter
+    from core.stats.compare import PRESETS, compare_groups, compare_groups_sql
+    from core.stats.cox.fit import fit_cox
+    from core.stats.survival import kaplan_meier, logrank
+    from core.study.story import build_story
 
     df = registry_cohort(n)
     table3 = [v for v in PRESETS["table3"].variables if v.column in df.columns]
@@ -445,7 +446,7 @@ def registry_scale(n: int) -> None:
         pq.execute(f"CREATE VIEW patients AS SELECT * FROM read_parquet('{parquet}')")
         filt = CohortFilter(icu_reason=("Sepsis", "CRS"), ecog_ps=(0, 1, 2), age_min=18)
         add(
-            "core.db.fetch_cohort over Parquet (filter: reason, PS, age)",
+            "core.cohort.db.fetch_cohort over Parquet (filter: reason, PS, age)",
             lambda: db.fetch_cohort(pq, filt),
         )
         pq.close()

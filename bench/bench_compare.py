@@ -1,4 +1,4 @@
-"""Benchmark core.compare on synthetic data (prints a table; no asserts).
+"""Benchmark core.stats.compare on synthetic data (prints a table; no asserts).
 
     python bench/bench_compare.py [n_patients]
 
@@ -8,7 +8,7 @@ with p-values by ``tableone`` (Python's reference, in requirements-dev.txt) in t
 and the ratio, plus the r x c Fisher test on the largest tables of the app's size and on R's
 ``Job`` satisfaction table (4 x 4, n = 96).
 
-Tests are not identical: core.compare gives Kruskal-Wallis and Fisher's exact test (here a
+Tests are not identical: core.stats.compare gives Kruskal-Wallis and Fisher's exact test (here a
 seeded Monte Carlo: the exact r x c enumeration is beyond its time budget at 100k rows);
 tableone gives Kruskal-Wallis (``nonnormal``) and chi-squared for the categorical rows.
 """
@@ -26,8 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.compare import compare_groups, compare_groups_sql
-from core.fisher import fisher_test
+from core.stats.compare import compare_groups, compare_groups_sql
+from core.stats.fisher import fisher_test
 
 
 def synthetic(n: int, seed: int = 1) -> pd.DataFrame:
@@ -114,7 +114,7 @@ def main() -> None:
             timed(lambda: compare_groups_sql(con, "patients", "group", variables), repeat=3),
         )
     )
-    from core import compare as cmp
+    from core.stats import compare as cmp
 
     def agg_sql():
         t = cmp._qi("patients")
@@ -148,7 +148,7 @@ def main() -> None:
         )
     )
 
-    # the kinds core.compare infers: text and booleans categorical, numbers continuous
+    # the kinds core.stats.compare infers: text and booleans categorical, numbers continuous
     categorical = [
         c
         for c in variables
@@ -168,7 +168,7 @@ def main() -> None:
     else:
         print(
             f"\nsame grouped table with p-values, {n:,} patients x {len(variables)} variables:\n"
-            f"  tableone {t_tableone:.3f} s, core.compare (best path) {t_core:.3f} s: "
+            f"  tableone {t_tableone:.3f} s, core.stats.compare (best path) {t_core:.3f} s: "
             f"core is {t_tableone / t_core:.1f}x faster (goal >= 5x)"
         )
 

@@ -6,7 +6,7 @@ Run from the repository root::
 
 Prints one table: best-of-``REPEATS`` wall time for
 
-* ``core.cox.fit_cox`` (complete result: Efron Newton-Raphson, Wald table, global tests,
+* ``core.stats.cox.fit.fit_cox`` (complete result: Efron Newton-Raphson, Wald table, global tests,
   concordance), its pieces (Newton-Raphson only, concordance only), ``ph_test`` (cox.zph);
 * lifelines ``CoxPHFitter`` (default, and with ``fit_options={"step_size": 1.0}``: undamped
   Newton steps, as R);
@@ -30,7 +30,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.cox import (
+from core.stats.cox.fit import (
     _newton,
     _RiskSets,
     concordance_index,
@@ -108,7 +108,7 @@ def main(n: int = 100_000) -> pd.DataFrame:
     rows = []
     t_fit, res = best_of(lambda: fit_cox(df, "os_days", "os_event", COVS))
     ref = res.model.coef
-    rows.append(("core.cox.fit_cox (full result)", t_fit, 0.0, res.iterations))
+    rows.append(("core.stats.cox.fit.fit_cox (full result)", t_fit, 0.0, res.iterations))
 
     Xc = df[COVS].to_numpy(float)
     Xc = Xc - Xc.mean(axis=0)
@@ -125,7 +125,7 @@ def main(n: int = 100_000) -> pd.DataFrame:
     t_c, _ = best_of(lambda: concordance_index(t_arr, e_arr, lp))
     rows.append(("  concordance only", t_c, np.nan, np.nan))
     t_z, _ = best_of(lambda: ph_test(res), repeats=1)
-    rows.append(("core.cox.ph_test (cox.zph)", t_z, np.nan, np.nan))
+    rows.append(("core.stats.cox.fit.ph_test (cox.zph)", t_z, np.nan, np.nan))
 
     try:
         from lifelines import CoxPHFitter

@@ -1,4 +1,4 @@
-"""Benchmark: Kaplan-Meier + log-rank by a 4-level group (core.survival vs lifelines).
+"""Benchmark: Kaplan-Meier + log-rank by a 4-level group (core.stats.survival vs lifelines).
 
 Run: ``python bench/bench_survival.py [--repeats 5] [--no-lifelines]``.  Prints a table of the
 median wall time per call over ``repeats`` runs.  Data: synthetic patients, exponential times
@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import survival as sv
+from core.stats import survival as sv
 
 
 def synthetic(n: int, seed: int = 0, days: bool = True) -> pd.DataFrame:
@@ -73,7 +73,7 @@ def main() -> None:
             df = synthetic(n, days=days)
             label = "whole days" if days else "continuous"
             ut = df["os_days"].nunique()
-            rows.append(("core.survival", n, label, ut, timed(ours, df, args.repeats)))
+            rows.append(("core.stats.survival", n, label, ut, timed(ours, df, args.repeats)))
             if not args.no_lifelines:
                 reps = args.repeats if n <= 100_000 else 1
                 with warnings.catch_warnings():

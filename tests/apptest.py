@@ -15,7 +15,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-USER_KEY = "user_cohort"  # pages/_ui.py session_state key of an uploaded cohort
+USER_KEY = "user_cohort"  # app_pages/_ui/cohort.py session_state key of an uploaded cohort
 
 
 def run_page(
@@ -28,7 +28,7 @@ def run_page(
 ) -> AppTest:
     """Run a Streamlit script once and return its AppTest.
 
-    ``page_path`` is absolute or relative to the repository root (e.g. ``"pages/cox.py"``).
+    ``page_path`` is absolute or relative to the repository root (e.g. ``"app_pages/cox.py"``).
     ``session_state`` entries are set before the run, then every ``query`` item becomes a query
     parameter. With ``check`` (the default) the run must raise no exception.
     """
@@ -48,7 +48,7 @@ def run_page(
 
 def uploaded_cohort(df: pd.DataFrame, *, name: str = "upload", mode: str = "paper") -> dict:
     """The session_state value (under ``USER_KEY``) of a cohort uploaded as ``df``."""
-    from core import db
+    from core.cohort import db
 
     return {"con": db.session_connection(df), "name": name, "mode": mode}
 
@@ -74,8 +74,8 @@ def query_value(at: AppTest, key: str) -> str | None:
 
 
 def shipped_cohort() -> pd.DataFrame:
-    """The active cohort by default: the shipped cohort (core.db), empty filter."""
-    from core import db
+    """The active cohort by default: the shipped cohort (core.cohort.db), empty filter."""
+    from core.cohort import db
 
     con = db.connect()
     try:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from core.published import load_published
+from core.study.published import load_published
 from tests.conftest import SCREENSHOTS, wait_for_app
 
 pytestmark = pytest.mark.browser

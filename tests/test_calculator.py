@@ -1,4 +1,4 @@
-"""core.calculator: profiles, published / refit survival vs R, relative-hazard breakdown."""
+"""core.study.calculator: profiles, published / refit survival vs R, relative-hazard breakdown."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from core.calculator import (
+from core.stats.cox.fit import predict_survival
+from core.study.calculator import (
     ICU_REASONS,
     ProfileError,
     build_model,
@@ -20,7 +21,6 @@ from core.calculator import (
     range_warnings,
     relative_hazard,
 )
-from core.cox import predict_survival
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -317,7 +317,7 @@ def test_published_mode_without_disease_progression_patients():
 
 
 def test_published_model_constant_is_log_hr():
-    from core.calculator import PUBLISHED_MODEL
+    from core.study.calculator import PUBLISHED_MODEL
 
     for k, (hr, _, _) in PAPER.items():
         assert PUBLISHED_MODEL.coef[k] == pytest.approx(math.log(hr), abs=1e-15)
@@ -327,7 +327,7 @@ def test_published_model_constant_is_log_hr():
 # display tables (hand-written expectations)
 # --------------------------------------------------------------------------------------
 def test_format_survival_table_wide_in_profile_order():
-    from core.calculator import ProfilePrediction, format_survival_table
+    from core.study.calculator import ProfilePrediction, format_survival_table
 
     table = pd.DataFrame(
         {
@@ -349,7 +349,7 @@ def test_format_survival_table_wide_in_profile_order():
 
 
 def test_relative_hazard_table_published_by_hand():
-    from core.calculator import RELATIVE_HAZARD_COLUMNS, relative_hazard_table
+    from core.study.calculator import RELATIVE_HAZARD_COLUMNS, relative_hazard_table
 
     ref = make_profile(label="Ref", icu_reason="CRS", ecog_ps=1, sofa=4)
     other = make_profile(label="Other", icu_reason="Disease progression", ecog_ps=2, sofa=5)
@@ -366,7 +366,7 @@ def test_relative_hazard_table_published_by_hand():
 
 
 def test_relative_hazard_table_interval_when_a_ci_exists(monkeypatch):
-    import core.calculator as calc_mod
+    import core.study.calculator as calc_mod
 
     def fake(profile, reference, model=None):
         return calc_mod.RelativeHazard(2.3456, 1.234, 4.5678, pd.DataFrame(), "2.35")
@@ -380,7 +380,7 @@ def test_relative_hazard_table_interval_when_a_ci_exists(monkeypatch):
 
 
 def test_observed_range():
-    from core.calculator import observed_range
+    from core.study.calculator import observed_range
 
     cohort = pd.DataFrame({"ps": [0, 4, None, 2], "x": [1.5, 2.0, 1.75, None], "t": list("abcd")})
     assert observed_range(cohort, "ps") == "0-4"

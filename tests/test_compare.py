@@ -1,4 +1,4 @@
-"""core.compare against R (wilcox.test, kruskal.test, fisher.test, quantile, p.adjust)."""
+"""core.stats.compare against R (wilcox.test, kruskal.test, fisher.test, quantile, p.adjust)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.compare import (
+from core.stats.compare import (
     OVERALL,
     PRESETS,
     TEST_KRUSKAL,
@@ -294,7 +294,7 @@ def test_format_table_shapes(data):
 
 
 def test_presets_match_published_yaml():
-    from core.published import load_published
+    from core.study.published import load_published
 
     pub = {v["name"]: v for v in load_published()["variables"]}
     for preset in PRESETS.values():
@@ -408,20 +408,20 @@ def test_format_table_puts_statistics_before_published_columns(data):
     [("0.049", True), ("0.05", False), ("<0.001", True), ("", False), ("n/a", False)],
 )
 def test_is_significant(text, significant):
-    from core.compare import is_significant
+    from core.stats.compare import is_significant
 
     assert is_significant(text) is significant
 
 
 def test_is_significant_other_alpha():
-    from core.compare import is_significant
+    from core.stats.compare import is_significant
 
     assert is_significant("0.02", alpha=0.01) is False
     assert is_significant("0.009", alpha=0.01) is True
 
 
 def test_too_small_groups_names_groups_under_two():
-    from core.compare import too_small_groups
+    from core.stats.compare import too_small_groups
 
     d = pd.DataFrame({"g": ["a", "a", "a", "b", "c", "c"], "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
     assert too_small_groups(compare_groups(d, "g", ["x"])) == [("b", 1)]
@@ -432,7 +432,7 @@ def test_too_small_groups_names_groups_under_two():
 
 
 def test_notes_table_drops_the_small_group_clause():
-    from core.compare import notes_table
+    from core.stats.compare import notes_table
 
     result = pd.DataFrame(
         {
@@ -454,7 +454,7 @@ def test_notes_table_drops_the_small_group_clause():
 
 
 def test_tests_used_once_and_sorted():
-    from core.compare import tests_used
+    from core.stats.compare import tests_used
 
     result = pd.DataFrame(
         {
@@ -467,7 +467,7 @@ def test_tests_used_once_and_sorted():
 
 
 def test_published_agreement_counts_figures_not_p_values():
-    from core.compare import published_agreement
+    from core.stats.compare import published_agreement
 
     published = pd.DataFrame(
         {"statistic": ["n", "pct", "p", "median", "q1"], "matches": [True, False, False, True, 1]}
@@ -476,7 +476,7 @@ def test_published_agreement_counts_figures_not_p_values():
 
 
 def test_style_table_sections_paper_columns_and_significant_p():
-    from core.compare import style_table
+    from core.stats.compare import style_table
 
     table = pd.DataFrame(
         {

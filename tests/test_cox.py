@@ -1,4 +1,4 @@
-"""core.cox against R's survival package (coxph, cox.zph, survfit.coxph, concordance).
+"""core.stats.cox.fit against R's survival package (coxph, cox.zph, survfit.coxph, concordance).
 
 Expected values are R literals (with the R call in a comment) or computed live with
 ``tests.r_oracle.run_r``.  Tolerance 1e-6 unless stated.
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from lifelines.datasets import load_lung
 
-from core.cox import (
+from core.stats.cox.fit import (
     CoxFitError,
     add_derived,
     bootstrap_cindex,
@@ -559,7 +559,7 @@ def test_bootstrap_with_selection_runs():
 # display tables (hand-written expectations)
 # --------------------------------------------------------------------------------------
 def test_covariate_label_paper_dictionary_factor_and_unknown():
-    from core.cox import covariate_label
+    from core.stats.cox.fit import covariate_label
 
     assert covariate_label("sofa") == "SOFA (per point)"
     assert covariate_label("reason_dp") == "Disease progression (vs other reasons)"
@@ -572,7 +572,7 @@ def test_covariate_label_paper_dictionary_factor_and_unknown():
 
 
 def test_format_summary_rounds_and_adds_the_published_hr():
-    from core.cox import format_summary
+    from core.stats.cox.fit import format_summary
 
     summary = pd.DataFrame(
         {
@@ -603,7 +603,7 @@ def test_format_summary_rounds_and_adds_the_published_hr():
 
 
 def test_format_ph_table_labels_terms_and_keeps_global():
-    from core.cox import format_ph_table
+    from core.stats.cox.fit import format_ph_table
 
     table = pd.DataFrame(
         {"term": ["sofa", "GLOBAL"], "chisq": [1.23456, 2.5], "df": [1, 1], "p": [0.2666, np.nan]}
@@ -617,7 +617,7 @@ def test_format_ph_table_labels_terms_and_keeps_global():
 
 
 def test_format_calibration_percentages_and_missing_observed():
-    from core.cox import format_calibration
+    from core.stats.cox.fit import format_calibration
 
     table = pd.DataFrame(
         {
@@ -646,7 +646,7 @@ def test_format_calibration_percentages_and_missing_observed():
 
 
 def test_format_stepwise_adds_labels_and_p_text():
-    from core.cox import format_stepwise
+    from core.stats.cox.fit import format_stepwise
 
     trace = pd.DataFrame(
         {
@@ -664,7 +664,7 @@ def test_format_stepwise_adds_labels_and_p_text():
 
 
 def test_published_comparison_phrases():
-    from core.cox import published_comparison
+    from core.stats.cox.fit import published_comparison
 
     summary = pd.DataFrame(
         {

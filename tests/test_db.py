@@ -1,4 +1,5 @@
-"""core/db.py and core/schema.py: shipped read-only database, validation, filter SQL."""
+"""core/cohort/db.py and core/cohort/schema.py: shipped read-only database, validation, filter
+SQL."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from core import db
-from core.published import load_published
-from core.schema import CohortFilter, load_dictionary, validate_frame
+from core.cohort import db
+from core.cohort.schema import CohortFilter, load_dictionary, validate_frame
+from core.study.published import load_published
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""core.fisher against R's fisher.test (exact, two-sided)."""
+"""core.stats.fisher against R's fisher.test (exact, two-sided)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.fisher import METHOD_EXACT, fisher_test
+from core.stats.fisher import METHOD_EXACT, fisher_test
 from tests.r_oracle import run_r
 
 # R: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)  (?fisher.test example)

@@ -1,4 +1,4 @@
-"""core.format: the text of p-values, intervals and percentages in result tables.
+"""core.tables.format: the text of p-values, intervals and percentages in result tables.
 
 Expectations are written out by hand (rounding done on paper), never produced by the code.
 """
@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from core.format import MISSING, estimate_interval, interval, p_phrase, p_value, percent
+from core.tables.format import MISSING, estimate_interval, interval, p_phrase, p_value, percent
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for core.ingest: formats, mapping, durations, event codings, hostile input, session.
+"""Tests for core.cohort.ingest: formats, mapping, durations, event codings, hostile input, session.
 
 Expected values are hand calculations (dates, 30.4375 days/month) or R (survival::Surv status
 coding, via tests/r_oracle.py). The hostile corpus is built in memory by
@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core import ingest as I
-from core.ingest import IngestError, read_cohort
+from core.cohort import ingest as I
+from core.cohort.ingest import IngestError, read_cohort
 from tests.hostile import make_corpus as M
 from tests.r_oracle import run_r
 
@@ -605,7 +605,7 @@ def test_generic_mode_any_columns():
 
 
 def test_derived_one_year_columns_boundary():
-    """death_1y = died within 365 days (core.db view), by hand: 365 -> yes, 366 -> no."""
+    """death_1y = died within 365 days (core.cohort.db view), by hand: 365 -> yes, 366 -> no."""
     rep = read_cohort(b"time,status\n365,1\n366,1\n100,0\n", "d.csv")
     con = I.load_into_session(rep)
     got = con.execute("SELECT death_1y, outcome_1y FROM patients ORDER BY os_days DESC").df()
@@ -715,7 +715,7 @@ def test_pfs_event_ambiguity_falls_back_to_os_coding():
 
 
 def test_dictionary_rules_and_pydantic_cross_check():
-    """Ranges/levels come from data/dictionary.csv; core.schema.Patient adds pfs <= os."""
+    """Ranges/levels come from data/dictionary.csv; core.cohort.schema.Patient adds pfs <= os."""
     data = (
         b"id,time,status,pfs,pfs_status,bacterium,crs_grade\n"
         b"a,100,1,50,1,E. coli,4\n"
@@ -736,8 +736,8 @@ def test_dictionary_rules_and_pydantic_cross_check():
 
 
 def test_pydantic_errors_become_rejected_rows(monkeypatch):
-    """Errors of core.schema.validate_frame are mapped back to file rows and columns."""
-    from core import schema
+    """Errors of core.cohort.schema.validate_frame are mapped back to file rows and columns."""
+    from core.cohort import schema
 
     seen = {}
 

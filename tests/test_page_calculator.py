@@ -1,6 +1,6 @@
-"""AppTest of pages/calculator.py: profiles from the URL, published / refit predictions, SOFA.
+"""AppTest of app_pages/calculator.py: profiles from the URL, published / refit predictions, SOFA.
 
-Expected numbers come from core.calculator on the same active cohort (checked against R in
+Expected numbers come from core.study.calculator on the same active cohort (checked against R in
 tests/test_calculator.py); none is typed here.
 """
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import calculator as calc
+from core.study import calculator as calc
 from tests.apptest import (
     USER_KEY,
     frame_with,
@@ -22,7 +22,7 @@ from tests.apptest import (
     uploaded_cohort,
 )
 
-PAGE = "pages/calculator.py"
+PAGE = "app_pages/calculator.py"
 
 
 def _pct(v: float) -> str:

@@ -1,7 +1,7 @@
-"""AppTest of pages/compare.py: grouping widgets change the table and p-values; no exception.
+"""AppTest of app_pages/compare.py: grouping widgets change the table and p-values; no exception.
 
-Expected numbers are not typed here: the page must show what core.compare computes on the
-same active cohort (core.compare itself is checked against R in tests/test_compare.py).
+Expected numbers are not typed here: the page must show what core.stats.compare computes on the
+same active cohort (core.stats.compare itself is checked against R in tests/test_compare.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import compare as cg
+from core.stats import compare as cg
 from tests.apptest import (
     ROOT,
     USER_KEY,
@@ -21,7 +21,7 @@ from tests.apptest import (
     uploaded_cohort,
 )
 
-PAGE = "pages/compare.py"
+PAGE = "app_pages/compare.py"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_default_is_table3_with_published_values(default_page):
         assert any(c.startswith(f"{g} (n = ") for c in cols), cols
         assert f"{g} (paper)" in cols
     assert "p" in cols and "p (paper)" in cols
-    # the page's p-value for age is core.compare's on the same cohort
+    # the page's p-value for age is core.stats.compare's on the same cohort
     res = cg.compare_groups(
         shipped_cohort(), "icu_reason", ["age"], group_order=cg.PRESETS["table3"].group_order
     )
@@ -139,7 +139,7 @@ def test_uploaded_cohort_has_no_published_columns_and_a_grouping_title():
 
 def test_cached_table_follows_the_filter_and_the_cohort():
     """Results are cached on the cohort + filter: a new filter or upload is never served stale."""
-    from core.published import load_published
+    from core.study.published import load_published
 
     sizes = load_published()["groupings"]["icu_reason"]["levels"]
     unfiltered = frame_with(run_page(PAGE, cmp_preset="table1"), "Characteristic")

@@ -1,6 +1,8 @@
-"""AppTest of pages/cox.py: the page shows what core.cox computes on the active cohort.
+"""AppTest of app_pages/cox.py: the page shows what core.stats.cox.fit computes on the active
+cohort.
 
-No number is typed here: the page must agree with core.cox on the same cohort (core.cox itself
+No number is typed here: the page must agree with core.stats.cox.fit on the same cohort
+(core.stats.cox.fit itself
 is checked against R in tests/test_cox.py) and with the published HRs in data/published.yaml.
 """
 
@@ -9,8 +11,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import cox
-from core.calculator import PUBLISHED_COVARIATES, published_hrs
+from core.stats.cox import fit as cox
+from core.study.calculator import PUBLISHED_COVARIATES, published_hrs
 from tests.apptest import (
     ROOT,
     USER_KEY,
@@ -21,7 +23,7 @@ from tests.apptest import (
     uploaded_cohort,
 )
 
-PAGE = "pages/cox.py"  # relative to the repository root
+PAGE = "app_pages/cox.py"  # relative to the repository root
 PAPER = list(PUBLISHED_COVARIATES)
 
 
@@ -167,7 +169,7 @@ def test_stepwise_note_names_extra_covariates():
 
 
 def test_labels_from_dictionary_and_downloads_ignore_clicks():
-    from core.schema import load_dictionary
+    from core.cohort.schema import load_dictionary
 
     at = run_page(PAGE, cox_mode="pick", cox_covs="hypertension,prior_lines,sofa", cox_hz="365")
     shown = frame_with(at, "HR")["Covariate"].tolist()
@@ -178,7 +180,7 @@ def test_labels_from_dictionary_and_downloads_ignore_clicks():
 
 
 def test_filter_that_makes_a_covariate_constant_is_explained_in_words():
-    from core.cox import covariate_label
+    from core.stats.cox.fit import covariate_label
 
     page = run_page(PAGE, cox_mode="paper", f_reason="Sepsis")  # every patient: not DP
     (error,) = page.error

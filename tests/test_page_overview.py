@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.published import load_published
+from core.study.published import load_published
 from tests.apptest import run_page
 
 PUB = load_published()
@@ -15,7 +15,7 @@ def _metric(at: AppTest, label: str) -> str:
 
 
 def test_overview_shows_badge_and_live_numbers():
-    at = run_page("pages/overview.py", timeout=60, check=False)
+    at = run_page("app_pages/overview.py", timeout=60, check=False)
     assert not at.exception
     assert any("not patient data" in c.value for c in at.caption)
     assert _metric(at, "Patients") == str(PUB["meta"]["n"])
@@ -25,7 +25,7 @@ def test_overview_shows_badge_and_live_numbers():
 
 
 def test_sidebar_filter_changes_the_cohort_and_the_url():
-    at = run_page("pages/overview.py", timeout=60, check=False)
+    at = run_page("app_pages/overview.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_icu_reason").set_value(["Sepsis"]).run()
     assert not at.exception
     n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
@@ -34,20 +34,22 @@ def test_sidebar_filter_changes_the_cohort_and_the_url():
 
 
 def test_filter_from_url_is_applied():
-    at = run_page("pages/overview.py", timeout=60, check=False, f_reason="CRS,Disease progression")
+    at = run_page(
+        "app_pages/overview.py", timeout=60, check=False, f_reason="CRS,Disease progression"
+    )
     levels = PUB["groupings"]["icu_reason"]["levels"]
     assert _metric(at, "Patients") == str(levels["CRS"] + levels["Disease progression"])
 
 
 def test_empty_filter_gives_a_message_not_a_traceback():
-    at = run_page("pages/overview.py", timeout=60, check=False)
+    at = run_page("app_pages/overview.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
     assert not at.exception
     assert any("No patient passes" in w.value for w in at.warning)
 
 
 def test_reproduction_page_lists_every_figure_with_status():
-    at = run_page("pages/reproduction.py", timeout=60, check=False)
+    at = run_page("app_pages/reproduction.py", timeout=60, check=False)
     assert not at.exception
     n_checked = int(_metric(at, "Figures checked"))
     assert n_checked > 500
@@ -59,19 +61,19 @@ def test_reproduction_page_lists_every_figure_with_status():
 
 
 def test_reproduction_warns_when_filtered():
-    at = run_page("pages/reproduction.py", timeout=60, check=False, f_ps="0,1")
+    at = run_page("app_pages/reproduction.py", timeout=60, check=False, f_ps="0,1")
     assert not at.exception
     assert any("filtered" in w.value for w in at.warning)
 
 
 def test_reproduction_on_a_single_ps_level_does_not_fail():
-    at = run_page("pages/reproduction.py", timeout=60, check=False, f_ps="1")
+    at = run_page("app_pages/reproduction.py", timeout=60, check=False, f_ps="1")
     assert not at.exception
     assert int(_metric(at, "Figures checked")) > 0
 
 
 def test_header_badge_shows_the_filtered_size():
-    at = run_page("pages/overview.py", timeout=60, check=False, f_reason="Sepsis")
+    at = run_page("app_pages/overview.py", timeout=60, check=False, f_reason="Sepsis")
     n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
     badge = next(c.value for c in at.caption if c.value.startswith("Active cohort"))
     assert f"{n_sepsis} of {PUB['meta']['n']} patients" in badge
@@ -82,11 +84,11 @@ def test_filter_survives_a_page_without_the_sidebar():
     at = run_page("app.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_ecog_ps").set_value([2, 3]).run()
     n_ps23 = _metric(at, "Patients")
-    at.switch_page("pages/your_data.py").run()
+    at.switch_page("app_pages/your_data.py").run()
     assert not at.exception
     for key in list(at.query_params):  # a sidebar link drops the query string
         del at.query_params[key]
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("app_pages/overview.py").run()
     assert not at.exception
     assert _metric(at, "Patients") == n_ps23
     assert at.sidebar.multiselect(key="_f_ecog_ps").value == [2, 3]
@@ -106,7 +108,7 @@ def test_range_filter_survives_page_changes():
     at.run()
     next(s for s in at.sidebar.slider if s.key == "_f_age").set_value((44.0, 80.0)).run()
     assert _patients_in_view(at) == f"n = {expected} of {len(cohort)}"
-    for page in ("pages/story.py", "pages/compare.py", "pages/overview.py"):
+    for page in ("app_pages/story.py", "app_pages/compare.py", "app_pages/overview.py"):
         at.switch_page(page).run()
         assert not at.exception
         assert _patients_in_view(at) == f"n = {expected} of {len(cohort)}", page
@@ -116,7 +118,7 @@ def test_clearing_an_upload_clears_its_filter():
     from tests.apptest import USER_KEY, shipped_cohort, uploaded_cohort
 
     at = AppTest.from_file(
-        str(run_page.__globals__["ROOT"] / "pages/your_data.py"), default_timeout=120
+        str(run_page.__globals__["ROOT"] / "app_pages/your_data.py"), default_timeout=120
     )
     at.session_state[USER_KEY] = uploaded_cohort(shipped_cohort().head(40))
     at.query_params["f_age"] = "30,60"

@@ -1,6 +1,6 @@
 """AppTest of the story, glossary and about pages.
 
-Expected values come from the paper (data/published.yaml) and from core.glossary's terms;
+Expected values come from the paper (data/published.yaml) and from core.study.glossary's terms;
 links are checked against the query-parameter keys the target pages read.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import glossary
-from core.published import load_published
-from core.story import STEPS, build_story
+from core.study import glossary
+from core.study.published import load_published
+from core.study.story import STEPS, build_story
 from tests.apptest import query_value, run_page, shipped_cohort
 
 PUB = load_published()
@@ -32,7 +32,7 @@ def _titles() -> list[str]:
 # story
 # ---------------------------------------------------------------------------------------
 def test_story_shows_every_step_with_live_and_published_figures():
-    at = run_page("pages/story.py", timeout=60, check=False)
+    at = run_page("app_pages/story.py", timeout=60, check=False)
     assert not at.exception
     assert [h.value for h in at.header] == [
         f"{i}. {title}" for i, title in enumerate(_titles(), start=1)
@@ -46,7 +46,7 @@ def test_story_shows_every_step_with_live_and_published_figures():
 
 
 def test_story_links_are_plain_links_when_run_alone():
-    at = run_page("pages/story.py", timeout=60, check=False, f_reason="CRS,Sepsis")
+    at = run_page("app_pages/story.py", timeout=60, check=False, f_reason="CRS,Sepsis")
     assert not at.exception
     text = _texts(at)
     assert "(survival?km_preset=fig2&km_group=ecog_ps" in text
@@ -56,7 +56,7 @@ def test_story_links_are_plain_links_when_run_alone():
 
 def test_story_links_in_the_app_are_page_links_with_query_params():
     at = run_page("app.py", timeout=60, check=False)
-    at.switch_page("pages/story.py").run()
+    at.switch_page("app_pages/story.py").run()
     assert not at.exception
     links = {e.proto.label: e.proto for e in at.get("page_link")}
     assert len(links) == N_STEPS
@@ -68,7 +68,7 @@ def test_story_links_in_the_app_are_page_links_with_query_params():
 
 
 def test_story_follows_the_filter():
-    at = run_page("pages/story.py", timeout=60, check=False, f_reason="Sepsis")
+    at = run_page("app_pages/story.py", timeout=60, check=False, f_reason="Sepsis")
     assert not at.exception
     n_sepsis = PUB["groupings"]["icu_reason"]["levels"]["Sepsis"]
     row = at.table[0].value.set_index("Figure").loc["Patients"]
@@ -78,14 +78,14 @@ def test_story_follows_the_filter():
 
 
 def test_story_with_an_empty_filter_gives_messages_not_tracebacks():
-    at = run_page("pages/story.py", timeout=60, check=False)
+    at = run_page("app_pages/story.py", timeout=60, check=False)
     at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
     assert not at.exception
     assert "No patient passes the current filter" in _texts(at)
 
 
 def test_presentation_mode_one_step_per_screen_with_step_in_url():
-    at = run_page("pages/story.py", timeout=60, check=False, present="1", step="5")
+    at = run_page("app_pages/story.py", timeout=60, check=False, present="1", step="5")
     assert not at.exception
     assert [h.value for h in at.title] == [f"Step 5 of {N_STEPS}: Three prognostic factors"]
     assert not at.header
@@ -99,17 +99,17 @@ def test_presentation_mode_one_step_per_screen_with_step_in_url():
 
 
 def test_presentation_mode_clamps_bad_steps_and_disables_ends():
-    at = run_page("pages/story.py", timeout=60, check=False, present="1", step="99")
+    at = run_page("app_pages/story.py", timeout=60, check=False, present="1", step="99")
     assert query_value(at, "step") == str(N_STEPS)
     assert at.button(key="story_next").disabled
-    at = run_page("pages/story.py", timeout=60, check=False, present="1", step="abc")
+    at = run_page("app_pages/story.py", timeout=60, check=False, present="1", step="abc")
     assert query_value(at, "step") == "1"
     assert at.button(key="story_prev").disabled
     assert not at.exception
 
 
 def test_start_and_exit_presentation():
-    at = run_page("pages/story.py", timeout=60, check=False)
+    at = run_page("app_pages/story.py", timeout=60, check=False)
     at.button(key="story_start").click().run()
     assert query_value(at, "present") == "1" and query_value(at, "step") == "1"
     assert len(at.title) == 1 and not at.header
@@ -119,7 +119,7 @@ def test_start_and_exit_presentation():
 
 
 def test_presentation_mode_uses_larger_type():
-    at = run_page("pages/story.py", timeout=60, check=False, present="1")
+    at = run_page("app_pages/story.py", timeout=60, check=False, present="1")
     html = [e.proto.body for e in at.get("html")]
     assert any("font-size" in h for h in html)
 
@@ -128,7 +128,7 @@ def test_presentation_mode_uses_larger_type():
 # glossary
 # ---------------------------------------------------------------------------------------
 def test_glossary_lists_every_term_with_its_anchor():
-    at = run_page("pages/glossary.py", timeout=60, check=False)
+    at = run_page("app_pages/glossary.py", timeout=60, check=False)
     assert not at.exception
     anchors = {s.proto.anchor for s in at.subheader}
     assert {t.anchor for t in glossary.TERMS} <= anchors
@@ -139,7 +139,7 @@ def test_glossary_lists_every_term_with_its_anchor():
 
 @pytest.mark.parametrize("query,expected", [("hazard", "Hazard ratio (HR)"), ("UCART", "UCART19")])
 def test_glossary_search_filters_and_is_mirrored_in_the_url(query, expected):
-    at = run_page("pages/glossary.py", timeout=60, check=False)
+    at = run_page("app_pages/glossary.py", timeout=60, check=False)
     at.text_input(key="gl_q").set_value(query).run()
     names = [s.value for s in at.main.subheader]
     assert expected in names
@@ -148,7 +148,7 @@ def test_glossary_search_filters_and_is_mirrored_in_the_url(query, expected):
 
 
 def test_glossary_search_from_url_and_no_match():
-    at = run_page("pages/glossary.py", timeout=60, check=False, gl_q="tocilizumab")
+    at = run_page("app_pages/glossary.py", timeout=60, check=False, gl_q="tocilizumab")
     assert "Tocilizumab" in [s.value for s in at.subheader]
     at.text_input(key="gl_q").set_value("zzzz").run()
     assert not at.main.subheader
@@ -159,7 +159,7 @@ def test_glossary_search_from_url_and_no_match():
 # about
 # ---------------------------------------------------------------------------------------
 def test_about_page_cites_the_study_and_states_the_licence():
-    at = run_page("pages/about.py", timeout=60, check=False)
+    at = run_page("app_pages/about.py", timeout=60, check=False)
     assert not at.exception
     text = _texts(at) + "\n".join(w.value for w in at.warning)
     assert PUB["meta"]["title"] in text

@@ -1,7 +1,8 @@
-"""AppTest of pages/survival.py: widgets drive the shown medians and tables; no exception.
+"""AppTest of app_pages/survival.py: widgets drive the shown medians and tables; no exception.
 
-Expected numbers are not typed here: the page must show what core.survival computes on the same
-active cohort (core.survival itself is checked against R in tests/test_survival.py).
+Expected numbers are not typed here: the page must show what core.stats.survival computes on the
+same
+active cohort (core.stats.survival itself is checked against R in tests/test_survival.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import survival as sv
+from core.stats import survival as sv
 from tests.apptest import (
     ROOT,
     USER_KEY,
@@ -21,7 +22,7 @@ from tests.apptest import (
     uploaded_cohort,
 )
 
-PAGE = "pages/survival.py"  # relative to the repository root
+PAGE = "app_pages/survival.py"  # relative to the repository root
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +118,7 @@ def test_query_params_restore_view():
 
 @pytest.mark.parametrize("pfs", ["absent", "empty"])
 def test_uploaded_cohort_without_pfs_shows_os_and_a_message(pfs):
-    from core import db
+    from core.cohort import db
 
     df = db.read_cohort_csv()[["patient_id", "icu_reason", "ecog_ps", "os_days", "os_event"]]
     if pfs == "empty":
@@ -167,7 +168,7 @@ def test_horizon_slider_follows_time_unit():
 def test_published_figures_only_for_reconstructed_cohort():
     at = run_page(PAGE, timeout=120, km_group="(none: whole cohort)")
     assert any("Paper (" in c.value for c in at.caption)
-    from core import db
+    from core.cohort import db
 
     df = db.read_cohort_csv()[["patient_id", "ecog_ps", "os_days", "os_event"]]
     up = run_page(PAGE, timeout=120, session_state={USER_KEY: uploaded_cohort(df)})
@@ -209,8 +210,8 @@ def test_cut_leaves_the_url_when_the_grouping_is_not_cut():
 
 
 def test_post_admission_grouping_warns_and_links_the_glossary_entry():
-    from core.glossary import glossary_url, term
-    from core.survival import POST_ADMISSION_COLUMNS
+    from core.stats.survival import POST_ADMISSION_COLUMNS
+    from core.study.glossary import glossary_url, term
 
     column = (
         "tocilizumab" if "tocilizumab" in POST_ADMISSION_COLUMNS else min(POST_ADMISSION_COLUMNS)

@@ -1,7 +1,7 @@
-"""AppTest of pages/your_data.py: upload end to end, hostile files, session isolation.
+"""AppTest of app_pages/your_data.py: upload end to end, hostile files, session isolation.
 
 st.file_uploader is driven with AppTest's FileUploader.set_value (streamlit >= 1.5x). Expected
-cohorts are what core.ingest returns for the same bytes (core.ingest is tested in
+cohorts are what core.cohort.ingest returns for the same bytes (core.cohort.ingest is tested in
 tests/test_ingest.py); here we check that the page wires it up and never renders user text
 as Markdown.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import ingest
+from core.cohort import ingest
 from tests.apptest import USER_KEY, frame_with, run_page
 from tests.hostile import make_corpus as M
 
-PAGE = "pages/your_data.py"
+PAGE = "app_pages/your_data.py"
 
 
 def _upload(at: AppTest, filename: str, data: bytes) -> AppTest:
@@ -183,7 +183,7 @@ def test_generic_mode_groups():
 
 SIDEBAR_SCRIPT = """
 import streamlit as st
-from pages._ui import cohort_sidebar
+from app_pages._ui.cohort import cohort_sidebar
 view = cohort_sidebar()
 st.text(f"n={view.n} reconstructed={view.reconstructed}")
 """

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.db import COHORT_CSV, read_cohort_csv
-from core.published import (
+from core.cohort.db import COHORT_CSV, read_cohort_csv
+from core.study.published import (
     DAYS_PER_MONTH,
     conflicted_figures,
     load_published,
@@ -204,7 +204,7 @@ def test_generator_is_deterministic_and_file_untouched():
     """Regenerating gives exactly the committed bytes (no manual editing of the output)."""
     if os.environ.get("SKIP_SLOW") == "1":
         pytest.skip("SKIP_SLOW=1")
-    from core.reconstruct import generate
+    from core.study.reconstruct import generate
 
     buf = io.StringIO()
     generate().to_csv(buf, index=False, lineterminator="\n")

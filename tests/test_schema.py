@@ -1,10 +1,17 @@
-"""core.schema: labels, level order and the readable dictionary, checked against the CSV itself."""
+"""core.cohort.schema: labels, level order and the readable dictionary, checked against the CSV
+itself."""
 
 import csv
 
-from core.db import PATIENTS_VIEW_SQL
-from core.published import load_published
-from core.schema import DERIVED_LABELS, DICTIONARY_PATH, column_label, dictionary_table, level_order
+from core.cohort.db import PATIENTS_VIEW_SQL
+from core.cohort.schema import (
+    DERIVED_LABELS,
+    DICTIONARY_PATH,
+    column_label,
+    dictionary_table,
+    level_order,
+)
+from core.study.published import load_published
 
 
 def _rows() -> dict[str, dict[str, str]]:

@@ -1,10 +1,10 @@
-"""core.sofa: every threshold of Vincent et al. 1996 (Table 1), by hand."""
+"""core.cohort.sofa: every threshold of Vincent et al. 1996 (Table 1), by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.sofa import SofaError, compute_sofa
+from core.cohort.sofa import SofaError, compute_sofa
 
 
 def score(system: str, **values) -> int:

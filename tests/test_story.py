@@ -1,6 +1,7 @@
-"""Tests of core/story.py (the guided story) and core/glossary.py (its terms and tooltips).
+"""Tests of core/study/story.py (the guided story) and core/study/glossary.py (its terms and
+tooltips).
 
-Expected values come from the paper (``data/published.yaml``, read through core.published),
+Expected values come from the paper (``data/published.yaml``, read through core.study.published),
 from R (``tests.r_oracle.run_r``, the R calls are in the scripts below) or from hand
 calculation — never from the story's own output.
 """
@@ -14,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import glossary
-from core import story as st_
-from core.db import connect, fetch_cohort
-from core.published import DAYS_PER_MONTH, load_published, published_hrs
+from core.cohort.db import connect, fetch_cohort
+from core.study import glossary
+from core.study import story as st_
+from core.study.published import DAYS_PER_MONTH, load_published, published_hrs
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -84,11 +85,11 @@ def test_links_open_views_set_up_by_their_own_query_keys(story):
 
 
 def test_view_link_url_encodes_params():
-    link = st_.ViewLink("pages/survival.py", "x", (("km_group", "ecog_ps"),))
+    link = st_.ViewLink("app_pages/survival.py", "x", (("km_group", "ecog_ps"),))
     assert link.url_path == "survival"
     assert link.url() == "survival?km_group=ecog_ps"
     assert link.url({"f_reason": "CRS,Sepsis"}) == "survival?km_group=ecog_ps&f_reason=CRS%2CSepsis"
-    assert st_.ViewLink("pages/reproduction.py", "r").url() == "reproduction"
+    assert st_.ViewLink("app_pages/reproduction.py", "r").url() == "reproduction"
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,7 +321,7 @@ def test_build_story_rejects_non_frames():
 
 
 # ---------------------------------------------------------------------------------------
-# core.glossary
+# core.study.glossary
 # ---------------------------------------------------------------------------------------
 REQUIRED = [
     "SOFA",
@@ -380,7 +381,7 @@ def test_terms_are_unique_and_linkable():
 
 
 def test_glossary_types_no_published_figure():
-    """Published numbers live in data/published.yaml only (core/published.py)."""
+    """Published numbers live in data/published.yaml only (core/study/published.py)."""
     hrs = [f"{t.hr:.2f}" for t in published_hrs().values()]
     text = " ".join(t.definition + t.short + t.in_this_study for t in glossary.TERMS)
     assert not any(h in text for h in hrs)

@@ -1,4 +1,4 @@
-"""R parity and edge cases for core/survival.py.
+"""R parity and edge cases for core/stats/survival.py.
 
 Expected values come from R's survival package, either quoted (with the R call that produced them)
 or computed live through ``tests.r_oracle.run_r``.  lifelines' ``load_lung`` codes status
@@ -14,7 +14,7 @@ import pytest
 from lifelines.datasets import load_lung
 from scipy.special import ndtri
 
-from core import survival as sv
+from core.stats import survival as sv
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -785,7 +785,7 @@ def _cr_ties_set(seed: int, n: int = 240) -> pd.DataFrame:
 
 
 def _cohort_cr() -> pd.DataFrame:
-    from core import db
+    from core.cohort import db
 
     df = db.connect().execute("select * from patients").df()
     return df.dropna(subset=["os_days", "os_event", "pfs_days", "pfs_event", "sex"])

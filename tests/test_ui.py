@@ -1,4 +1,4 @@
-"""pages/_ui.py helpers that need no running page."""
+"""app_pages/_ui/ helpers that need no running page."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
-from pages._ui import _arrow_datasets
+from app_pages._ui.render import _arrow_datasets
 
 
 def test_datasets_become_arrow_bytes_with_the_same_rows_and_the_spec_is_not_mutated():
@@ -33,7 +33,12 @@ def test_every_chart_of_the_analysis_pages_has_a_text_alternative():
 
     from tests.apptest import run_page
 
-    for page in ("pages/survival.py", "pages/compare.py", "pages/cox.py", "pages/calculator.py"):
+    for page in (
+        "app_pages/survival.py",
+        "app_pages/compare.py",
+        "app_pages/cox.py",
+        "app_pages/calculator.py",
+    ):
         at = run_page(page)
         charts = at.get("vega_lite_chart")
         if not charts:

@@ -41,7 +41,7 @@ def forest_data(
 ) -> pd.DataFrame:
     """Long table for :func:`forest_chart`.
 
-    ``summary``: a :class:`core.cox.CoxResult` summary (covariate, hr, lower, upper, p).
+    ``summary``: a :class:`core.stats.cox.fit.CoxResult` summary (covariate, hr, lower, upper, p).
     ``published``: covariate, hr, lower, upper (e.g. ``PublishedModel.table()``).
     Returns covariate, label, source, hr, lower, upper, p, lower_plot, upper_plot, clipped, text.
     """

@@ -9,7 +9,7 @@
   progression): stacked areas, or step curves with optional 95% CI bands.
 
 Groups are told apart by the Okabe-Ito palette *and* a dash pattern, never by colour alone.
-All inputs are results of :mod:`core.survival`; times in the inputs are days.
+All inputs are results of :mod:`core.stats.survival`; times in the inputs are days.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.survival import DAYS_PER_MONTH, KMResult, level_label, n_at_risk
+from core.stats.survival import DAYS_PER_MONTH, KMResult, level_label, n_at_risk
 
 # Okabe & Ito (2008) colour-blind safe palette, ordered for lines on white (yellow last)
 OKABE_ITO = [
@@ -162,7 +162,7 @@ def km_chart(
     Parameters
     ----------
     km_result : KMResult
-        From :func:`core.survival.kaplan_meier` (times in days).
+        From :func:`core.stats.survival.kaplan_meier` (times in days).
     time_unit : {"days", "months"}
         Display unit of the x axis (months = days / 30.4375).
     horizon : float, optional
@@ -430,7 +430,7 @@ def cif_ci_data(
 ) -> pd.DataFrame:
     """Long table of both cumulative incidences with their 95% CIs, one row per state and step.
 
-    From :func:`core.survival.cumulative_incidence` (with its se / lower / upper columns), cut
+    From :func:`core.stats.survival.cumulative_incidence` (with its se / lower / upper columns), cut
     and carried to ``horizon`` as :func:`cif_curve_data`.  Columns: group_label, t (display
     unit), time (days), n_risk, state ("progression" / "death"), state_label, cif, se, lower,
     upper (R's limits; NaN where F = 0), and lower_band / upper_band (the limits, or the
@@ -598,14 +598,14 @@ def cif_chart(
     stacked: bool = True,
     show_ci: bool = False,
 ) -> alt.Chart | alt.LayerChart | alt.FacetChart:
-    """Aalen-Johansen cumulative incidence from :func:`core.survival.cumulative_incidence`.
+    """Aalen-Johansen cumulative incidence from :func:`core.stats.survival.cumulative_incidence`.
 
     ``stacked=True`` (default): stacked areas.  Bottom band: progression (solid outline); top
     band: death without progression (dashed outline); the remainder up to 1 is alive without
     progression.  ``stacked=False``: the two incidences as separate step curves from 0
     (progression solid, death without progression dashed, Okabe-Ito colours), with their 95%
     pointwise CIs as shaded step bands when ``show_ci`` (R's ``lower`` / ``upper`` of
-    ``survfit``, see :func:`core.survival.cumulative_incidence`).  Bands cannot be read on
+    ``survfit``, see :func:`core.stats.survival.cumulative_incidence`).  Bands cannot be read on
     stacked areas, so ``show_ci`` needs ``stacked=False``.  Each group's steps are carried to
     the horizon (see :func:`cif_curve_data`).  Several groups: one panel per group, wrapped in
     rows of ``columns`` panels of width ``width / columns``.

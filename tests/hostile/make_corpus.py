@@ -1,4 +1,4 @@
-"""Hostile / awkward upload corpus for core.ingest, built in memory.
+"""Hostile / awkward upload corpus for core.cohort.ingest, built in memory.
 
 ``build_corpus()`` returns ``{name: (filename, bytes)}``; tests use it directly, so nothing is
 written to disk. ``python -m tests.hostile.make_corpus OUT_DIR`` writes the files for manual

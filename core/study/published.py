@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from core.paths import DATA_DIR
+
 PUBLISHED_PATH = DATA_DIR / "published.yaml"
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 GROUPINGS = ("overall", "icu_reason", "outcome_1y")

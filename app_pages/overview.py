@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from core.published import DAYS_PER_MONTH, load_published
-from core.survival import kaplan_meier, survival_at
-from pages._ui import cohort_sidebar, page_header, require_columns
+from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from core.stats.survival import kaplan_meier, survival_at
+from core.study.published import DAYS_PER_MONTH, load_published
 
 pub = load_published()
 page_header(

@@ -8,9 +8,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from core.published import load_published
-from core.schema import dictionary_table
-from pages._ui import cohort_sidebar, page_header
+from app_pages._ui.cohort import cohort_sidebar, page_header
+from core.cohort.schema import dictionary_table
+from core.study.published import load_published
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,7 +51,7 @@ st.header("How the cohort was reconstructed")
 st.markdown(
     f"""
 Because no patient-level data are published, the app ships **{meta["n"]} synthetic
-patients** generated reproducibly (fixed seed, `python -m core.reconstruct`) so that the
+patients** generated reproducibly (fixed seed, `python -m core.study.reconstruct`) so that the
 published figures are matched:
 
 1. **Cells.** Tables 3 and 4 fix how many patients of each reason for ICU admission survived
@@ -74,7 +74,7 @@ published figure and its recomputed value.
 )
 try:
     st.page_link(
-        "pages/reproduction.py",
+        "app_pages/reproduction.py",
         label="Figure-by-figure check (Reproduction)",
         icon=":material/fact_check:",
     )

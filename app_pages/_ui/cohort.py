@@ -1,8 +1,9 @@
-"""Shared Streamlit pieces: the active cohort, the cohort filter sidebar and the badge.
+"""The active cohort: the shipped reconstructed cohort or this session's upload, the shared
+cohort filter in the sidebar and the badge under each page title.
 
 Every page starts with::
 
-    from pages._ui import cohort_sidebar, page_header
+    from app_pages._ui.cohort import cohort_sidebar, page_header
     page_header("Survival curves")
     view = cohort_sidebar()   # view.df is the active, filtered cohort
 
@@ -14,7 +15,6 @@ session only (``st.session_state``), in its own in-memory DuckDB.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -22,33 +22,15 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from core import db
-from core.ingest import neutralise_formulas
-from core.schema import CohortFilter
-
-
-def _leave_pages_directory_mode() -> None:
-    """Make a deep link on a freshly started server go through app.py's navigation.
-
-    Streamlit (1.67) treats a ``pages/`` folder next to the main script as a v1 multipage
-    app until ``st.navigation`` has run once in the process; a first request to e.g.
-    ``/survival`` then runs the page alone, without app.py (raw file names in the sidebar,
-    no page config). Clearing the flag and rerunning hands the request to app.py, which
-    resolves the same URL through ``st.navigation``. Private API, hence the guard.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - Streamlit internals moved
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_pages_directory_mode()
+from app_pages._ui.state import _from_query, _init_state, _sync_query
+from core.cohort import db
+from core.cohort.schema import CohortFilter
 
 RECONSTRUCTED_LABEL = "Reconstructed from published aggregates — not patient data"
+
+
 USER_KEY = "user_cohort"  # session_state: {"con": DuckDB connection, "name": str, "mode": str}
+
 
 # query-parameter keys of the shared filter
 _Q = {
@@ -130,27 +112,9 @@ def user_cohort() -> dict | None:
     return st.session_state.get(USER_KEY)
 
 
-def _from_query(key: str) -> list[str] | None:
-    raw = st.query_params.get(key)
-    if raw is None or raw == "":
-        return None
-    return [part for part in raw.split(",") if part != ""]
-
-
-def _init_state(key: str, value) -> None:
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
-def _sync_query(key: str, value: str | None) -> None:
-    if value is None:
-        if key in st.query_params:
-            del st.query_params[key]
-    elif st.query_params.get(key) != value:
-        st.query_params[key] = value
-
-
 _LEVEL_FIELDS = ("icu_reason", "ecog_ps", "malignancy", "sex")
+
+
 _RANGE_FIELDS = ("age", "sofa")
 
 
@@ -358,140 +322,3 @@ def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
         st.warning("No patient passes the current filter: widen it in the sidebar.")
         return False
     return True
-
-
-# ---------------------------------------------------------------------------------------------
-# charts
-# ---------------------------------------------------------------------------------------------
-def chart_spec(build, *args, **kwargs) -> dict | list[dict]:
-    """Vega-Lite dict of ``build(*args, **kwargs)``: built and validated by Altair once, cached.
-
-    ``st.altair_chart`` rebuilds the Altair objects and re-validates the whole spec against the
-    Vega-Lite JSON schema on every rerun (0.3-1 s for the Kaplan-Meier figure with its
-    at-risk table). Here the finished dict is cached on its inputs, so a rerun that does not
-    change the chart (another widget, the same value again) costs only the argument hash.
-    ``build`` is a function of ``core.charts``: its qualified name and the arguments (data
-    frames, result objects, options) form the cache key. A builder that returns a list of
-    charts (small multiples) gives a list of dicts. What is cached is the plain JSON-like
-    dict, never the Altair chart object (mutable, and rebuilt by Streamlit on every call).
-    """
-    return _cached_spec(f"{build.__module__}.{build.__qualname__}", build, args, kwargs)
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def _cached_spec(name: str, _build, args: tuple, kwargs: dict) -> dict | list[dict]:
-    built = _build(*args, **kwargs)
-    return [c.to_dict() for c in built] if isinstance(built, list) else built.to_dict()
-
-
-_ARROW: dict[str, bytes] = {}  # Altair dataset name (a hash of its values) -> Arrow IPC bytes
-
-
-def _arrow_datasets(spec: dict) -> dict:
-    """The spec with its named datasets already in Arrow bytes, converted once per dataset.
-
-    Streamlit converts every dataset of a Vega-Lite spec to Arrow on every call (~20 ms per
-    Kaplan-Meier figure) unless it is bytes already. Altair names a dataset by the SHA-256 of
-    its values, so the bytes can be kept by name. The spec itself stays plain JSON for the
-    PNG/SVG exports (vl-convert cannot read Arrow).
-    """
-    datasets = spec.get("datasets")
-    if not isinstance(datasets, dict):
-        return spec
-    try:
-        from streamlit.dataframe_util import convert_anything_to_arrow_bytes
-    except ImportError:  # pragma: no cover - Streamlit internals moved: let it convert
-        return spec
-    if len(_ARROW) > 512:
-        _ARROW.clear()
-    converted = {}
-    for name, values in datasets.items():
-        if isinstance(values, list) and str(name).startswith("data-"):
-            data = _ARROW.get(name)  # (sessions share the dict: no check-then-read)
-            if data is None:
-                data = _ARROW[name] = convert_anything_to_arrow_bytes(values)
-            converted[name] = data
-        else:
-            converted[name] = values
-    return {**spec, "datasets": converted}
-
-
-def show_chart(spec: dict, *, width: str | int = "stretch", alt: str | None = None) -> None:
-    """Draw a cached Vega-Lite spec (Altair's theme is in the spec already: theme=None)."""
-    st.vega_lite_chart(spec=_arrow_datasets(spec), width=width, theme=None, alt=alt)
-
-
-# ---------------------------------------------------------------------------------------------
-# view state in the URL, downloads (shared by the analysis pages)
-# ---------------------------------------------------------------------------------------------
-def url_param(key: str, default: str) -> str:
-    """The query parameter ``key`` (the page's prefix included), ``default`` when absent."""
-    return st.query_params.get(key, default)
-
-
-def url_choice(key: str, options: Iterable[str], default: str) -> str:
-    """The query parameter ``key`` when it is one of ``options`` (a hand-edited link may hold
-    anything), else ``default``."""
-    value = url_param(key, default)
-    return value if value in options else default
-
-
-def sync_url(
-    values: Mapping[str, str | None], *, prefix: str = "", drop_others: bool = False
-) -> None:
-    """Mirror a view's state in the URL: ``prefix + key`` set to each value, removed for None.
-
-    Only changed parameters are written. With ``drop_others``, the other parameters starting
-    with ``prefix`` are removed first (e.g. those of profiles no longer shown).
-    """
-    if drop_others:
-        keep = {prefix + k for k in values}
-        for k in list(st.query_params.keys()):
-            if k.startswith(prefix) and k not in keep:
-                del st.query_params[k]
-    for k, v in values.items():
-        _sync_query(prefix + k, v)
-
-
-def csv_download(
-    label: str, frame: pd.DataFrame, file_name: str, *, key: str | None = None, where=st
-) -> None:
-    """Download button of ``frame`` as CSV, spreadsheet formulas neutralised (core.ingest).
-
-    ``where`` is the container (a column) that holds the button; no rerun on click.
-    """
-    where.download_button(
-        label,
-        neutralise_formulas(frame).to_csv(index=False),
-        file_name,
-        "text/csv",
-        key=key,
-        on_click="ignore",
-    )
-
-
-_IMAGE_MIME = {"png": "image/png", "svg": "image/svg+xml"}
-
-
-def chart_download(
-    label: str, spec: dict, file_name: str, *, key: str | None = None, where=st
-) -> None:
-    """Download button of a Vega-Lite spec as a PNG (scale 2) or SVG, after ``file_name``.
-
-    The image is made only when the button is clicked (vl-convert, no browser); no rerun on
-    click, so the deferred file is served at once.
-    """
-    fmt = file_name.rsplit(".", 1)[-1].lower()
-    if fmt not in _IMAGE_MIME:
-        raise ValueError(f"chart downloads are .png or .svg, not {file_name!r}")
-    from core.charts.cox import chart_png, chart_svg  # Altair loaded only by chart pages
-
-    render = chart_png if fmt == "png" else chart_svg
-    where.download_button(
-        label,
-        lambda: render(spec),
-        file_name,
-        _IMAGE_MIME[fmt],
-        key=key,
-        on_click="ignore",
-    )

@@ -1,6 +1,6 @@
 """What the study found: a guided story of the paper's findings on the active cohort.
 
-Thin page: core.story builds each step (live numbers beside the published ones) ->
+Thin page: core.study.story builds each step (live numbers beside the published ones) ->
 tables, charts (core.charts) and a link that opens the matching view set up by its URL.
 Presentation mode (``?present=1&step=N``): larger type, sidebar collapsed, one step per
 screen with previous / next buttons; the step is mirrored in the URL.
@@ -12,13 +12,14 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from core import glossary
+from app_pages._ui.cohort import cohort_sidebar, page_header
+from app_pages._ui.render import show_chart
 from core.charts import cox as cox_charts
 from core.charts import survival as km_charts
-from core.published import load_published, published_hrs
-from core.story import STEPS, StoryStep, ViewLink, build_story, cox_step_fit
-from core.survival import kaplan_meier
-from pages._ui import cohort_sidebar, page_header, show_chart
+from core.stats.survival import kaplan_meier
+from core.study import glossary
+from core.study.published import load_published, published_hrs
+from core.study.story import STEPS, StoryStep, ViewLink, build_story, cox_step_fit
 
 PRESENT, STEP = "present", "step"  # query-parameter keys of this page
 CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 330  # px; charts take their column's width

@@ -3,16 +3,17 @@
 Every step function takes the active cohort (one row per patient, the columns of
 ``docs/CONTRACT.md``) and returns a :class:`StoryStep`: a finding of the paper, figures
 recomputed **live** from the cohort next to the **published** value read from
-``data/published.yaml`` (via :mod:`core.published`; no published number is typed here), the
+``data/published.yaml`` (via :mod:`core.study.published`; no published number is typed here), the
 view of the app that shows it in full (page + query parameters) and the glossary terms it
 uses.  Statistics come from the core modules, which match R:
 
 * counts, percentages, medians [IQR] and Wilcoxon / Fisher p-values:
-  :func:`core.compare.compare_groups` (R ``quantile(type = 7)``, ``wilcox.test``,
+  :func:`core.stats.compare.compare_groups` (R ``quantile(type = 7)``, ``wilcox.test``,
   ``fisher.test``);
-* Kaplan-Meier survival, medians and log-rank tests: :func:`core.survival.kaplan_meier`,
-  :func:`core.survival.logrank` (R ``survfit``, ``survdiff``);
-* the paper's Cox model for 1-year mortality: :func:`core.cox.fit_cox` (R ``coxph``, Efron).
+* Kaplan-Meier survival, medians and log-rank tests: :func:`core.stats.survival.kaplan_meier`,
+  :func:`core.stats.survival.logrank` (R ``survfit``, ``survdiff``);
+* the paper's Cox model for 1-year mortality: :func:`core.stats.cox.fit.fit_cox` (R ``coxph``,
+Efron).
 
 A filtered or uploaded cohort may lack a column or a group: the figure then says so in
 ``live`` (and the step in ``notes``) instead of failing.
@@ -28,11 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.compare import OVERALL, SEP, compare_groups, level_str
-from core.cox import CoxFitError, fit_cox
-from core.db import ONE_YEAR_DAYS
-from core.published import DAYS_PER_MONTH, load_published, published_hrs
-from core.survival import kaplan_meier, logrank
+from core.cohort.db import ONE_YEAR_DAYS
+from core.stats.compare import OVERALL, SEP, compare_groups, level_str
+from core.stats.cox.fit import CoxFitError, fit_cox
+from core.stats.survival import kaplan_meier, logrank
+from core.study.published import DAYS_PER_MONTH, load_published, published_hrs
 
 __all__ = [
     "MISSING",
@@ -89,7 +90,7 @@ class StoryFigure:
 class ViewLink:
     """A view of the app set up through its URL state.
 
-    ``page`` is the page file (``pages/survival.py``), ``url_path`` its path in the app
+    ``page`` is the page file (``app_pages/survival.py``), ``url_path`` its path in the app
     (``survival``) and ``query`` the query parameters that set it up.
     """
 
@@ -334,7 +335,7 @@ def step_admission(df: pd.DataFrame) -> StoryStep:
         ),
         live_text=live,
         figures=figures,
-        link=_link("pages/compare.py", "Open Table 1 (compare groups)", cmp_preset="table1"),
+        link=_link("app_pages/compare.py", "Open Table 1 (compare groups)", cmp_preset="table1"),
         terms=("ecog_ps", "car_t", "median_iqr", "reconstructed_cohort"),
         notes=_missing_note(df, cols),
     )
@@ -374,7 +375,7 @@ def step_reason(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=tuple(figures),
         link=_link(
-            "pages/compare.py",
+            "app_pages/compare.py",
             "Open Table 3 (by reason for ICU admission)",
             cmp_preset="table3",
         ),
@@ -431,7 +432,7 @@ def step_treatment(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=figures,
         link=_link(
-            "pages/compare.py",
+            "app_pages/compare.py",
             "Compare treatments by reason for ICU admission",
             cmp_preset="custom",
             cmp_by="icu_reason",
@@ -532,7 +533,9 @@ def step_one_year(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=figures,
         link=_link(
-            "pages/compare.py", "Open Table 4 (1-year survivors vs decedents)", cmp_preset="table4"
+            "app_pages/compare.py",
+            "Open Table 4 (1-year survivors vs decedents)",
+            cmp_preset="table4",
         ),
         terms=("os_pfs", "censoring", "kaplan_meier", "follow_up"),
         notes=tuple(notes),
@@ -542,7 +545,7 @@ def step_one_year(df: pd.DataFrame) -> StoryStep:
 def cox_step_fit(df: pd.DataFrame):
     """The paper's model refitted on ``df``: 1-year mortality ~ reason_dp + ecog_ps + sofa.
 
-    Returns the :class:`core.cox.CoxResult`, or a string saying why it cannot be fitted.
+    Returns the :class:`core.stats.cox.fit.CoxResult`, or a string saying why it cannot be fitted.
     """
     needed = ["os_days", "os_event", "icu_reason", "ecog_ps", "sofa"]
     missing = [c for c in needed if c not in df.columns]
@@ -608,7 +611,7 @@ def step_cox(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=tuple(figures),
         link=_link(
-            "pages/cox.py",
+            "app_pages/cox.py",
             "Open the Cox model (the paper's model, 1 year)",
             cox_mode="paper",
             cox_ep="os",
@@ -766,7 +769,7 @@ def step_survival_ps(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=figures,
         link=_link(
-            "pages/survival.py",
+            "app_pages/survival.py",
             "Open the survival curves by ECOG PS (Figure 2)",
             km_preset="fig2",
             km_group="ecog_ps",
@@ -852,7 +855,7 @@ def step_survival_reason(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=tuple(figures),
         link=_link(
-            "pages/survival.py",
+            "app_pages/survival.py",
             "Open the survival curves by reason for admission (Figure 3)",
             km_preset="fig3",
             km_group="icu_reason",
@@ -907,7 +910,7 @@ def step_takeaways(df: pd.DataFrame) -> StoryStep:
             "page."
         ),
         figures=figures,
-        link=_link("pages/reproduction.py", "Check every published figure (Reproduction)"),
+        link=_link("app_pages/reproduction.py", "Check every published figure (Reproduction)"),
         terms=("reconstructed_cohort", "ci95", "p_value"),
         notes=_missing_note(df, ["pfs_days", "pfs_event"]),
     )

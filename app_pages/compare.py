@@ -1,6 +1,6 @@
 """Compare groups: the paper's Tables 1, 3 and 4 recomputed on the active cohort, or any grouping.
 
-Thin page: widgets -> core.compare.compare_groups (R-equivalent tests) -> formatted table,
+Thin page: widgets -> core.stats.compare.compare_groups (R-equivalent tests) -> formatted table,
 core.charts.compare small multiples, downloads.  View state is mirrored in st.query_params
 (keys prefixed ``cmp_``).
 """
@@ -10,19 +10,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import compare as cg
+from app_pages._ui.cohort import cohort_sidebar, page_header
+from app_pages._ui.render import chart_download, chart_spec, show_chart
+from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import compare as ch
-from core.schema import column_label
-from pages._ui import (
-    chart_download,
-    chart_spec,
-    cohort_sidebar,
-    page_header,
-    show_chart,
-    sync_url,
-    url_choice,
-    url_param,
-)
+from core.cohort.schema import column_label
+from core.stats import compare as cg
 
 P = "cmp_"
 NONE = "(none: whole cohort)"

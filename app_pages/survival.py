@@ -1,6 +1,6 @@
 """Survival curves: Kaplan-Meier by group, log-rank / trend tests, medians, competing risks.
 
-Thin page: widgets -> one core.survival call per result -> core.charts.survival chart / table.
+Thin page: widgets -> one core.stats.survival call per result -> core.charts.survival chart / table.
 View state is mirrored in st.query_params (keys prefixed ``km_``).
 """
 
@@ -9,23 +9,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import survival as sv
+from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
+from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import survival as ch
-from core.glossary import glossary_url
-from core.published import load_published
-from core.schema import column_label, level_order
-from pages._ui import (
-    chart_download,
-    chart_spec,
-    cohort_sidebar,
-    csv_download,
-    page_header,
-    require_columns,
-    show_chart,
-    sync_url,
-    url_choice,
-    url_param,
-)
+from core.cohort.schema import column_label, level_order
+from core.stats import survival as sv
+from core.study.glossary import glossary_url
+from core.study.published import load_published
 
 P = "km_"
 ENDPOINTS = {

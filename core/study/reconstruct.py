@@ -2,7 +2,8 @@
 
 The paper publishes aggregates only. This module generates 71 synthetic patients whose
 tables, survival curves and Cox model reproduce the published figures. It is run once by
-``python -m core.reconstruct`` (writes ``data/cohort.csv``); the output is never edited by hand.
+``python -m core.study.reconstruct`` (writes ``data/cohort.csv``); the output is never edited by
+hand.
 
 Method (see ``data/README.md``)
 ------------------------------
@@ -37,10 +38,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
 
-from core.published import DAYS_PER_MONTH, load_published, tolerance
+from core.paths import DATA_DIR
+from core.study.published import DAYS_PER_MONTH, load_published, tolerance
 
 SEED = 20170701
-COHORT_PATH = Path(__file__).resolve().parent.parent / "data" / "cohort.csv"
+COHORT_PATH = DATA_DIR / "cohort.csv"
 
 REASONS = ("CRS", "CRS or sepsis", "Disease progression", "Sepsis")
 OUTCOMES = ("1-year survivor", "1-year decedent")

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
-from pages._ui import cohort_sidebar, page_header
+from app_pages._ui.cohort import cohort_sidebar, page_header
+from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
 
 page_header(
     "Reproduction of the published figures",

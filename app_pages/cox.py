@@ -1,6 +1,7 @@
 """Cox model: multivariable Cox regression on the active cohort, beside the paper's model.
 
-Thin page: widgets -> core.cox (fit_cox / stepwise / ph_test / calibration / bootstrap_cindex)
+Thin page: widgets -> core.stats.cox.fit (fit_cox / stepwise / ph_test / calibration /
+bootstrap_cindex)
 -> core.charts.cox charts and tables.  View state is mirrored in st.query_params (``cox_``).
 """
 
@@ -10,26 +11,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import cox
-from core.calculator import published_model
+from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
+from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
-from core.cox import covariate_label
-from core.format import p_value
-from core.glossary import glossary_url, help_text
-from core.published import load_published
-from core.survival import NOT_PREDICTORS, is_post_admission
-from pages._ui import (
-    chart_download,
-    chart_spec,
-    cohort_sidebar,
-    csv_download,
-    page_header,
-    require_columns,
-    show_chart,
-    sync_url,
-    url_choice,
-    url_param,
-)
+from core.stats.cox import fit as cox
+from core.stats.cox.fit import covariate_label
+from core.stats.survival import NOT_PREDICTORS, is_post_admission
+from core.study.calculator import published_model
+from core.study.glossary import glossary_url, help_text
+from core.study.published import load_published
+from core.tables.format import p_value
 
 P = "cox_"
 ENDPOINTS = {

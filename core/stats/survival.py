@@ -39,7 +39,7 @@ import pandas as pd
 # norm.sf/ppf call them underneath); importing scipy.stats adds ~0.5 s to a cold start.
 from scipy.special import chdtrc, ndtr, ndtri
 
-from core.format import MISSING, interval, p_phrase
+from core.tables.format import MISSING, interval, p_phrase
 
 DAYS_PER_MONTH = 30.4375
 SMALL_GROUP = 5
@@ -1342,9 +1342,9 @@ def is_post_admission(column: str) -> bool:
 TIME_UNITS = ("days", "months")
 NOT_REACHED = "NR"
 """Shown for a median (or a median's confidence limit) that is not reached (R prints NA)."""
-NO_CI = MISSING  # the app-wide dash of core.format
+NO_CI = MISSING  # the app-wide dash of core.tables.format
 """Shown for a confidence interval that is not defined: beyond the last follow-up, or an
-incidence still 0 (R gives NA).  An em dash, unlike :data:`core.format.MISSING`."""
+incidence still 0 (R gives NA).  An em dash, unlike :data:`core.tables.format.MISSING`."""
 
 
 def level_label(level) -> str:
@@ -1554,7 +1554,7 @@ def format_chi2_test(statistic: float, dof: int, p: float) -> str:
     dof : int
         Degrees of freedom.
     p : float
-        p-value, as :func:`core.format.p_phrase` (``'p < 0.001'`` below 0.001).
+        p-value, as :func:`core.tables.format.p_phrase` (``'p < 0.001'`` below 0.001).
 
     Returns
     -------

@@ -31,12 +31,13 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+from core.paths import DATA_DIR
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -69,7 +70,7 @@ DEFAULT_MAX_ROWS = 200_000
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # zip-bomb guard for .xlsx
 MAX_COLUMNS = 1_000
 MAX_HEADER_CHARS = 200
-MAX_TEXT_CHARS = 200  # core.schema: str fields max_length=200
+MAX_TEXT_CHARS = 200  # core.cohort.schema: str fields max_length=200
 PYDANTIC_FULL_ROWS = 50_000  # above this, the pydantic cross-check runs on a sample
 DAYS_PER_MONTH = 30.4375
 DAYS_PER_UNIT = {
@@ -83,7 +84,7 @@ REJECTED_COLUMNS = ("row", "column", "value", "reason")
 Mode = Literal["paper", "generic"]
 Unit = Literal["days", "weeks", "months", "years"]
 
-_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+_DATA_DIR = DATA_DIR
 
 
 class IngestError(ValueError):
@@ -91,7 +92,7 @@ class IngestError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# Cohort schema (contract columns). core/schema.py (pydantic) is used on top when it exists.
+# Cohort schema (contract columns). core/cohort/schema.py (pydantic) is used on top when it exists.
 # --------------------------------------------------------------------------------------------
 
 Kind = Literal["str", "int", "float", "bool", "cat", "event"]
@@ -234,13 +235,13 @@ _KINDS = {
 
 
 def _dictionary_spec() -> tuple[_Col, ...] | None:
-    """The cohort columns from data/dictionary.csv (core.schema), with our extra synonyms.
+    """The cohort columns from data/dictionary.csv (core.cohort.schema), with our extra synonyms.
 
     The dictionary is the reference (columns, types, ranges, levels, synonyms first); the
     built-in table above only adds spellings, and is the fallback when the dictionary is absent.
     """
     try:
-        from core.schema import load_dictionary
+        from core.cohort.schema import load_dictionary
 
         specs = load_dictionary()
     except (ImportError, OSError, ValueError, KeyError, AttributeError):
@@ -1610,7 +1611,9 @@ def build_cohort(
                 long = text.map(lambda v: isinstance(v, str) and len(v) > MAX_TEXT_CHARS)
                 rej.add(long, s, values, f"longer than {MAX_TEXT_CHARS} characters")
                 out[col.name] = text.where(~long, None)
-        if "pfs_days" in out:  # core.schema.Patient: progression cannot follow last follow-up
+        if (
+            "pfs_days" in out
+        ):  # core.cohort.schema.Patient: progression cannot follow last follow-up
             late = out["pfs_days"] > out["os_days"] + 1e-9
             src = m.get("pfs_days") or m.get("pfs_end_date", "pfs_days")
             rej.add(late, src, raw[src], "pfs_days is later than os_days")
@@ -1749,13 +1752,13 @@ def _schema_check(
     raw: pd.DataFrame,
     warnings: list[str],
 ) -> pd.DataFrame:
-    """Validate the coerced rows with the pydantic ``Patient`` model (core.schema).
+    """Validate the coerced rows with the pydantic ``Patient`` model (core.cohort.schema).
 
     Our coercion already enforces the dictionary's types, ranges and levels; the model adds
     its own rules (e.g. pfs_days <= os_days). Each error becomes a rejected row.
     """
     try:
-        from core.schema import validate_frame
+        from core.cohort.schema import validate_frame
     except ImportError:
         return accepted
     if len(accepted) == 0:
@@ -1885,12 +1888,13 @@ def quote_ident(name: str) -> str:
 def load_into_session(report: IngestReport) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB connection holding the accepted rows as ``patients``.
 
-    Built by :func:`core.db.session_connection` (table ``patients_raw`` + view ``patients`` with
+    Built by :func:`core.cohort.db.session_connection` (table ``patients_raw`` + view ``patients``
+    with
     the derived ``death_1y`` / ``outcome_1y``, defined once there), then locked down: no temp
     directory (no spilling to disk) and no external access (no file or network I/O from SQL).
     Column names reach DuckDB only through ``register``, never through SQL text.
     """
-    from core import db
+    from core.cohort import db
 
     if len(report.accepted) == 0:
         raise IngestError("no valid rows to load: every row was rejected.")

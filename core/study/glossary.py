@@ -27,7 +27,7 @@ __all__ = [
     "terms_by_section",
 ]
 
-GLOSSARY_PAGE = "glossary"  # url path of pages/glossary.py in the app's navigation
+GLOSSARY_PAGE = "glossary"  # url path of app_pages/glossary.py in the app's navigation
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Hazard calculator: predicted survival for up to four patient profiles.
 
-Thin page: widgets -> core.calculator (build_model / predict_profiles / relative_hazard /
-range_warnings) and core.sofa -> core.charts.cox chart and tables.  The profiles and options
+Thin page: widgets -> core.study.calculator (build_model / predict_profiles / relative_hazard /
+range_warnings) and core.cohort.sofa -> core.charts.cox chart and tables.  The profiles and options
 are mirrored in st.query_params (keys ``calc_``).
 """
 
@@ -10,22 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import calculator as calc
+from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
+from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
-from core.sofa import SofaError, compute_sofa
-from core.survival import NOT_PREDICTORS
-from pages._ui import (
-    chart_download,
-    chart_spec,
-    cohort_sidebar,
-    csv_download,
-    page_header,
-    require_columns,
-    show_chart,
-    sync_url,
-    url_choice,
-    url_param,
-)
+from core.cohort.sofa import SofaError, compute_sofa
+from core.stats.survival import NOT_PREDICTORS
+from core.study import calculator as calc
 
 P = "calc_"
 MODES = {

@@ -1,6 +1,6 @@
 """Your data: upload a cohort file, map its columns, confirm the event coding, validate, use it.
 
-Everything stays in this browser session: the file is parsed in memory by core.ingest and the
+Everything stays in this browser session: the file is parsed in memory by core.cohort.ingest and the
 accepted rows go to a private in-memory DuckDB connection. User text (headers, cells, file
 names, messages that quote them) is only shown through st.dataframe / st.text / st.code, never
 through Markdown or HTML.
@@ -12,8 +12,8 @@ import hashlib
 
 import streamlit as st
 
-from core import ingest
-from pages import _ui
+from app_pages._ui import cohort as _ui
+from core.cohort import ingest
 
 NONE = "— not in file —"
 PREFIX = "ud_"
@@ -69,7 +69,7 @@ def _read(upload) -> tuple[str, ingest.RawTable] | None:
 def _label(target: str) -> str:
     """Dictionary label of a cohort column, e.g. 'Age (years) · age' (our text only)."""
     try:
-        from core.schema import load_dictionary
+        from core.cohort.schema import load_dictionary
 
         spec = load_dictionary().get(target)
     except (ImportError, OSError, ValueError):

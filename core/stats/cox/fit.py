@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core.format import MISSING, estimate_interval, interval, p_phrase, p_value
-from core.schema import load_dictionary
+from core.cohort.schema import load_dictionary
+from core.tables.format import MISSING, estimate_interval, interval, p_phrase, p_value
 
 __all__ = [
     "COVARIATE_LABELS",
@@ -1400,7 +1400,7 @@ def calibration(
     groups may result).  Predicted survival is the mean of the model's S(horizon | x_i)
     (:func:`predict_survival`); observed is the group's Kaplan-Meier estimate with log CI.
     """
-    from core.survival import survival_at
+    from core.stats.survival import survival_at
 
     if groups < 2:
         raise ValueError("groups must be at least 2")
@@ -1588,7 +1588,7 @@ def covariate_label(name: str, labels: Mapping[str, str] = COVARIATE_LABELS) -> 
     -------
     str
         ``labels[name]``; else the dictionary's label with unit (``data/dictionary.csv``,
-        :attr:`core.schema.ColumnSpec.display`); for a factor level ``'<label>: <level>'``
+        :attr:`core.cohort.schema.ColumnSpec.display`); for a factor level ``'<label>: <level>'``
         (``'Sex: M'``); else ``name`` itself.
     """
     if name in labels:
@@ -1615,7 +1615,7 @@ def format_summary(
         :attr:`CoxResult.summary` (covariate, hr, lower, upper, p).
     published : DataFrame, optional
         Published HRs, columns covariate, hr, lower, upper
-        (:meth:`core.calculator.PublishedModel.table`).  When given, a column
+        (:meth:`core.study.calculator.PublishedModel.table`).  When given, a column
         ``Published HR [95% CI]`` holds them (empty for the other covariates).
     label : callable, default :func:`covariate_label`
         Display label of a design column.
@@ -1624,7 +1624,7 @@ def format_summary(
     -------
     DataFrame
         ``Covariate``, ``HR`` (rounded to 2 decimals), ``95% CI`` (``'lo – hi'``),
-        ``p (Wald)`` (:func:`core.format.p_value`) and optionally
+        ``p (Wald)`` (:func:`core.tables.format.p_value`) and optionally
         ``Published HR [95% CI]`` (``'hr [lo – hi]'``); one row per design column.
     """
     table = pd.DataFrame(
@@ -1661,7 +1661,7 @@ def format_ph_table(
     -------
     DataFrame
         Same columns and rows; ``term`` labelled, ``chisq`` rounded, ``p`` formatted by
-        :func:`core.format.p_value`.
+        :func:`core.tables.format.p_value`.
     """
     return table.assign(
         term=[label(t) if t != "GLOBAL" else "GLOBAL" for t in table["term"]],
@@ -1718,7 +1718,7 @@ def format_stepwise(
     -------
     DataFrame
         ``frame`` with ``label`` (display label of ``variable``) appended and ``p``
-        formatted by :func:`core.format.p_value`.
+        formatted by :func:`core.tables.format.p_value`.
     """
     return frame.assign(
         label=[label(str(c)) for c in frame["variable"]],

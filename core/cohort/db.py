@@ -1,11 +1,11 @@
 """DuckDB access: the shipped read-only cohort, session cohorts, and the shared filter in SQL.
 
 * ``connect()`` opens ``data/cohort.duckdb`` **read-only** (built from ``data/cohort.csv`` by
-  ``python -m core.db``); its view ``patients`` adds the derived columns ``death_1y`` and
+  ``python -m core.cohort.db``); its view ``patients`` adds the derived columns ``death_1y`` and
   ``outcome_1y`` (the paper's Table 4 grouping).
 * ``session_connection(df)`` puts an uploaded cohort in a private in-memory DuckDB with the
   same ``patients`` view; nothing is written to disk.
-* ``fetch_cohort(con, cohort_filter)`` applies :class:`core.schema.CohortFilter` in SQL with
+* ``fetch_cohort(con, cohort_filter)`` applies :class:`core.cohort.schema.CohortFilter` in SQL with
   bound parameters; identifiers come from a fixed list and are quoted.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.schema import CohortFilter, load_dictionary, validate_frame
+from core.cohort.schema import CohortFilter, load_dictionary, validate_frame
+from core.paths import DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 COHORT_CSV = DATA_DIR / "cohort.csv"
 SHIPPED_DB = DATA_DIR / "cohort.duckdb"
 ONE_YEAR_DAYS = 365
@@ -102,7 +102,7 @@ def build_database(csv: str | Path = COHORT_CSV, out: str | Path = SHIPPED_DB) -
 def connect(path: str | Path = SHIPPED_DB) -> duckdb.DuckDBPyConnection:
     """Open the shipped cohort read-only (table ``patients_raw``, view ``patients``)."""
     if not Path(path).exists():
-        raise CohortError(f"{path} is missing: run `python -m core.db` to build it")
+        raise CohortError(f"{path} is missing: run `python -m core.cohort.db` to build it")
     return _hardened(duckdb.connect(str(path), read_only=True))
 
 

@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from core.compare import OVERALL, SEP, VariableSpec, compare_groups, level_str
-from core.published import (
+from core.stats.compare import OVERALL, SEP, VariableSpec, compare_groups, level_str
+from core.study.published import (
     DAYS_PER_MONTH,
     conflicted_figures,
     load_published,
@@ -96,7 +96,7 @@ def _table_rows(df: pd.DataFrame, figs: pd.DataFrame) -> list[dict]:
 
 
 def _survival_rows(df: pd.DataFrame) -> list[dict]:
-    from core.survival import kaplan_meier
+    from core.stats.survival import kaplan_meier
 
     pub = load_published()
     sv = pub["survival"]
@@ -175,7 +175,7 @@ def _survival_rows(df: pd.DataFrame) -> list[dict]:
 
 
 def _cox_rows(df: pd.DataFrame) -> list[dict]:
-    from core.cox import fit_cox
+    from core.stats.cox.fit import fit_cox
 
     pub = load_published()
     needed = {"os_days", "os_event", "icu_reason", "ecog_ps", "sofa"}

@@ -22,7 +22,7 @@ Tests (two-sided), each equal to R:
 * >= 3 groups, continuous: Kruskal-Wallis = ``kruskal.test`` (tie-corrected);
 * variables declared normal (``nonnormal`` given and not listing them): Welch
   ``t.test`` / ``oneway.test(var.equal = TRUE)``;
-* categorical: Fisher's exact test = ``fisher.test`` (r x c via :mod:`core.fisher`).
+* categorical: Fisher's exact test = ``fisher.test`` (r x c via :mod:`core.stats.fisher`).
 
 ``p_adjusted`` = ``p.adjust(p, method = "holm" | "BH")`` across variables.
 :func:`compare_groups_sql` pushes the grouped aggregation into DuckDB.
@@ -40,8 +40,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from core.fisher import fisher_test
-from core.ingest import neutralise_formulas
+from core.cohort.ingest import neutralise_formulas
+from core.stats.fisher import fisher_test
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -570,7 +570,7 @@ def compare_groups(
     group_order : sequence, optional
         Order of the group columns (default: categorical order, else sorted).
     fisher_time_budget : float
-        Seconds for each exact r x c Fisher test before Monte Carlo (see core.fisher).
+        Seconds for each exact r x c Fisher test before Monte Carlo (see core.stats.fisher).
     exclude_small_groups : bool
         What to do when a group has fewer than 2 non-missing values of a variable.
         ``False`` (default, the spec's rule): no p-value for that variable, and ``note``
@@ -1166,7 +1166,7 @@ def compare_with_published(result: pd.DataFrame, preset: Preset | str) -> pd.Dat
         ``tolerance`` is half a unit of the last printed digit (for p-values and
         percentages the comparison is informational: see the paper's conflicts list).
     """
-    from core.published import published_figures
+    from core.study.published import published_figures
 
     if isinstance(preset, str):
         if preset not in PRESETS:

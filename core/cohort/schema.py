@@ -16,7 +16,9 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-DICTIONARY_PATH = Path(__file__).resolve().parent.parent / "data" / "dictionary.csv"
+from core.paths import DATA_DIR
+
+DICTIONARY_PATH = DATA_DIR / "dictionary.csv"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def load_dictionary(path: str | Path = DICTIONARY_PATH) -> dict[str, ColumnSpec]
     return specs
 
 
-# Columns that core.db's ``patients`` view derives (not in the dictionary, never uploaded).
+# Columns that core.cohort.db's ``patients`` view derives (not in the dictionary, never uploaded).
 DERIVED_LABELS = {
     "death_1y": "Death within 1 year",
     "outcome_1y": "1-year outcome (Table 4 grouping)",
@@ -146,7 +148,7 @@ def patient_model() -> type[BaseModel]:
     return create_model("Patient", __base__=_PatientBase, **fields)  # type: ignore[call-overload]
 
 
-def __getattr__(name: str) -> Any:  # ``from core.schema import Patient``
+def __getattr__(name: str) -> Any:  # ``from core.cohort.schema import Patient``
     if name == "Patient":
         return patient_model()
     raise AttributeError(name)
@@ -196,7 +198,7 @@ def validate_frame(df: pd.DataFrame, row_offset: int = 1) -> list[RowError]:
 
 
 class CohortFilter(BaseModel):
-    """The shared cohort filter of every view (applied in SQL by ``core.db``).
+    """The shared cohort filter of every view (applied in SQL by ``core.cohort.db``).
 
     ``None`` means "no restriction". Lists are allowed levels; ranges are inclusive.
     """

@@ -1,7 +1,8 @@
 """Text of numbers in result tables: p-values, confidence intervals and percentages.
 
-Presentation only, shared by the table builders of :mod:`core.cox` and :mod:`core.calculator`
-(``format_*`` functions); exports keep the raw numbers.  :mod:`core.compare` prints p-values
+Presentation only, shared by the table builders of :mod:`core.stats.cox.fit` and
+:mod:`core.study.calculator`
+(``format_*`` functions); exports keep the raw numbers.  :mod:`core.stats.compare` prints p-values
 as the paper does (``fmt_p``: two significant digits), a different convention kept there.
 
 Intervals use an en dash with spaces (``0.91 – 1.32``); a value that is not a number is shown

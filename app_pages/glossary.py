@@ -1,8 +1,8 @@
 """Glossary and methods: short definitions of the clinical and statistical terms.
 
-Every term has an anchor (``glossary#<key>``, see core.glossary.glossary_url) so that other
+Every term has an anchor (``glossary#<key>``, see core.study.glossary.glossary_url) so that other
 pages can link to it; the same short texts are the tooltips of the app's widgets
-(``core.glossary.help_text``).
+(``core.study.glossary.help_text``).
 """
 
 from __future__ import annotations
@@ -10,23 +10,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import glossary
-from pages._ui import cohort_sidebar, page_header
+from app_pages._ui.cohort import cohort_sidebar, page_header
+from core.study import glossary
 
 Q_SEARCH = "gl_q"  # query-parameter key of the search box
 
 METHODS = pd.DataFrame(
     [
-        ("Median [IQR]", "core.compare.compare_groups", 'quantile(x, type = 7)'),
-        ("Two groups, continuous", "core.compare.compare_groups", "wilcox.test(x ~ g)"),
-        ("Three or more groups, continuous", "core.compare.compare_groups", "kruskal.test"),
-        ("Categorical", "core.compare.compare_groups", "fisher.test"),
-        ("Kaplan–Meier, median survival", "core.survival.kaplan_meier",
+        ("Median [IQR]", "core.stats.compare.compare_groups", 'quantile(x, type = 7)'),
+        ("Two groups, continuous", "core.stats.compare.compare_groups", "wilcox.test(x ~ g)"),
+        ("Three or more groups, continuous", "core.stats.compare.compare_groups", "kruskal.test"),
+        ("Categorical", "core.stats.compare.compare_groups", "fisher.test"),
+        ("Kaplan–Meier, median survival", "core.stats.survival.kaplan_meier",
          'survfit(Surv(t, e) ~ g, conf.type = "log")'),
-        ("Log-rank test", "core.survival.logrank", "survdiff(Surv(t, e) ~ g)"),
-        ("Cox model", "core.cox.fit_cox", 'coxph(Surv(t, e) ~ x, ties = "efron")'),
-        ("Proportional hazards check", "core.cox.ph_test", "cox.zph(fit)"),
-        ("C-index", "core.cox.concordance_index", "concordance(fit)"),
+        ("Log-rank test", "core.stats.survival.logrank", "survdiff(Surv(t, e) ~ g)"),
+        ("Cox model", "core.stats.cox.fit.fit_cox", 'coxph(Surv(t, e) ~ x, ties = "efron")'),
+        ("Proportional hazards check", "core.stats.cox.fit.ph_test", "cox.zph(fit)"),
+        ("C-index", "core.stats.cox.fit.concordance_index", "concordance(fit)"),
     ],
     columns=["Analysis", "App function", "R equivalent (the paper used R 4.0.5, survival)"],
 )  # fmt: skip

@@ -4,7 +4,7 @@ Two modes, both on the 1-year mortality endpoint of the paper (``os_days`` censo
 
 * ``published``: the paper's coefficients, ``beta = log(HR)`` for reason for ICU admission
   (disease progression vs every other reason), ECOG PS (per point) and SOFA (per point), read
-  from ``data/published.yaml`` (:func:`core.published.published_hrs`; no HR is typed here) and
+  from ``data/published.yaml`` (:func:`core.study.published.published_hrs`; no HR is typed here) and
   held fixed.  The baseline cumulative hazard is estimated from the *active cohort* with the
   coefficients fixed, = R ``survfit(coxph(Surv(t, e) ~ reason_dp + ecog_ps + sofa, init = b,
   control = coxph.control(iter.max = 0)), newdata = ...)``: the Efron-type Breslow estimator
@@ -14,7 +14,8 @@ Two modes, both on the 1-year mortality endpoint of the paper (``os_days`` censo
   baseline hazard only: ``var H(t|x) = exp(2 lp) sum dN / S0^2`` (Efron-corrected), i.e. R's
   ``survfit`` after setting ``fit$var`` to 0 -- the published coefficients are treated as known
   (their covariances were not published).
-* ``refit``: a Cox model fitted on the active cohort (:func:`core.cox.fit_cox`), ``S(t|x)`` and
+* ``refit``: a Cox model fitted on the active cohort (:func:`core.stats.cox.fit.fit_cox`),
+``S(t|x)`` and
   its log CI = R ``survfit(coxph(...), newdata = ...)`` (coefficient uncertainty included).
 
 :func:`relative_hazard` breaks the hazard ratio between two profiles into one factor per
@@ -34,9 +35,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core import published as _published
-from core.cox import CoxResult, fit_cox, fit_cox_fixed, predict_survival
-from core.format import MISSING, interval, percent
+from core.stats.cox.fit import CoxResult, fit_cox, fit_cox_fixed, predict_survival
+from core.study import published as _published
+from core.tables.format import MISSING, interval, percent
 
 __all__ = [
     "HORIZON_DAYS",
@@ -155,7 +156,8 @@ def make_profile(**values: Any) -> PatientProfile:
     >>> make_profile(icu_reason="Sepsis", ecog_ps=7, sofa=4)
     Traceback (most recent call last):
     ...
-    core.calculator.ProfileError: Invalid patient profile: ECOG performance status [ecog_ps]: ...
+    core.study.calculator.ProfileError: Invalid patient profile: ECOG performance status [ecog_ps]:
+    ...
     """
     try:
         return PatientProfile(**values)
@@ -236,7 +238,8 @@ def __getattr__(name: str) -> Any:  # PUBLISHED_MODEL, read lazily from the YAML
 class CalculatorModel:
     """A calculator model on the active cohort.
 
-    ``result`` is a fixed-coefficient fit (published) or a refit (:class:`core.cox.CoxResult`);
+    ``result`` is a fixed-coefficient fit (published) or a refit
+    (:class:`core.stats.cox.fit.CoxResult`);
     ``hr`` maps each design column to its hazard ratio (published: as printed).
     """
 
