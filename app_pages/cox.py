@@ -15,12 +15,22 @@ from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
 from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
-from core.stats.cox import fit as cox
-from core.stats.cox.fit import covariate_label
+from core.cohort.variables import add_derived
+from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
+from core.stats.cox.fit import EPV_MIN, fit_cox
+from core.stats.cox.selection import stepwise
 from core.stats.survival import NOT_PREDICTORS, is_post_admission
 from core.study.calculator import published_model
 from core.study.glossary import glossary_url, help_text
 from core.study.published import load_published
+from core.tables.cox import (
+    covariate_label,
+    format_calibration,
+    format_ph_table,
+    format_stepwise,
+    format_summary,
+    published_comparison,
+)
 from core.tables.format import p_value
 
 P = "cox_"
@@ -119,12 +129,12 @@ def _sync_url() -> None:
 # cost more than the cached fit.
 @st.cache_data(show_spinner=False, max_entries=64)
 def _fit(cohort_key: str, duration, event, covs, horizon, _df: pd.DataFrame):
-    return cox.fit_cox(_df, duration, event, list(covs), horizon_days=horizon)
+    return fit_cox(_df, duration, event, list(covs), horizon_days=horizon)
 
 
 @st.cache_data(show_spinner="Stepwise selection...", max_entries=32)
 def _stepwise(cohort_key: str, duration, event, cands, horizon, test, _df: pd.DataFrame):
-    return cox.stepwise(_df, duration, event, list(cands), horizon_days=horizon, test=test)
+    return stepwise(_df, duration, event, list(cands), horizon_days=horizon, test=test)
 
 
 def _reconstruction_note(data: pd.DataFrame, sw) -> str:
@@ -140,7 +150,7 @@ def _reconstruction_note(data: pd.DataFrame, sw) -> str:
     except ValueError:
         ref = None
     if ref is not None:
-        parts = cox.published_comparison(ref, pub["cox"]["terms"])
+        parts = published_comparison(ref, pub["cox"]["terms"])
         if parts:
             text += " The paper's model refitted here (1-year mortality): " + "; ".join(parts) + "."
     text += (
@@ -166,7 +176,7 @@ page_header(
 view = cohort_sidebar()
 if not require_columns(view, ["os_days", "os_event"], "The Cox model"):
     st.stop()
-df = cox.add_derived(view.df)
+df = add_derived(view.df)
 
 options = [c for c in df.columns if c not in NOT_COVARIATES]
 _init_state(options)
@@ -274,7 +284,7 @@ with tab_model:
         "refitted beside published; the values are in the table below.",
     )
     fig_export = {**fig, "width": EXPORT_WIDTH}
-    table = cox.format_summary(res.summary, pub_table)
+    table = format_summary(res.summary, pub_table)
     st.dataframe(table, hide_index=True, key=P + "table")
     if not set(res.summary["covariate"]) <= set(pub_table["covariate"]) or mode != "paper":
         st.caption(
@@ -301,8 +311,8 @@ with tab_model:
 with tab_diag:
     st.subheader("Proportional hazards (R cox.zph, transform = 'km')", help=HELP["km"])
     try:
-        ph = cox.ph_test(res)
-        st.dataframe(cox.format_ph_table(ph.table), hide_index=True, key=P + "zph")
+        ph = ph_test(res)
+        st.dataframe(format_ph_table(ph.table), hide_index=True, key=P + "zph")
         bad = ph.table[(ph.table["p"] < 0.05)]
         if len(bad):
             st.warning(
@@ -342,7 +352,7 @@ with tab_diag:
         st.error(f"The proportional-hazards test cannot be computed: {exc}")
 
     st.subheader("Events per variable", help=HELP["epv"])
-    if res.epv < cox.EPV_MIN:
+    if res.epv < EPV_MIN:
         st.warning(
             f"{res.events} events for {len(res.summary)} coefficient(s): {res.epv:.1f} events per "
             "variable (< 10). Estimates are unstable and optimistic."
@@ -353,7 +363,7 @@ with tab_diag:
     st.subheader("Calibration", help=HELP["calibration"])
     cal_h = horizon if horizon else 365.0
     try:
-        cal = cox.calibration(df, res, horizon=cal_h, groups=3)
+        cal = calibration(df, res, horizon=cal_h, groups=3)
         cc1, cc2 = st.columns([1, 1])
         with cc1:
             show_chart(
@@ -362,7 +372,7 @@ with tab_diag:
                 alt="Predicted against observed survival by risk group; the values are in "
                 "the table beside.",
             )
-        cc2.dataframe(cox.format_calibration(cal.table), hide_index=True, key=P + "cal")
+        cc2.dataframe(format_calibration(cal.table), hide_index=True, key=P + "cal")
         if cal.note:
             cc2.caption(cal.note)
         cc2.caption(
@@ -407,7 +417,7 @@ with tab_diag:
             }
         st.session_state[P + "boot"] = (
             boot_key,
-            cox.bootstrap_cindex(
+            bootstrap_cindex(
                 df,
                 duration,
                 event,
@@ -445,7 +455,7 @@ with tab_step:
             f"({'Wald' if sw.test == 'wald' else 'likelihood-ratio'} p-values). "
             f"Stopped: {sw.stop_reason}."
         )
-        st.dataframe(cox.format_stepwise(sw.trace), hide_index=True, key=P + "trace")
+        st.dataframe(format_stepwise(sw.trace), hide_index=True, key=P + "trace")
         st.markdown("**Last p-value of every candidate**")
-        st.dataframe(cox.format_stepwise(sw.candidates_table), hide_index=True, key=P + "cands_tbl")
+        st.dataframe(format_stepwise(sw.candidates_table), hide_index=True, key=P + "cands_tbl")
         csv_download("Trace CSV", sw.trace, "stepwise_trace.csv", key=P + "dl_trace")

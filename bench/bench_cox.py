@@ -30,13 +30,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.stats.cox.fit import (
-    _newton,
-    _RiskSets,
-    concordance_index,
-    fit_cox,
-    ph_test,
-)
+from core.stats.cox.concordance import concordance_index
+from core.stats.cox.diagnostics import ph_test
+from core.stats.cox.engine import _newton, _RiskSets
+from core.stats.cox.fit import fit_cox
 
 REPEATS = 3
 COVS = ["age", "ecog_ps", "sofa"]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from core.stats.cox.fit import predict_survival
+from core.stats.cox.predict import predict_survival
 from core.study.calculator import (
     ICU_REASONS,
     ProfileError,

@@ -13,18 +13,12 @@ import pandas as pd
 import pytest
 from lifelines.datasets import load_lung
 
-from core.stats.cox.fit import (
-    CoxFitError,
-    add_derived,
-    bootstrap_cindex,
-    calibration,
-    concordance_index,
-    endpoint,
-    fit_cox,
-    ph_test,
-    predict_survival,
-    stepwise,
-)
+from core.cohort.variables import add_derived
+from core.stats.cox.concordance import concordance_index
+from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
+from core.stats.cox.fit import CoxFitError, endpoint, fit_cox
+from core.stats.cox.predict import predict_survival
+from core.stats.cox.selection import stepwise
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -559,7 +553,7 @@ def test_bootstrap_with_selection_runs():
 # display tables (hand-written expectations)
 # --------------------------------------------------------------------------------------
 def test_covariate_label_paper_dictionary_factor_and_unknown():
-    from core.stats.cox.fit import covariate_label
+    from core.tables.cox import covariate_label
 
     assert covariate_label("sofa") == "SOFA (per point)"
     assert covariate_label("reason_dp") == "Disease progression (vs other reasons)"
@@ -572,7 +566,7 @@ def test_covariate_label_paper_dictionary_factor_and_unknown():
 
 
 def test_format_summary_rounds_and_adds_the_published_hr():
-    from core.stats.cox.fit import format_summary
+    from core.tables.cox import format_summary
 
     summary = pd.DataFrame(
         {
@@ -603,7 +597,7 @@ def test_format_summary_rounds_and_adds_the_published_hr():
 
 
 def test_format_ph_table_labels_terms_and_keeps_global():
-    from core.stats.cox.fit import format_ph_table
+    from core.tables.cox import format_ph_table
 
     table = pd.DataFrame(
         {"term": ["sofa", "GLOBAL"], "chisq": [1.23456, 2.5], "df": [1, 1], "p": [0.2666, np.nan]}
@@ -617,7 +611,7 @@ def test_format_ph_table_labels_terms_and_keeps_global():
 
 
 def test_format_calibration_percentages_and_missing_observed():
-    from core.stats.cox.fit import format_calibration
+    from core.tables.cox import format_calibration
 
     table = pd.DataFrame(
         {
@@ -646,7 +640,7 @@ def test_format_calibration_percentages_and_missing_observed():
 
 
 def test_format_stepwise_adds_labels_and_p_text():
-    from core.stats.cox.fit import format_stepwise
+    from core.tables.cox import format_stepwise
 
     trace = pd.DataFrame(
         {
@@ -664,7 +658,7 @@ def test_format_stepwise_adds_labels_and_p_text():
 
 
 def test_published_comparison_phrases():
-    from core.stats.cox.fit import published_comparison
+    from core.tables.cox import published_comparison
 
     summary = pd.DataFrame(
         {

@@ -11,7 +11,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.stats.cox import fit as cox
+from core.cohort.variables import add_derived
+from core.stats.cox.diagnostics import bootstrap_cindex, ph_test
+from core.stats.cox.fit import fit_cox
+from core.stats.cox.selection import stepwise
 from core.study.calculator import PUBLISHED_COVARIATES, published_hrs
 from tests.apptest import (
     ROOT,
@@ -33,7 +36,7 @@ def at() -> AppTest:
 
 
 def test_default_is_the_papers_model(at):
-    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    res = fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
     table = frame_with(at, "HR")
     assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
     assert table["p (Wald)"].tolist()[0] in {"< 0.001", f"{res.summary['p'].iloc[0]:.3f}"}
@@ -49,8 +52,8 @@ def test_default_is_the_papers_model(at):
 
 
 def test_ph_table_matches_core(at):
-    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
-    ph = cox.ph_test(res)
+    res = fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    ph = ph_test(res)
     shown = frame_with(at, "chisq")
     assert shown["chisq"].tolist() == ph.table["chisq"].round(3).tolist()
     assert shown["df"].tolist() == ph.table["df"].tolist()
@@ -64,7 +67,7 @@ def test_downloads_present(at):
 
 def test_pick_covariates_from_url():
     at = run_page(PAGE, cox_mode="pick", cox_covs="age,sofa", cox_hz="none")
-    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", ["age", "sofa"])
+    res = fit_cox(shipped_cohort(), "os_days", "os_event", ["age", "sofa"])
     table = frame_with(at, "HR")
     assert len(table) == 2
     assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
@@ -73,9 +76,9 @@ def test_pick_covariates_from_url():
 
 def test_stepwise_trace_matches_core():
     at = run_page(PAGE, cox_mode="stepwise")
-    cohort = cox.add_derived(shipped_cohort())
+    cohort = add_derived(shipped_cohort())
     cands = [c for c in cox_page_defaults() if c in cohort.columns]
-    sw = cox.stepwise(shipped_cohort(), "os_days", "os_event", cands, horizon_days=365)
+    sw = stepwise(shipped_cohort(), "os_days", "os_event", cands, horizon_days=365)
     trace = frame_with(at, "action")
     assert trace["variable"].tolist() == sw.trace["variable"].tolist()
     assert trace["action"].tolist() == sw.trace["action"].tolist()
@@ -103,7 +106,7 @@ def test_endpoint_switch_changes_model():
     at.radio(key="cox_ep").set_value("pfs").run()
     assert not at.exception
     after = frame_with(at, "HR")
-    res = cox.fit_cox(shipped_cohort(), "pfs_days", "pfs_event", PAPER, horizon_days=365)
+    res = fit_cox(shipped_cohort(), "pfs_days", "pfs_event", PAPER, horizon_days=365)
     assert after["HR"].tolist() == res.summary["hr"].round(2).tolist()
     assert not before.equals(after) or res.events == 0
     assert query_value(at, "cox_ep") == "pfs"
@@ -116,8 +119,8 @@ def test_bootstrap_runs_with_progress():
     assert not at.exception, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
     assert "Corrected C" in metrics
-    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
-    bc = cox.bootstrap_cindex(
+    res = fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    bc = bootstrap_cindex(
         shipped_cohort(), "os_days", "os_event", PAPER, n_boot=20, seed=2024, horizon_days=365
     )
     assert metrics["Apparent C"] == f"{res.concordance:.3f}"
@@ -142,7 +145,7 @@ def test_reconstruction_note_on_reconstructed_cohort(at):
     infos = " ".join(i.value for i in at.info)
     assert "not the paper's p-values or its variable selection" in infos
     assert "artefacts of the reconstruction" in infos
-    res = cox.fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
+    res = fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
     s = res.summary.set_index("covariate")
     pub = published_hrs()
     for key in PAPER:
@@ -161,8 +164,8 @@ def test_no_reconstruction_note_on_upload():
 
 def test_stepwise_note_names_extra_covariates():
     at = run_page(PAGE, cox_mode="stepwise")
-    cands = [c for c in cox_page_defaults() if c in cox.add_derived(shipped_cohort()).columns]
-    sw = cox.stepwise(shipped_cohort(), "os_days", "os_event", cands, horizon_days=365)
+    cands = [c for c in cox_page_defaults() if c in add_derived(shipped_cohort()).columns]
+    sw = stepwise(shipped_cohort(), "os_days", "os_event", cands, horizon_days=365)
     infos = " ".join(i.value for i in at.info)
     extra = [c for c in sw.selected if c not in PAPER]
     assert ("also selects" in infos) == bool(extra)
@@ -180,7 +183,7 @@ def test_labels_from_dictionary_and_downloads_ignore_clicks():
 
 
 def test_filter_that_makes_a_covariate_constant_is_explained_in_words():
-    from core.stats.cox.fit import covariate_label
+    from core.tables.cox import covariate_label
 
     page = run_page(PAGE, cox_mode="paper", f_reason="Sepsis")  # every patient: not DP
     (error,) = page.error

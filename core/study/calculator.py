@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.stats.cox.fit import CoxResult, fit_cox, fit_cox_fixed, predict_survival
+from core.stats.cox.fit import CoxResult, fit_cox, fit_cox_fixed
+from core.stats.cox.predict import predict_survival
 from core.study import published as _published
 from core.tables.format import MISSING, interval, percent
 
