@@ -15,7 +15,7 @@ from app_pages._ui.render import chart_download, chart_spec, csv_download, show_
 from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
 from core.cohort.sofa import SofaError, compute_sofa
-from core.stats.survival import NOT_PREDICTORS
+from core.cohort.variables import NOT_PREDICTORS
 from core.study import calculator as calc
 
 P = "calc_"

@@ -15,11 +15,10 @@ from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
 from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
-from core.cohort.variables import add_derived
+from core.cohort.variables import NOT_PREDICTORS, add_derived, is_post_admission
 from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
 from core.stats.cox.fit import EPV_MIN, fit_cox
 from core.stats.cox.selection import stepwise
-from core.stats.survival import NOT_PREDICTORS, is_post_admission
 from core.study.calculator import published_model
 from core.study.glossary import glossary_url, help_text
 from core.study.published import load_published

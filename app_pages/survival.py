@@ -14,9 +14,35 @@ from app_pages._ui.render import chart_download, chart_spec, csv_download, show_
 from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import survival as ch
 from core.cohort.schema import column_label, level_order
-from core.stats import survival as sv
+from core.cohort.variables import (
+    MAX_LEVELS,
+    default_threshold,
+    is_continuous,
+    is_outcome_column,
+    is_post_admission,
+    make_groups,
+)
+from core.stats.competing import cumulative_incidence, cumulative_incidence_at
+from core.stats.logrank import logrank, logrank_trend, pairwise_logrank, univariable_hr
+from core.stats.survival import (
+    DAYS_PER_MONTH,
+    kaplan_meier,
+    n_at_risk,
+    survival_at,
+    to_months,
+    truncate_at,
+)
 from core.study.glossary import glossary_url
 from core.study.published import load_published
+from core.tables.survival import (
+    format_chi2_test,
+    format_cif_table,
+    format_hazard_ratios,
+    format_landmarks,
+    format_medians,
+    format_n_at_risk,
+    format_pairwise,
+)
 
 P = "km_"
 ENDPOINTS = {
@@ -77,13 +103,13 @@ def _init_state(group_options: list[str], df: pd.DataFrame) -> None:
         seed(flag, url_param(P + flag, default) == "1")
     group = ss[P + "group"]
     fresh = P + "cut" not in ss or ss.get(P + "cut_for") != group
-    if group != NONE and fresh and sv.is_continuous(df[group]):
+    if group != NONE and fresh and is_continuous(df[group]):
         try:
             cut = float(url_param(P + "cut", ""))
         except ValueError:
-            cut = sv.default_threshold(df[group])
+            cut = default_threshold(df[group])
         if ss.get(P + "cut_for") not in (None, group):  # user switched column: the median
-            cut = sv.default_threshold(df[group])
+            cut = default_threshold(df[group])
         ss[P + "cut"] = cut
         ss[P + "cut_for"] = group
 
@@ -111,11 +137,11 @@ def _horizon_from_months() -> None:
 
 
 def _months_to_days(months: float) -> int:
-    return round(months * sv.DAYS_PER_MONTH)
+    return round(months * DAYS_PER_MONTH)
 
 
 def _days_to_months(days: float) -> int:
-    return max(1, round(days / sv.DAYS_PER_MONTH))
+    return max(1, round(days / DAYS_PER_MONTH))
 
 
 def _sync_url(threshold: float | None) -> None:
@@ -155,9 +181,9 @@ group_options = [NONE] + [
     c
     for c in df.columns
     if c not in EXCLUDE
-    and not sv.is_outcome_column(c)  # grouping by the outcome is circular
+    and not is_outcome_column(c)  # grouping by the outcome is circular
     and df[c].notna().any()
-    and (sv.is_continuous(df[c]) or df[c].nunique() <= sv.MAX_LEVELS)
+    and (is_continuous(df[c]) or df[c].nunique() <= MAX_LEVELS)
 ]
 _init_state(group_options, df)
 # the cohort may have changed since the state was set (filter, upload): keep valid choices only
@@ -187,7 +213,7 @@ c3.radio("Time axis", UNITS, key=P + "unit", horizontal=True)
 g1, g2 = st.columns([2, 1])
 g1.selectbox("Group by", group_options, key=P + "group", on_change=_to_custom, format_func=_label)
 group_col = st.session_state[P + "group"]
-if group_col != NONE and sv.is_post_admission(group_col):
+if group_col != NONE and is_post_admission(group_col):
     st.warning(
         f"**{_label(group_col)}** is {POST_ADMISSION_WARNING}. "
         f"[What is immortal-time bias?]({glossary_url('immortal_time')})",
@@ -202,14 +228,14 @@ if unit == "days":
     days = min(max(int(st.session_state[H]) // step * step, step), max_t)
     st.session_state[H_DAYS] = days
 else:  # whole months; the horizon (days) snaps to the month shown
-    max_mo = max(1, int(max_t / sv.DAYS_PER_MONTH))
+    max_mo = max(1, int(max_t / DAYS_PER_MONTH))
     months = min(_days_to_months(st.session_state[H]), max_mo)
     st.session_state[H_MONTHS] = months
     days = _months_to_days(months)
 st.session_state[H] = days
 
 threshold = None
-if group_col != NONE and sv.is_continuous(df[group_col]):
+if group_col != NONE and is_continuous(df[group_col]):
     _init_state(group_options, df)  # default cut (median) for a newly chosen column
     threshold = g2.number_input(
         f"Cut {_label(group_col)} at (default: median)", key=P + "cut", on_change=_to_custom
@@ -234,7 +260,7 @@ else:
         on_change=_horizon_from_months,
     )
 horizon = float(st.session_state[H])
-st.caption(f"Horizon: day {horizon:.0f} = {float(sv.to_months(horizon)):.1f} months.")
+st.caption(f"Horizon: day {horizon:.0f} = {float(to_months(horizon)):.1f} months.")
 t1, t2, t3, t4 = st.columns(4)
 t1.toggle("95% CI bands", key=P + "ci")
 t2.toggle("Censor marks", key=P + "cens")
@@ -250,7 +276,7 @@ _sync_url(threshold)
 if group_col == NONE:
     data, gcol, ordered, levels = df, None, False, ("All",)
 else:
-    grouping = sv.make_groups(
+    grouping = make_groups(
         df, group_col, threshold, label=_short_label(group_col), order=level_order(group_col)
     )
     data, gcol, ordered, levels = grouping.df, grouping.column, grouping.ordered, grouping.levels
@@ -261,7 +287,7 @@ if len(data) == 0:
     st.stop()
 grouped = data  # before any horizon censoring (used by the competing-risks tab)
 if st.session_state[P + "trunc"]:
-    data = sv.truncate_at(data, duration, event, horizon)
+    data = truncate_at(data, duration, event, horizon)
 marks = ch.landmark_times(horizon, unit)  # 1/4, 1/2, 3/4 of the horizon, and the horizon
 landmarks = marks[:-1] if st.session_state[P + "lm"] else []
 
@@ -270,7 +296,7 @@ tab_km, tab_cr = st.tabs(
 )
 
 with tab_km:
-    km = sv.kaplan_meier(data, duration, event, gcol)
+    km = kaplan_meier(data, duration, event, gcol)
     spec = chart_spec(
         ch.km_figure,
         km,
@@ -295,35 +321,35 @@ with tab_km:
     left, right = st.columns(2)
     with left:
         st.markdown("**Median survival**")
-        st.dataframe(sv.format_medians(km, unit), hide_index=True, key=P + "medians_df")
+        st.dataframe(format_medians(km, unit), hide_index=True, key=P + "medians_df")
         if gcol is not None and len(levels) >= 2:
-            lr = sv.logrank(data, duration, event, gcol)
+            lr = logrank(data, duration, event, gcol)
             if lr.warning:
                 st.warning(f"No test shown: {lr.warning}.")
             else:
-                st.markdown(f"**Log-rank** {sv.format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
+                st.markdown(f"**Log-rank** {format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
                 if ordered:
-                    tr = sv.logrank_trend(data, duration, event, gcol)
+                    tr = logrank_trend(data, duration, event, gcol)
                     st.markdown(
                         f"**Trend** (ordered {_label(group_col)}) "
-                        f"{sv.format_chi2_test(tr.statistic, 1, tr.p_value)}"
+                        f"{format_chi2_test(tr.statistic, 1, tr.p_value)}"
                     )
                 if len(levels) > 2:
                     with st.expander("Pairwise log-rank (Holm-adjusted)"):
-                        pw = sv.pairwise_logrank(data, duration, event, gcol, adjust="holm")
-                        st.dataframe(sv.format_pairwise(pw), hide_index=True)
+                        pw = pairwise_logrank(data, duration, event, gcol, adjust="holm")
+                        st.dataframe(format_pairwise(pw), hide_index=True)
                 with st.expander("Hazard ratios (univariable Cox, Efron)"):
-                    hr = sv.univariable_hr(data, duration, event, gcol, reference=levels[0])
-                    st.dataframe(sv.format_hazard_ratios(hr), hide_index=True)
+                    hr = univariable_hr(data, duration, event, gcol, reference=levels[0])
+                    st.dataframe(format_hazard_ratios(hr), hide_index=True)
         elif gcol is not None:
             st.info("Only one group is present: no comparison.")
     with right:
         st.markdown("**Landmark survival**")
-        at = sv.survival_at(data, duration, event, marks, gcol)
-        st.dataframe(sv.format_landmarks(at, unit), hide_index=True, key=P + "landmark_df")
+        at = survival_at(data, duration, event, marks, gcol)
+        st.dataframe(format_landmarks(at, unit), hide_index=True, key=P + "landmark_df")
     with st.expander("Number at risk / cumulative events / censored (table)"):
-        nar = sv.n_at_risk(km, ch.time_ticks(horizon, unit))
-        st.dataframe(sv.format_n_at_risk(nar, unit), hide_index=True, key=P + "nar_df")
+        nar = n_at_risk(km, ch.time_ticks(horizon, unit))
+        st.dataframe(format_n_at_risk(nar, unit), hide_index=True, key=P + "nar_df")
     d1, d2, d3 = st.columns(3)
     stem = f"km_{st.session_state[P + 'endpoint']}_{group_col if gcol else 'all'}"
     chart_download("PNG", spec, f"{stem}.png", key=P + "png", where=d1)  # made on click only
@@ -339,7 +365,7 @@ with tab_km:
     st.caption(
         f"Kaplan-Meier with Greenwood 95% CI (log scale, as R survfit); medians as R "
         f"print.survfit; log-rank as R survdiff. {view.n} of {view.n_total} patients in the "
-        f"active cohort; time from ICU admission; months = days / {sv.DAYS_PER_MONTH}."
+        f"active cohort; time from ICU admission; months = days / {DAYS_PER_MONTH}."
     )
 
 with tab_cr:
@@ -369,8 +395,8 @@ with tab_cr:
     if len(cr_data) < len(grouped):
         st.caption(f"{len(grouped) - len(cr_data)} patient(s) without PFS data left out.")
     if st.session_state[P + "trunc"]:
-        cr_data = sv.truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
-    cif = sv.cumulative_incidence(cr_data, group=gcol if by_group else None)
+        cr_data = truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
+    cif = cumulative_incidence(cr_data, group=gcol if by_group else None)
     show_chart(
         chart_spec(
             ch.cif_chart,
@@ -386,8 +412,8 @@ with tab_cr:
         alt="Cumulative incidence of progression and of death without progression over time; "
         "the values are in the table below.",
     )
-    at = sv.cumulative_incidence_at(cif, marks)
-    st.dataframe(sv.format_cif_table(at, unit), hide_index=True, key=P + "cif_df")
+    at = cumulative_incidence_at(cif, marks)
+    st.dataframe(format_cif_table(at, unit), hide_index=True, key=P + "cif_df")
     st.caption(
         "95% pointwise CIs as R survfit for multi-state data: infinitesimal-jackknife standard "
         "error of the Aalen-Johansen estimate, log scale (exp(log F ± 1.96 se/F), capped at 1); "

@@ -407,7 +407,8 @@ def registry_scale(n: int) -> None:
     from core.cohort.schema import CohortFilter
     from core.stats.compare import PRESETS, compare_groups, compare_groups_sql
     from core.stats.cox.fit import fit_cox
-    from core.stats.survival import kaplan_meier, logrank
+    from core.stats.logrank import logrank
+    from core.stats.survival import kaplan_meier
     from core.study.story import build_story
 
     df = registry_cohort(n)

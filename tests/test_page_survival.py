@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.stats import survival as sv
+from core.stats.survival import DAYS_PER_MONTH, kaplan_meier, truncate_at
 from tests.apptest import (
     ROOT,
     USER_KEY,
@@ -33,7 +33,7 @@ def at() -> AppTest:
 def test_default_view_matches_core(at):
     med = frame_with(at, "Median (days)", substring=True)
     cohort = shipped_cohort()
-    km = sv.kaplan_meier(cohort.dropna(subset=["ecog_ps"]), "os_days", "os_event", "ecog_ps")
+    km = kaplan_meier(cohort.dropna(subset=["ecog_ps"]), "os_days", "os_event", "ecog_ps")
     assert med["N"].tolist() == km.medians["n"].tolist()
     assert med["Events"].tolist() == km.medians["events"].tolist()
     shown = [None if v == "NR" else float(v) for v in med["Median (days)"]]
@@ -51,7 +51,7 @@ def test_change_group_changes_medians():
     assert not before.equals(after)
     assert set(after["Group"]) <= {"CRS", "CRS or sepsis", "Sepsis", "Disease progression"}
     cohort = shipped_cohort()
-    km = sv.kaplan_meier(cohort, "os_days", "os_event", "icu_reason")
+    km = kaplan_meier(cohort, "os_days", "os_event", "icu_reason")
     shown = dict(zip(after["Group"], after["N"], strict=True))
     assert shown == dict(zip(km.medians["group"], km.medians["n"], strict=True))
     # levels in the data dictionary's order (the paper's), not alphabetical
@@ -75,8 +75,8 @@ def test_change_horizon_changes_tables():
     assert not at.exception
     med_after = frame_with(at, "Median (days)", substring=True)
     cohort = shipped_cohort().dropna(subset=["ecog_ps"])
-    km = sv.kaplan_meier(
-        sv.truncate_at(cohort, "os_days", "os_event", 60), "os_days", "os_event", "ecog_ps"
+    km = kaplan_meier(
+        truncate_at(cohort, "os_days", "os_event", 60), "os_days", "os_event", "ecog_ps"
     )
     assert med_after["Events"].tolist() == km.medians["events"].tolist()
     assert not med_before.equals(med_after)
@@ -158,7 +158,7 @@ def test_horizon_slider_follows_time_unit():
     assert query_value(at, "km_h") == "365"
     at.slider(key="km_h_mo").set_value(6).run()
     assert not at.exception
-    assert query_value(at, "km_h") == str(round(6 * sv.DAYS_PER_MONTH))  # 183 days
+    assert query_value(at, "km_h") == str(round(6 * DAYS_PER_MONTH))  # 183 days
     land = frame_with(at, "S(t)", substring=True)
     assert max(float(t) for t in land["Time (months)"]) == 6.0
     at.radio(key="km_unit").set_value("days").run()
@@ -210,7 +210,7 @@ def test_cut_leaves_the_url_when_the_grouping_is_not_cut():
 
 
 def test_post_admission_grouping_warns_and_links_the_glossary_entry():
-    from core.stats.survival import POST_ADMISSION_COLUMNS
+    from core.cohort.variables import POST_ADMISSION_COLUMNS
     from core.study.glossary import glossary_url, term
 
     column = (

@@ -14,7 +14,37 @@ import pytest
 from lifelines.datasets import load_lung
 from scipy.special import ndtri
 
-from core.stats import survival as sv
+from core.cohort.variables import make_groups
+from core.stats import survival as stats_survival
+from core.stats.adjust import p_adjust
+from core.stats.competing import (
+    CIF_CI_COLUMNS,
+    competing_status,
+    cumulative_incidence,
+    cumulative_incidence_at,
+)
+from core.stats.logrank import logrank, logrank_trend, pairwise_logrank, univariable_hr
+from core.stats.survival import (
+    CONF_TYPES,
+    DAYS_PER_MONTH,
+    KMResult,
+    kaplan_meier,
+    n_at_risk,
+    rmst,
+    survival_at,
+    truncate_at,
+)
+from core.tables.survival import (
+    format_chi2_test,
+    format_cif_table,
+    format_hazard_ratios,
+    format_landmarks,
+    format_medians,
+    format_n_at_risk,
+    format_pairwise,
+    format_time,
+    level_label,
+)
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -66,7 +96,7 @@ def _lung() -> pd.DataFrame:
     return load_lung()
 
 
-def _body(km: sv.KMResult) -> pd.DataFrame:
+def _body(km: KMResult) -> pd.DataFrame:
     """KM table without the origin row of each group (R's survfit has none)."""
     t = km.table
     return t[t.groupby("group", sort=False).cumcount() > 0].reset_index(drop=True)
@@ -85,7 +115,7 @@ def _assert_close(a, b, what: str) -> None:
         assert err < TOL, f"{what}: max abs diff {err:g}"
 
 
-def _assert_table_matches_r(km: sv.KMResult, r: pd.DataFrame) -> None:
+def _assert_table_matches_r(km: KMResult, r: pd.DataFrame) -> None:
     body = _body(km)
     assert len(body) == len(r)
     codes = pd.factorize(body["group"], sort=False)[0] + 1
@@ -118,12 +148,12 @@ def test_lung_medians_quoted():
     d = _lung()
     # R: print(survfit(Surv(time, status) ~ 1, data = lung))
     #      n events median 0.95LCL 0.95UCL  ->  228 165 310 285 363
-    m = sv.kaplan_meier(d, "time", "status").medians.iloc[0]
+    m = kaplan_meier(d, "time", "status").medians.iloc[0]
     assert (m["n"], m["events"]) == (228, 165)
     assert (m["median"], m["lower"], m["upper"]) == (310, 285, 363)
     # R: print(survfit(Surv(time, status) ~ sex, data = lung))
     #   sex=1 138 112 270 212 310 ; sex=2 90 53 426 348 550
-    m = sv.kaplan_meier(d, "time", "status", "sex").medians
+    m = kaplan_meier(d, "time", "status", "sex").medians
     assert m[["n", "events", "median", "lower", "upper"]].values.tolist() == [
         [138, 112, 270, 212, 310],
         [90, 53, 426, 348, 550],
@@ -132,7 +162,7 @@ def test_lung_medians_quoted():
 
 def test_lung_logrank_quoted():
     # R: s <- survdiff(Surv(time, status) ~ sex, data = lung); s$chisq; pchisq(s$chisq, 1, lower=F)
-    lr = sv.logrank(_lung(), "time", "status", "sex")
+    lr = logrank(_lung(), "time", "status", "sex")
     assert abs(lr.statistic - 10.3267419548856) < TOL
     assert lr.dof == 1
     assert abs(lr.p_value - 0.00131116452035549) < TOL
@@ -143,18 +173,18 @@ def test_lung_trend_quoted():
     d = _lung().dropna(subset=["ph.ecog"])
     # R: coxph(Surv(time, status) ~ ph.ecog, data = d, ties = "exact")$score  (= 17.8751207625279)
     # and identically sum(w * (O - E))^2 / (t(w) %*% survdiff(...)$var %*% w)
-    tr = sv.logrank_trend(d, "time", "status", "ph.ecog")
+    tr = logrank_trend(d, "time", "status", "ph.ecog")
     assert abs(tr.statistic - 17.8751207625279) < TOL
     assert abs(tr.p_value - 2.35884767413181e-05) < TOL
     assert tr.warning is not None  # ph.ecog = 3 has one patient
     # R: survdiff(Surv(time, status) ~ ph.ecog, data = d)$chisq
-    assert abs(sv.logrank(d, "time", "status", "ph.ecog").statistic - 21.962131682476) < TOL
+    assert abs(logrank(d, "time", "status", "ph.ecog").statistic - 21.962131682476) < TOL
 
 
 def test_lung_landmark_and_rmean_quoted():
     d = _lung()
     # R: summary(survfit(Surv(time, status) ~ sex, data = lung), times = c(100, 365, 730))
-    s = sv.survival_at(d, "time", "status", [100, 365, 730], "sex")
+    s = survival_at(d, "time", "status", [100, 365, 730], "sex")
     np.testing.assert_array_equal(s["n_risk"], [114, 35, 7, 82, 30, 6])
     np.testing.assert_array_equal(s["n_event"], [24, 61, 24, 7, 29, 14])
     _assert_close(
@@ -182,11 +212,11 @@ def test_lung_landmark_and_rmean_quoted():
         "upper",
     )
     # R: summary(survfit(Surv(time, status) ~ sex, data = lung), rmean = 365)$table
-    r = sv.rmst(d, "time", "status", 365, "sex")
+    r = rmst(d, "time", "status", 365, "sex")
     _assert_close(r["rmst"], [241.495085192057, 297.465409532037], "rmean")
     _assert_close(r["se"], [10.3582264910969, 10.7913239788001], "se(rmean)")
     # overall: rmean 263.22186648200665, se 7.79885908631446
-    r = sv.rmst(d, "time", "status", 365)
+    r = rmst(d, "time", "status", 365)
     _assert_close(r[["rmst", "se"]].iloc[0], [263.22186648200665, 7.79885908631446], "rmean")
 
 
@@ -250,7 +280,7 @@ def _kind(r: pd.DataFrame, kind: str, **eq) -> pd.DataFrame:
     return sub.reset_index(drop=True)
 
 
-def _assert_medians_match_r(km: sv.KMResult, rm: pd.DataFrame) -> None:
+def _assert_medians_match_r(km: KMResult, rm: pd.DataFrame) -> None:
     for col in ("median", "lower", "upper"):
         _assert_close(km.medians[col], rm[col], f"{col} ({km.conf_type})")
     np.testing.assert_array_equal(km.medians["n"], rm["n"])
@@ -260,38 +290,36 @@ def _assert_medians_match_r(km: sv.KMResult, rm: pd.DataFrame) -> None:
 @pytest.mark.parametrize("conf_type", ["log", "log-log", "plain"])
 @pytest.mark.parametrize("rhs", ["1", "sex"])
 def test_lung_survfit_table_live(r_lung, conf_type, rhs):
-    km = sv.kaplan_meier(
-        _lung(), "time", "status", None if rhs == "1" else rhs, conf_type=conf_type
-    )
+    km = kaplan_meier(_lung(), "time", "status", None if rhs == "1" else rhs, conf_type=conf_type)
     _assert_table_matches_r(km, _kind(r_lung, "tab", ct=conf_type, rhs=rhs))
     _assert_medians_match_r(km, _kind(r_lung, "med", ct=conf_type, rhs=rhs))
 
 
 def test_lung_logrank_trend_pairwise_live(r_lung):
     d = _lung().dropna(subset=["ph.ecog"])
-    lr = sv.logrank(d, "time", "status", "ph.ecog")
+    lr = logrank(d, "time", "status", "ph.ecog")
     r = _kind(r_lung, "survdiff")
     assert abs(lr.statistic - r["chisq"].iloc[0]) < TOL
     assert abs(lr.p_value - r["p"].iloc[0]) < TOL
     assert lr.dof == r["df"].iloc[0] == 3
-    tr = sv.logrank_trend(d, "time", "status", "ph.ecog")
+    tr = logrank_trend(d, "time", "status", "ph.ecog")
     r = _kind(r_lung, "trend")
     assert abs(r["hand"].iloc[0] - r["score"].iloc[0]) < TOL  # both R references agree
     assert abs(tr.statistic - r["score"].iloc[0]) < TOL
     r = _kind(r_lung, "pairwise")
-    pw = sv.pairwise_logrank(d, "time", "status", "ph.ecog", adjust="holm")
+    pw = pairwise_logrank(d, "time", "status", "ph.ecog", adjust="holm")
     np.testing.assert_array_equal(pw["group_a"], r["a"])
     np.testing.assert_array_equal(pw["group_b"], r["b"])
     _assert_close(pw["p_value"], r["p"], "pairwise p")
     _assert_close(pw["p_adjusted"], r["holm"], "holm")
-    bh = sv.pairwise_logrank(d, "time", "status", "ph.ecog", adjust="BH")
+    bh = pairwise_logrank(d, "time", "status", "ph.ecog", adjust="BH")
     _assert_close(bh["p_adjusted"], r["bh"], "BH")
 
 
 def test_lung_univariable_hr_live(r_lung):
     d = _lung().dropna(subset=["ph.ecog"])
     d = d[d["ph.ecog"] < 3]  # ECOG 3 has a single patient
-    hr = sv.univariable_hr(d, "time", "status", "ph.ecog", reference=1.0)
+    hr = univariable_hr(d, "time", "status", "ph.ecog", reference=1.0)
     other = hr[~hr["reference"]]  # levels 0, 2, in R's coefficient order
     r = _kind(r_lung, "cox")
     for col, rcol in [("hr", "hr"), ("lower", "lower"), ("upper", "upper"), ("p_value", "p")]:
@@ -301,14 +329,14 @@ def test_lung_univariable_hr_live(r_lung):
 
 def test_lung_landmark_rmean_live(r_lung):
     d = _lung()
-    ours = sv.survival_at(d, "time", "status", LANDMARKS, "sex").dropna(subset=["survival"])
+    ours = survival_at(d, "time", "status", LANDMARKS, "sex").dropna(subset=["survival"])
     r = _kind(r_lung, "landmark")
     assert len(ours) == len(r)  # R drops times beyond a stratum's last observation
     for a, b in TABLE_MAP:
         _assert_close(ours[a], r[b], a)
     for tau in TAUS:
         rm = _kind(r_lung, "med", tau=float(tau))
-        ours = sv.rmst(d, "time", "status", tau, "sex")
+        ours = rmst(d, "time", "status", tau, "sex")
         _assert_close(ours["rmst"], rm["rmean"], f"rmean {tau}")
         _assert_close(ours["se"], rm["se"], f"se(rmean) {tau}")
 
@@ -373,15 +401,15 @@ def test_random_sets_vs_r(r_random, name):
         assert d["status"].mean() < 0.5  # heavy censoring
         assert d["time"].duplicated().mean() > 0.5  # many ties
     for ct in ("log", "log-log", "plain"):
-        km = sv.kaplan_meier(d, "time", "status", "g", conf_type=ct)
+        km = kaplan_meier(d, "time", "status", "g", conf_type=ct)
         _assert_table_matches_r(km, _kind(r_random, "tab", set=name, ct=ct))
         _assert_medians_match_r(km, _kind(r_random, "med", set=name, ct=ct))
     rm = _kind(r_random, "med", set=name, ct="log")
-    rr = sv.rmst(d, "time", "status", RMST_TAU, "g")
+    rr = rmst(d, "time", "status", RMST_TAU, "g")
     _assert_close(rr["rmst"], rm["rmean"], "rmean")
     _assert_close(rr["se"], rm["se"], "se(rmean)")
     r = _kind(r_random, "survdiff", set=name)
-    lr = sv.logrank(d, "time", "status", "g")
+    lr = logrank(d, "time", "status", "g")
     assert abs(lr.statistic - r["chisq"].iloc[0]) < TOL
     assert lr.dof == r["df"].iloc[0]
     assert abs(lr.p_value - r["p"].iloc[0]) < TOL
@@ -417,7 +445,7 @@ AJ_SEEDS = [7, 8]
 @pytest.fixture(scope="module")
 def r_aj() -> pd.DataFrame:
     data = pd.concat(
-        [sv.competing_status(_competing_set(s)).assign(set=s) for s in AJ_SEEDS],
+        [competing_status(_competing_set(s)).assign(set=s) for s in AJ_SEEDS],
         ignore_index=True,
     )
     return run_r(
@@ -438,16 +466,16 @@ write.csv(do.call(rbind, out), Sys.getenv("ORACLE_OUT"), row.names = FALSE)
 @pytest.mark.parametrize("seed", AJ_SEEDS)
 def test_aalen_johansen_vs_r(r_aj, seed):
     d = _competing_set(seed)
-    assert set(sv.competing_status(d)["status"]) == {0, 1, 2}
+    assert set(competing_status(d)["status"]) == {0, 1, 2}
     r = r_aj[r_aj["set"] == seed]
-    ci = sv.cumulative_incidence(d).iloc[1:]
+    ci = cumulative_incidence(d).iloc[1:]
     _assert_close(ci["time"], r["time"], "time")
     _assert_close(ci["n_risk"], r["n.risk"], "n.risk")
     _assert_close(ci["event_free"], r["s0"], "(s0)")
     _assert_close(ci["cif_progression"], r["p1"], "progression")
     _assert_close(ci["cif_death"], r["p2"], "death")
-    by = sv.cumulative_incidence(d, group="arm")
-    sub = sv.cumulative_incidence(d[d["arm"] == "b"])
+    by = cumulative_incidence(d, group="arm")
+    sub = cumulative_incidence(d[d["arm"] == "b"])
     _assert_close(by.loc[by["group"] == "b", "cif_death"], sub["cif_death"], "by group")
 
 
@@ -460,7 +488,7 @@ def test_competing_status_rules():
             "os_event": [1, 1, 0, 0],
         }
     )
-    assert sv.competing_status(d)["status"].tolist() == [2, 1, 0, 1]
+    assert competing_status(d)["status"].tolist() == [2, 1, 0, 1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -469,12 +497,12 @@ def test_competing_status_rules():
 def test_median_midpoint_and_flat_tail():
     # R: print(survfit(Surv(c(1,2,3,4), c(1,1,1,1)) ~ 1)) -> median 2.5, LCL 1, UCL NA
     d = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 1, 1, 1]})
-    m = sv.kaplan_meier(d, "t", "e").medians.iloc[0]
+    m = kaplan_meier(d, "t", "e").medians.iloc[0]
     assert m["median"] == 2.5 and m["lower"] == 1 and np.isnan(m["upper"])
     # R: print(survfit(Surv(c(1,2,3,4), c(1,1,0,0)) ~ 1)) -> median 2 (print.survfit; note
     # quantile.survfit gives 3 here), LCL 1, UCL NA
     d = pd.DataFrame({"t": [1.0, 2, 3, 4], "e": [1, 1, 0, 0]})
-    m = sv.kaplan_meier(d, "t", "e").medians.iloc[0]
+    m = kaplan_meier(d, "t", "e").medians.iloc[0]
     assert m["median"] == 2 and m["lower"] == 1 and np.isnan(m["upper"])
 
 
@@ -482,37 +510,37 @@ def test_survival_zero_gives_nan_ci():
     # R: survfit(Surv(c(1,2,2,3,4), c(1,0,1,1,1)) ~ 1): at t=4 surv 0, std.err Inf, CI NA
     d = pd.DataFrame({"t": [1.0, 2, 2, 3, 4], "e": [1, 0, 1, 1, 1]})
     for ct in ("log", "log-log", "plain"):
-        last = sv.kaplan_meier(d, "t", "e", conf_type=ct).table.iloc[-1]
+        last = kaplan_meier(d, "t", "e", conf_type=ct).table.iloc[-1]
         assert last["survival"] == 0 and np.isinf(last["std_err"])
         assert np.isnan(last["lower"]) and np.isnan(last["upper"])
 
 
 def test_all_censored():
     d = pd.DataFrame({"t": [1.0, 2, 3], "e": [0, 0, 0], "g": ["a", "a", "b"]})
-    km = sv.kaplan_meier(d, "t", "e", "g")
+    km = kaplan_meier(d, "t", "e", "g")
     assert km.medians["median"].isna().all()
     assert (km.table["survival"] == 1).all()
-    lr = sv.logrank(d, "t", "e", "g")
+    lr = logrank(d, "t", "e", "g")
     assert lr.statistic == 0 and lr.dof == -1 and np.isnan(lr.p_value)
 
 
 def test_one_group_and_single_patient_group():
     d = _random_set(3, 2, n=40)
-    km = sv.kaplan_meier(d.assign(g="only"), "time", "status", "g")
+    km = kaplan_meier(d.assign(g="only"), "time", "status", "g")
     assert km.levels == ("only",) and len(km.medians) == 1
     with pytest.raises(ValueError, match="at least 2 groups"):
-        sv.logrank(d.assign(g="only"), "time", "status", "g")
+        logrank(d.assign(g="only"), "time", "status", "g")
     one = pd.concat([d, pd.DataFrame({"time": [5.0], "status": [1], "g": ["solo"]})])
-    km = sv.kaplan_meier(one, "time", "status", "g")
+    km = kaplan_meier(one, "time", "status", "g")
     solo = km.table[km.table["group"] == "solo"]
     assert solo["survival"].tolist() == [1.0, 0.0]
     assert km.medians.set_index("group").loc["solo", "median"] == 5
-    lr = sv.logrank(one, "time", "status", "g")
+    lr = logrank(one, "time", "status", "g")
     assert "solo (n=1)" in lr.warning
 
 
 def test_origin_rows():
-    km = sv.kaplan_meier(_lung(), "time", "status", "sex")
+    km = kaplan_meier(_lung(), "time", "status", "sex")
     first = km.table.groupby("group").head(1)
     assert (first["time"] == 0).all() and (first["survival"] == 1).all()
     assert first["n_risk"].tolist() == [138, 90]
@@ -520,8 +548,8 @@ def test_origin_rows():
 
 def test_n_at_risk_hand():
     d = pd.DataFrame({"t": [1.0, 2, 2, 3, 5, 8], "e": [1, 0, 1, 1, 0, 1]})
-    km = sv.kaplan_meier(d, "t", "e")
-    r = sv.n_at_risk(km, [0, 2, 4, 8, 10])
+    km = kaplan_meier(d, "t", "e")
+    r = n_at_risk(km, [0, 2, 4, 8, 10])
     assert r["at_risk"].tolist() == [6, 5, 2, 1, 0]
     assert r["events"].tolist() == [0, 2, 3, 4, 4]
     assert r["censored"].tolist() == [0, 1, 1, 2, 2]
@@ -529,17 +557,15 @@ def test_n_at_risk_hand():
 
 def test_truncate_at():
     d = pd.DataFrame({"t": [100.0, 360, 400, 500], "e": [1, 1, 1, 0]})
-    out = sv.truncate_at(d, "t", "e", 360)
+    out = truncate_at(d, "t", "e", 360)
     assert out["t"].tolist() == [100, 360, 360, 360]
     assert out["e"].tolist() == [1, 1, 0, 0]
     assert d["t"].tolist() == [100, 360, 400, 500]  # input untouched
 
 
-def test_p_adjust_holm_hand():
+def testp_adjust_holm_hand():
     # R: p.adjust(c(0.01, 0.04, 0.03), "holm") -> 0.03 0.06 0.06
-    np.testing.assert_allclose(
-        sv._p_adjust(np.array([0.01, 0.04, 0.03]), "holm"), [0.03, 0.06, 0.06]
-    )
+    np.testing.assert_allclose(p_adjust(np.array([0.01, 0.04, 0.03]), "holm"), [0.03, 0.06, 0.06])
 
 
 @pytest.mark.parametrize(
@@ -562,32 +588,32 @@ def test_p_adjust_holm_hand():
 )
 def test_validation(frame, match):
     with pytest.raises(ValueError, match=match):
-        sv.kaplan_meier(frame, "t", "e", "g")
+        kaplan_meier(frame, "t", "e", "g")
 
 
 def test_validation_other():
     d = pd.DataFrame({"t": [1.0, 2.0], "e": [1, 0], "g": ["a", "b"]})
     with pytest.raises(ValueError, match="not in data"):
-        sv.kaplan_meier(d, "time", "e")
+        kaplan_meier(d, "time", "e")
     with pytest.raises(ValueError, match="conf_type"):
-        sv.kaplan_meier(d, "t", "e", conf_type="logit")
+        kaplan_meier(d, "t", "e", conf_type="logit")
     with pytest.raises(ValueError, match="horizon"):
-        sv.rmst(d, "t", "e", -1)
+        rmst(d, "t", "e", -1)
     with pytest.raises(ValueError, match="times"):
-        sv.survival_at(d, "t", "e", [-5])
+        survival_at(d, "t", "e", [-5])
     with pytest.raises(ValueError, match="reference"):
-        sv.univariable_hr(d, "t", "e", "g", reference="zzz")
+        univariable_hr(d, "t", "e", "g", reference="zzz")
     with pytest.raises(ValueError, match="adjust"):
-        sv.pairwise_logrank(d, "t", "e", "g", adjust="fdr??")
+        pairwise_logrank(d, "t", "e", "g", adjust="fdr??")
 
 
 def test_boolean_events_and_categorical_order():
     d = _random_set(9, 3, n=80)
     d["g"] = pd.Categorical(d["g"], ["G2", "G0", "G1"])
-    km = sv.kaplan_meier(d.assign(status=d["status"].astype(bool)), "time", "status", "g")
+    km = kaplan_meier(d.assign(status=d["status"].astype(bool)), "time", "status", "g")
     assert km.levels == ("G2", "G0", "G1")
     assert km.medians["group"].tolist() == ["G2", "G0", "G1"]
-    ref = sv.kaplan_meier(d.assign(g=d["g"].astype(str)), "time", "status", "g").medians
+    ref = kaplan_meier(d.assign(g=d["g"].astype(str)), "time", "status", "g").medians
     a = km.medians.set_index("group").sort_index()
     b = ref.set_index("group").sort_index()
     _assert_close(a["median"], b["median"], "median")
@@ -600,7 +626,7 @@ def test_km_chart_spec():
     from core.charts import survival as ch
 
     d = _lung()
-    km = sv.kaplan_meier(d, "time", "status", "sex")
+    km = kaplan_meier(d, "time", "status", "sex")
     spec = ch.km_chart(km, "months", horizon=360, landmarks=[180]).to_dict()
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks[:2] == ["area", "line"] and "tick" in marks and "rule" in marks
@@ -611,7 +637,7 @@ def test_km_chart_spec():
     assert "months" in line["encoding"]["x"]["title"]
     # curve data stop at the horizon, converted to months
     cd = ch.curve_data(km, "months", 360)
-    assert cd["time"].max() == 360 and abs(cd["t"].max() - 360 / sv.DAYS_PER_MONTH) < 1e-12
+    assert cd["time"].max() == 360 and abs(cd["t"].max() - 360 / DAYS_PER_MONTH) < 1e-12
     no_ci = ch.km_chart(km, show_ci=False, show_censor=False).to_dict()
     assert [layer["mark"]["type"] for layer in no_ci["layer"]] == ["line", "point"]
 
@@ -619,12 +645,12 @@ def test_km_chart_spec():
 def test_risk_table_and_figure():
     from core.charts import survival as ch
 
-    km = sv.kaplan_meier(_lung(), "time", "status", "sex")
+    km = kaplan_meier(_lung(), "time", "status", "sex")
     ticks = ch.time_ticks(360)
     assert ticks == [0, 60, 120, 180, 240, 300, 360]
-    assert ch.time_ticks(360, "months")[-1] == 10 * sv.DAYS_PER_MONTH
+    assert ch.time_ticks(360, "months")[-1] == 10 * DAYS_PER_MONTH
     long = ch.risk_table_data(km, ticks)
-    nar = sv.n_at_risk(km, ticks)
+    nar = n_at_risk(km, ticks)
     at_risk = long[long["metric"] == "at_risk"]["value"].to_numpy()
     np.testing.assert_array_equal(at_risk, nar["at_risk"].to_numpy())
     fig = ch.km_figure(km, "days", 360, title="OS").to_dict()
@@ -637,9 +663,9 @@ def test_cif_chart_spec():
     from core.charts import survival as ch
 
     d = _competing_set(7)
-    spec = ch.cif_chart(sv.cumulative_incidence(d), "days", 90).to_dict()
+    spec = ch.cif_chart(cumulative_incidence(d), "days", 90).to_dict()
     assert spec["mark"]["type"] == "area" and spec["encoding"]["y"]["stack"] == "zero"
-    faceted = ch.cif_chart(sv.cumulative_incidence(d, group="arm"), "months").to_dict()
+    faceted = ch.cif_chart(cumulative_incidence(d, group="arm"), "months").to_dict()
     assert "facet" in faceted
 
 
@@ -648,19 +674,19 @@ def test_cif_chart_spec():
 # ------------------------------------------------------------------------------------------------
 def test_make_groups():
     d = _lung()
-    g = sv.make_groups(d, "age", 60)
+    g = make_groups(d, "age", 60)
     assert g.levels == ("age < 60", "age ≥ 60") and g.threshold == 60 and not g.ordered
     assert (g.df[g.column] == "age < 60").sum() == (d["age"] < 60).sum()
-    assert sv.make_groups(d, "age").threshold == d["age"].median()
-    g = sv.make_groups(d, "ph.ecog")
+    assert make_groups(d, "age").threshold == d["age"].median()
+    g = make_groups(d, "ph.ecog")
     assert g.n_missing == 1 and g.levels == (0.0, 1.0, 2.0, 3.0) and g.ordered
     assert len(g.df) == len(d) - 1
-    g = sv.make_groups(d, "sex")
+    g = make_groups(d, "sex")
     assert g.levels == (1, 2) and not g.ordered  # two levels: no separate trend test
     # cut above the maximum: only one group is left
-    g = sv.make_groups(d, "age", 1000)
+    g = make_groups(d, "age", 1000)
     assert g.levels == ("age < 1000",)
-    km = sv.kaplan_meier(g.df, "time", "status", g.column)
+    km = kaplan_meier(g.df, "time", "status", g.column)
     assert km.levels == g.levels
 
 
@@ -674,8 +700,8 @@ def test_cumulative_incidence_at_hand():
         }
     )
     # status: 1 progression at t=1, 2 death at t=2, censored at 3, 2 death at 4
-    ci = sv.cumulative_incidence(d)
-    at = sv.cumulative_incidence_at(ci, [0, 1, 2.5, 4, 9])
+    ci = cumulative_incidence(d)
+    at = cumulative_incidence_at(ci, [0, 1, 2.5, 4, 9])
     np.testing.assert_allclose(at["cif_progression"][:4], [0, 0.25, 0.25, 0.25])
     np.testing.assert_allclose(at["cif_death"][:4], [0, 0, 0.25, 0.75])
     assert at["n_risk"].tolist() == [4, 4, 2, 1, 0] and np.isnan(at["cif_death"].iloc[4])
@@ -684,13 +710,13 @@ def test_cumulative_incidence_at_hand():
 def test_univariable_hr_levels_without_events():
     d = _random_set(21, 3, n=120)
     d.loc[d["g"] == "G2", "status"] = 0
-    hr = sv.univariable_hr(d, "time", "status", "g", reference="G0")
+    hr = univariable_hr(d, "time", "status", "g", reference="G0")
     assert np.isnan(hr.loc[hr["level"] == "G2", "hr"]).all()
     assert np.isfinite(hr.loc[hr["level"] == "G1", "hr"]).all()
     # the estimate for G1 equals the fit without the event-free level (the limit of R's MLE)
-    alone = sv.univariable_hr(d[d["g"] != "G2"], "time", "status", "g", reference="G0")
+    alone = univariable_hr(d[d["g"] != "G2"], "time", "status", "g", reference="G0")
     _assert_close(hr["hr"].iloc[1], alone["hr"].iloc[1], "hr")
-    none_ref = sv.univariable_hr(d, "time", "status", "g", reference="G2")
+    none_ref = univariable_hr(d, "time", "status", "g", reference="G2")
     assert none_ref.loc[~none_ref["reference"], "hr"].isna().all()
 
 
@@ -698,11 +724,11 @@ def test_sparse_counting_path_matches_dense(monkeypatch):
     """Large groups x times use np.unique instead of dense count matrices: same results."""
     d = _random_set(31, 4, n=400)
     d["time"] = d["time"] + np.random.default_rng(0).integers(0, 3, len(d)) / 4
-    km_dense = sv.kaplan_meier(d, "time", "status", "g", conf_type="log-log")
-    lr_dense = sv.logrank(d, "time", "status", "g")
-    monkeypatch.setattr(sv, "_DENSE_LIMIT", 0)
-    km_sparse = sv.kaplan_meier(d, "time", "status", "g", conf_type="log-log")
-    lr_sparse = sv.logrank(d, "time", "status", "g")
+    km_dense = kaplan_meier(d, "time", "status", "g", conf_type="log-log")
+    lr_dense = logrank(d, "time", "status", "g")
+    monkeypatch.setattr(stats_survival, "_DENSE_LIMIT", 0)
+    km_sparse = kaplan_meier(d, "time", "status", "g", conf_type="log-log")
+    lr_sparse = logrank(d, "time", "status", "g")
     pd.testing.assert_frame_equal(km_dense.table, km_sparse.table)
     pd.testing.assert_frame_equal(km_dense.medians, km_sparse.medians)
     assert abs(lr_dense.statistic - lr_sparse.statistic) < 1e-10
@@ -715,24 +741,24 @@ def test_nullable_dtypes_from_duckdb():
     d["ps"] = pd.array(np.where(np.arange(60) % 7 == 0, None, np.arange(60) % 3), dtype="Int32")
     d["flag"] = pd.array(np.arange(60) % 2 == 0, dtype="boolean")
     d["status"] = d["status"].astype("Int32")
-    g = sv.make_groups(d, "ps")
+    g = make_groups(d, "ps")
     assert g.levels == (0, 1, 2) and g.ordered and g.n_missing == 9
-    km = sv.kaplan_meier(g.df, "time", "status", g.column)
-    ref = sv.kaplan_meier(g.df.astype({"ps": int, "status": int}), "time", "status", "ps")
+    km = kaplan_meier(g.df, "time", "status", g.column)
+    ref = kaplan_meier(g.df.astype({"ps": int, "status": int}), "time", "status", "ps")
     pd.testing.assert_frame_equal(km.medians, ref.medians)
-    g = sv.make_groups(d, "flag")
+    g = make_groups(d, "flag")
     assert g.levels == (False, True) and not g.ordered
-    assert sv.logrank(g.df, "time", "status", g.column).dof == 1
+    assert logrank(g.df, "time", "status", g.column).dof == 1
 
 
 def test_make_groups_order_and_label():
     d = _random_set(51, 4, n=80)
-    g = sv.make_groups(d, "g", order=["G3", "G1"])
+    g = make_groups(d, "g", order=["G3", "G1"])
     assert g.levels == ("G3", "G1", "G0", "G2")
-    km = sv.kaplan_meier(g.df, "time", "status", g.column)
+    km = kaplan_meier(g.df, "time", "status", g.column)
     assert km.levels == g.levels and km.medians["group"].tolist() == list(g.levels)
     d["x"] = np.arange(80) / 2
-    assert sv.make_groups(d, "x", 10, label="Dose").levels == ("Dose < 10", "Dose ≥ 10")
+    assert make_groups(d, "x", 10, label="Dose").levels == ("Dose < 10", "Dose ≥ 10")
 
 
 def test_cif_curve_data_runs_to_horizon():
@@ -743,19 +769,19 @@ def test_cif_curve_data_runs_to_horizon():
     d = pd.DataFrame(
         {"pfs_days": [1.0] * 4, "pfs_event": [1] * 4, "os_days": [30.0] * 4, "os_event": [1] * 4}
     )
-    cd = ch.cif_curve_data(sv.cumulative_incidence(d), 360)
+    cd = ch.cif_curve_data(cumulative_incidence(d), 360)
     assert cd["time"].tolist() == [0.0, 1.0, 360.0]
     assert cd["cif_progression"].tolist() == [0.0, 1.0, 1.0]
-    spec = ch.cif_chart(sv.cumulative_incidence(d), "days", 360).to_dict()
+    spec = ch.cif_chart(cumulative_incidence(d), "days", 360).to_dict()
     assert spec["encoding"]["strokeDash"]["field"] == "state_label"  # not colour alone
     # a group censored before the horizon stops at its last follow-up (as R's plot.survfit)
     d2 = pd.DataFrame(
         {"pfs_days": [5.0, 50.0], "pfs_event": [1, 0], "os_days": [9.0, 50.0], "os_event": [1, 0]}
     )
-    assert ch.cif_curve_data(sv.cumulative_incidence(d2), 360)["time"].max() == 50.0
+    assert ch.cif_curve_data(cumulative_incidence(d2), 360)["time"].max() == 50.0
     # four groups wrap into rows of two panels
     d4 = _competing_set(3).assign(arm=lambda x: np.arange(len(x)) % 4)
-    faceted = ch.cif_chart(sv.cumulative_incidence(d4, group="arm"), "days", 90).to_dict()
+    faceted = ch.cif_chart(cumulative_incidence(d4, group="arm"), "days", 90).to_dict()
     assert faceted["columns"] == 2
 
 
@@ -812,7 +838,7 @@ def r_cif_ci() -> pd.DataFrame:
     parts = []
     for name, (gcol, make) in CIF_CI_SETS.items():
         d = make()
-        st = sv.competing_status(d)
+        st = competing_status(d)
         parts.append(st.assign(set=name, grp=d[gcol].astype(str).to_numpy()))
     times = ", ".join(f"{t:g}" for t in CIF_AT_TIMES)
     return run_r(
@@ -854,14 +880,14 @@ def _cif_body(cif: pd.DataFrame) -> pd.DataFrame:
     return cif[cif.groupby("group", sort=False).cumcount() > 0].reset_index(drop=True)
 
 
-@pytest.mark.parametrize("conf_type", sv.CONF_TYPES)
+@pytest.mark.parametrize("conf_type", CONF_TYPES)
 @pytest.mark.parametrize("grouped", [False, True], ids=["overall", "by_group"])
 @pytest.mark.parametrize("name", list(CIF_CI_SETS))
 def test_cif_se_ci_vs_r(r_cif_ci, name, grouped, conf_type):
     gcol, make = CIF_CI_SETS[name]
     d = make()
     if name == "ties":
-        st = sv.competing_status(d)
+        st = competing_status(d)
         assert set(st["status"]) == {0, 1, 2} and (st["status"] == 0).mean() > 0.5
         assert st["time"].duplicated().mean() > 0.8 and (st["time"] == 0).any()
     r = r_cif_ci[
@@ -871,7 +897,7 @@ def test_cif_se_ci_vs_r(r_cif_ci, name, grouped, conf_type):
         & (r_cif_ci["ct"] == conf_type)
     ]
     group = gcol if grouped else None
-    body = _cif_body(sv.cumulative_incidence(d, group=group, conf_type=conf_type))
+    body = _cif_body(cumulative_incidence(d, group=group, conf_type=conf_type))
     assert len(body) == len(r) > 0
     np.testing.assert_array_equal(
         pd.factorize(body["group"], sort=False)[0] + 1, r["strata"].to_numpy()
@@ -891,9 +917,9 @@ def test_cif_at_se_ci_vs_r(r_cif_ci, name, grouped):
         & (r_cif_ci["set"] == name)
         & (r_cif_ci["rhs"] == ("grp" if grouped else "1"))
     ]
-    cif = sv.cumulative_incidence(d, group=gcol if grouped else None)
+    cif = cumulative_incidence(d, group=gcol if grouped else None)
     last = cif.groupby("group")["time"].max().min()
-    at = sv.cumulative_incidence_at(cif, [t for t in CIF_AT_TIMES if t <= last])
+    at = cumulative_incidence_at(cif, [t for t in CIF_AT_TIMES if t <= last])
     assert len(at) == len(r) > 0
     for ours, theirs in CIF_R_COLUMNS.items():
         _assert_close(at[ours], r[theirs], f"{name} at {ours}")
@@ -950,7 +976,7 @@ def test_cif_se_matches_survfitci_loop(seed):
         }
     )
     times, se = _survfitci_loop(t, status)
-    body = _cif_body(sv.cumulative_incidence(d))
+    body = _cif_body(cumulative_incidence(d))
     _assert_close(body["time"], times, "time")
     _assert_close(body["se_progression"], se[:, 1], "se progression")
     _assert_close(body["se_death"], se[:, 2], "se death")
@@ -969,7 +995,7 @@ def test_cif_se_ci_hand():
     d = pd.DataFrame(
         {"pfs_days": t, "pfs_event": status > 0, "os_days": t, "os_event": status == 2}
     )
-    cif = sv.cumulative_incidence(d)
+    cif = cumulative_incidence(d)
     row = cif[cif["time"] == 2].iloc[0]
     se = np.sqrt(0.1 * 0.9 / 10)
     assert abs(row["se_progression"] - se) < 1e-12 and abs(row["se_death"] - se) < 1e-12
@@ -982,21 +1008,21 @@ def test_cif_se_ci_hand():
     last = cif.iloc[-1]
     assert abs(last["se_progression"] - 0.17871423) < 1e-8 and last["upper_progression"] == 1
     # origin row as survival::survfit0: se 0, lower = upper = 0
-    assert (cif.iloc[0][sv.CIF_CI_COLUMNS] == 0).all()
-    at = sv.cumulative_incidence_at(cif, [0.5, 2.5, 9])
+    assert (cif.iloc[0][CIF_CI_COLUMNS] == 0).all()
+    at = cumulative_incidence_at(cif, [0.5, 2.5, 9])
     assert at["se_death"].iloc[1] == row["se_death"] and at["lower_death"].iloc[0] == 0
     assert np.isnan(at["upper_death"].iloc[2])
     with pytest.raises(ValueError, match="conf_type"):
-        sv.cumulative_incidence(d, conf_type="logit")
+        cumulative_incidence(d, conf_type="logit")
 
 
 def test_cif_columns_kept():
     """The CI columns are appended: earlier columns and values are unchanged."""
     d = _competing_set(7)
-    cif = sv.cumulative_incidence(d, group="arm")
+    cif = cumulative_incidence(d, group="arm")
     first = ["group", "time", "n_risk", "n_progression", "n_death", "n_censor", "event_free"]
-    assert cif.columns.tolist() == [*first, "cif_progression", "cif_death", *sv.CIF_CI_COLUMNS]
-    at = sv.cumulative_incidence_at(cif, [30, 60])
+    assert cif.columns.tolist() == [*first, "cif_progression", "cif_death", *CIF_CI_COLUMNS]
+    at = cumulative_incidence_at(cif, [30, 60])
     assert at.columns.tolist()[:6] == [
         "group",
         "time",
@@ -1006,8 +1032,8 @@ def test_cif_columns_kept():
         "event_free",
     ]
     # an older table without CI columns still works
-    old = sv.cumulative_incidence_at(cif.drop(columns=sv.CIF_CI_COLUMNS), [30, 60])
-    pd.testing.assert_frame_equal(old, at.drop(columns=sv.CIF_CI_COLUMNS))
+    old = cumulative_incidence_at(cif.drop(columns=CIF_CI_COLUMNS), [30, 60])
+    pd.testing.assert_frame_equal(old, at.drop(columns=CIF_CI_COLUMNS))
 
 
 def test_cif_chart_curves_with_ci_spec():
@@ -1016,7 +1042,7 @@ def test_cif_chart_curves_with_ci_spec():
     from core.charts import survival as ch
 
     d = _competing_set(7)
-    cif = sv.cumulative_incidence(d)
+    cif = cumulative_incidence(d)
     # the default stays the stacked area chart
     assert ch.cif_chart(cif, "days", 90).to_dict()["mark"]["type"] == "area"
     chart = ch.cif_chart(cif, "months", 90, stacked=False, show_ci=True)
@@ -1040,7 +1066,7 @@ def test_cif_chart_curves_with_ci_spec():
     no_ci = ch.cif_chart(cif, stacked=False).to_dict(validate=True)
     assert [layer["mark"]["type"] for layer in no_ci["layer"]] == ["line", "point"]
     faceted = ch.cif_chart(
-        sv.cumulative_incidence(d, group="arm"), "days", 90, stacked=False, show_ci=True
+        cumulative_incidence(d, group="arm"), "days", 90, stacked=False, show_ci=True
     ).to_dict(validate=True)
     assert "facet" in faceted and faceted["spec"]["layer"][0]["mark"]["type"] == "area"
     with pytest.raises(ValueError, match="show_ci"):
@@ -1055,9 +1081,9 @@ def _three_deaths() -> pd.DataFrame:
     return pd.DataFrame({"t": [10, 20, 30], "e": [1, 1, 1]})
 
 
-def _km_with_medians(medians: pd.DataFrame) -> sv.KMResult:
+def _km_with_medians(medians: pd.DataFrame) -> KMResult:
     """A Kaplan-Meier result holding only a given median table (all format_medians reads)."""
-    return sv.KMResult(
+    return KMResult(
         table=pd.DataFrame(),
         medians=medians,
         conf_type="log",
@@ -1069,7 +1095,7 @@ def _km_with_medians(medians: pd.DataFrame) -> sv.KMResult:
 
 
 def test_level_label_and_format_time():
-    assert [sv.level_label(v) for v in (2.0, np.float64(0.0), 2.5, "CRS", 3)] == [
+    assert [level_label(v) for v in (2.0, np.float64(0.0), 2.5, "CRS", 3)] == [
         "2",
         "0",
         "2.5",
@@ -1077,13 +1103,13 @@ def test_level_label_and_format_time():
         "3",
     ]
     # days: whole days; months: days / 30.4375 to one decimal
-    assert sv.format_time(183.0) == "183"
-    assert sv.format_time(183.0, "months") == "6.0"  # 183 / 30.4375 = 6.012
-    assert sv.format_time(365.0, "months") == "12.0"  # 11.992
-    assert sv.format_time(45.0, "months") == "1.5"  # 1.478
-    assert sv.format_time(float("nan")) == "NR" and sv.format_time(np.nan, "months") == "NR"
+    assert format_time(183.0) == "183"
+    assert format_time(183.0, "months") == "6.0"  # 183 / 30.4375 = 6.012
+    assert format_time(365.0, "months") == "12.0"  # 11.992
+    assert format_time(45.0, "months") == "1.5"  # 1.478
+    assert format_time(float("nan")) == "NR" and format_time(np.nan, "months") == "NR"
     with pytest.raises(ValueError, match="unit"):
-        sv.format_time(30.0, "weeks")
+        format_time(30.0, "weeks")
 
 
 def test_format_medians_hand():
@@ -1097,13 +1123,13 @@ def test_format_medians_hand():
             "upper": [np.nan, 365.0],
         }
     )
-    shown = sv.format_medians(_km_with_medians(medians), "days")
+    shown = format_medians(_km_with_medians(medians), "days")
     assert shown.columns.tolist() == ["Group", "N", "Events", "Median (days)", "95% CI"]
     assert shown["Group"].tolist() == ["1", "2"]
     assert shown["N"].tolist() == [12, 7] and shown["Events"].tolist() == [5, 7]
     assert shown["Median (days)"].tolist() == ["NR", "91"]
     assert shown["95% CI"].tolist() == ["200 – NR", "30 – 365"]
-    months = sv.format_medians(_km_with_medians(medians), "months")
+    months = format_medians(_km_with_medians(medians), "months")
     # 91 / 30.4375 = 2.990; 200 -> 6.571; 30 -> 0.986; 365 -> 11.992
     assert months["Median (months)"].tolist() == ["NR", "3.0"]
     assert months["95% CI"].tolist() == ["6.6 – NR", "1.0 – 12.0"]
@@ -1117,8 +1143,8 @@ def test_format_medians_from_kaplan_meier_hand():
     upper = 2/3 * exp(+1.96 * 0.408) = 1.48, capped at 1; at day 20 the upper limit is still 1,
     so the upper limit of the median is not reached.
     """
-    km = sv.kaplan_meier(_three_deaths(), "t", "e")
-    shown = sv.format_medians(km, "days")
+    km = kaplan_meier(_three_deaths(), "t", "e")
+    shown = format_medians(km, "days")
     assert shown.to_dict("list") == {
         "Group": ["All"],
         "N": [3],
@@ -1130,14 +1156,14 @@ def test_format_medians_from_kaplan_meier_hand():
 
 def test_format_landmarks_hand():
     # S(15) = 2/3 with 2 at risk; CI (0.300, 1) from the Greenwood calculation above
-    at = sv.survival_at(_three_deaths(), "t", "e", [15, 45])
-    shown = sv.format_landmarks(at, "days")
+    at = survival_at(_three_deaths(), "t", "e", [15, 45])
+    shown = format_landmarks(at, "days")
     assert shown.columns.tolist() == ["Group", "Time (days)", "At risk", "S(t)", "95% CI"]
     assert shown["Time (days)"].tolist() == ["15", "45"]
     assert shown["At risk"].tolist() == [2, 0]
     assert shown["S(t)"].iloc[0] == 0.667 and np.isnan(shown["S(t)"].iloc[1])
     assert shown["95% CI"].tolist() == ["0.300 – 1.000", "–"]  # beyond follow-up: no CI
-    by_month = sv.format_landmarks(at, "months")
+    by_month = format_landmarks(at, "months")
     assert by_month["Time (months)"].tolist() == ["0.5", "1.5"]  # 0.493, 1.478
     frame = pd.DataFrame(
         {
@@ -1149,7 +1175,7 @@ def test_format_landmarks_hand():
             "upper": [0.89249, np.nan],
         }
     )
-    shown = sv.format_landmarks(frame)
+    shown = format_landmarks(frame)
     assert shown["Group"].tolist() == ["CRS", "1"]
     assert shown["S(t)"].tolist() == [0.716, 0.5]
     assert shown["95% CI"].tolist() == ["0.575 – 0.892", "–"]
@@ -1157,9 +1183,9 @@ def test_format_landmarks_hand():
 
 def test_format_n_at_risk_hand():
     # at risk at t = patients with time >= t; events / censored with time <= t
-    km = sv.kaplan_meier(_three_deaths().assign(e=[1, 0, 1]), "t", "e")
-    nar = sv.n_at_risk(km, [0, 15, 30])
-    shown = sv.format_n_at_risk(nar, "days")
+    km = kaplan_meier(_three_deaths().assign(e=[1, 0, 1]), "t", "e")
+    nar = n_at_risk(km, [0, 15, 30])
+    shown = format_n_at_risk(nar, "days")
     assert shown.columns.tolist() == ["group", "time", "at_risk", "events", "censored"]
     assert shown["group"].tolist() == ["All"] * 3
     assert shown["time"].tolist() == ["0", "15", "30"]
@@ -1167,7 +1193,7 @@ def test_format_n_at_risk_hand():
     assert shown["events"].tolist() == [0, 1, 2]
     assert shown["censored"].tolist() == [0, 0, 1]
     # 15 / 30.4375 = 0.493, 30 / 30.4375 = 0.986
-    assert sv.format_n_at_risk(nar, "months")["time"].tolist() == ["0.0", "0.5", "1.0"]
+    assert format_n_at_risk(nar, "months")["time"].tolist() == ["0.0", "0.5", "1.0"]
 
 
 def test_format_cif_table_hand():
@@ -1185,7 +1211,7 @@ def test_format_cif_table_hand():
             "upper_death": [0.2, 0.25],
         }
     )
-    shown = sv.format_cif_table(at, "days")
+    shown = format_cif_table(at, "days")
     assert shown.columns.tolist() == [
         "Group",
         "Time (days)",
@@ -1204,7 +1230,7 @@ def test_format_cif_table_hand():
     assert shown["Death w/o progression"].tolist() == [0.05, 0.1]
     assert shown["Death 95% CI"].tolist() == ["0.010 – 0.200", "0.040 – 0.250"]
     assert shown["Alive, no progression"].tolist() == [0.95, 0.65]
-    assert sv.format_cif_table(at, "months")["Time (months)"].tolist() == ["1.0", "12.0"]
+    assert format_cif_table(at, "months")["Time (months)"].tolist() == ["1.0", "12.0"]
 
 
 def test_format_pairwise_and_hazard_ratios_hand():
@@ -1220,7 +1246,7 @@ def test_format_pairwise_and_hazard_ratios_hand():
             "warning": [None, None],
         }
     )
-    shown = sv.format_pairwise(pw)
+    shown = format_pairwise(pw)
     assert shown.to_dict("list") == {
         "group_a": ["0", "0"],
         "group_b": ["1", "2.5"],
@@ -1240,13 +1266,13 @@ def test_format_pairwise_and_hazard_ratios_hand():
             "reference": [True, False],
         }
     )
-    shown = sv.format_hazard_ratios(hr)
+    shown = format_hazard_ratios(hr)
     assert shown.columns.tolist() == ["level", "n", "events", "hr", "lower", "upper", "p_value"]
     assert shown["level"].tolist() == ["0", "1"]
     assert shown["hr"].tolist() == [1.0, 2.5] and shown["p_value"].iloc[1] == 0.03
 
 
 def test_format_chi2_test_hand():
-    assert sv.format_chi2_test(7.8149, 3, 0.04999) == "χ² = 7.81, df = 3, p = 0.050"
-    assert sv.format_chi2_test(12.0, 1, 0.00053) == "χ² = 12.00, df = 1, p < 0.001"
-    assert sv.format_chi2_test(0.0, 1, float("nan")) == "χ² = 0.00, df = 1, p –"
+    assert format_chi2_test(7.8149, 3, 0.04999) == "χ² = 7.81, df = 3, p = 0.050"
+    assert format_chi2_test(12.0, 1, 0.00053) == "χ² = 12.00, df = 1, p < 0.001"
+    assert format_chi2_test(0.0, 1, float("nan")) == "χ² = 0.00, df = 1, p –"

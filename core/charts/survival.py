@@ -18,7 +18,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.stats.survival import DAYS_PER_MONTH, KMResult, level_label, n_at_risk
+from core.stats.survival import DAYS_PER_MONTH, KMResult, n_at_risk
+from core.tables.survival import level_label
 
 # Okabe & Ito (2008) colour-blind safe palette, ordered for lines on white (yellow last)
 OKABE_ITO = [

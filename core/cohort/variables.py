@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,3 +36,157 @@ def add_derived(df: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Data
         src = df[source]
         out[name] = np.where(src.isna(), np.nan, (src == level).astype(float))
     return out
+
+
+# --------------------------------------------------------------------------------------
+# grouping helper for the page
+# --------------------------------------------------------------------------------------
+MAX_LEVELS = 8
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A data frame ready for grouped survival analysis.
+
+    Attributes
+    ----------
+    df : DataFrame
+        Rows with a non-missing group; the group is in column ``column``.
+    column : str
+        Name of the grouping column in ``df`` (the source column, or ``"<col> (cut)"``).
+    levels : tuple
+        Group levels in display order.
+    ordered : bool
+        Levels are ordered numeric scores (e.g. ECOG PS): a trend test applies.
+    threshold : float or None
+        Cut point when a continuous column was dichotomised (``< t`` vs ``>= t``).
+    n_missing : int
+        Rows dropped because the group value was missing.
+    """
+
+    df: pd.DataFrame
+    column: str
+    levels: tuple
+    ordered: bool
+    threshold: float | None
+    n_missing: int
+
+
+def is_continuous(s: pd.Series, max_levels: int = MAX_LEVELS) -> bool:
+    """Numeric (not boolean) with more than ``max_levels`` distinct values."""
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return False
+    return s.dropna().nunique() > max_levels
+
+
+def default_threshold(s: pd.Series) -> float:
+    """Median of the non-missing values (the default cut point for a continuous column)."""
+    v = pd.to_numeric(s, errors="coerce").dropna()
+    if v.empty:
+        raise ValueError(f"column '{s.name}' has no numeric values to cut")
+    return float(v.median())
+
+
+def make_groups(
+    df: pd.DataFrame,
+    column: str,
+    threshold: float | None = None,
+    *,
+    label: str | None = None,
+    order: list | tuple | None = None,
+) -> Grouping:
+    """Grouping by a categorical column, or by a continuous one cut at ``threshold``.
+
+    Continuous columns (see :func:`is_continuous`) are cut into ``"<label> < t"`` and
+    ``"<label> ≥ t"`` (threshold default: the median; label default: the column name).  Rows with
+    a missing group are dropped and counted; levels are those present (no empty groups), in
+    ``order`` when given (e.g. the data dictionary's order; others follow, sorted), else sorted.
+    """
+    if column not in df.columns:
+        raise ValueError(f"column(s) not in data: {[column]}; available: {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError("no patients: the data frame is empty")
+    s = df[column]
+    missing = s.isna()
+    sub = df.loc[~missing].copy()
+    if is_continuous(s):
+        t = default_threshold(s) if threshold is None else float(threshold)
+        if not np.isfinite(t):
+            raise ValueError(f"threshold must be a finite number, got {threshold}")
+        name_t = label or column
+        lo, hi = f"{name_t} < {t:g}", f"{name_t} ≥ {t:g}"
+        name = f"{column} (cut)"
+        sub[name] = pd.Categorical(
+            np.where(sub[column].to_numpy(dtype=float) < t, lo, hi), categories=[lo, hi]
+        )
+        present = [c for c in (lo, hi) if (sub[name] == c).any()]
+        sub[name] = sub[name].cat.set_categories(present)
+        return Grouping(sub, name, tuple(present), False, t, int(missing.sum()))
+    is_bool = pd.api.types.is_bool_dtype(s)
+    if is_bool:
+        sub[column] = sub[column].astype(bool)
+    levels = sorted(pd.unique(sub[column]).tolist(), key=lambda v: (str(type(v)), v))
+    if order is not None:
+        rank = {v: i for i, v in enumerate(order)}
+        levels = sorted(levels, key=lambda v: (v not in rank, rank.get(v, 0)))
+    levels = tuple(levels)
+    sub[column] = pd.Categorical(sub[column].tolist(), categories=list(levels))  # keeps the order
+    ordered = pd.api.types.is_numeric_dtype(s) and not is_bool and 2 < len(levels) <= MAX_LEVELS
+    return Grouping(sub, column, levels, bool(ordered), None, int(missing.sum()))
+
+
+# --------------------------------------------------------------------------------------
+# columns that must not (or only with care) define survival groups
+# --------------------------------------------------------------------------------------
+OUTCOME_COLUMNS = ("death_1y", "outcome_1y", "icu_death", "hospital_death", "icu_los_days")
+
+
+"""Outcomes (or functions of them): grouping survival by one of them is circular."""
+
+
+OUTCOME_PREFIXES = ("os_", "pfs_")
+
+
+ENDPOINT_COLUMNS = ("os_days", "os_event", "pfs_days", "pfs_event")
+
+
+NOT_PREDICTORS = frozenset({"patient_id", *ENDPOINT_COLUMNS, *OUTCOME_COLUMNS})
+
+
+"""Identifier, endpoints and outcomes: never a covariate of a model of those outcomes."""
+
+
+POST_ADMISSION_COLUMNS = (
+    "tocilizumab",
+    "tocilizumab_dose_mg",
+    "tocilizumab_injections",
+    "steroids",
+    "siltuximab",
+    "anakinra",
+    "vasopressors_icu",
+    "mech_vent_icu",
+    "rrt_icu",
+    "icans",
+    "icans_grade",
+    "days_icu_to_worst_icans",
+)
+
+
+"""Treatments / events recorded after ICU admission (time zero): immortal-time bias."""
+
+
+POST_ADMISSION_PREFIXES = ("hours_icu_to_",)
+
+
+def is_outcome_column(column: str) -> bool:
+    """Column is an outcome (os_*, pfs_*, death_1y, ICU/hospital death, ICU stay)."""
+    return column in OUTCOME_COLUMNS or column.startswith(OUTCOME_PREFIXES)
+
+
+def is_post_admission(column: str) -> bool:
+    """Column is measured after ICU admission (see :data:`POST_ADMISSION_COLUMNS`).
+
+    Comparing survival from ICU admission by such a variable is subject to immortal-time bias
+    (Suissa 2008): patients must survive long enough to receive the treatment / have the event.
+    """
+    return column in POST_ADMISSION_COLUMNS or column.startswith(POST_ADMISSION_PREFIXES)

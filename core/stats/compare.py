@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from core.cohort.ingest import neutralise_formulas
+from core.stats.adjust import p_adjust
 from core.stats.fisher import fisher_test
 
 if TYPE_CHECKING:
@@ -78,7 +78,6 @@ CONT_STATS = ("n", "median", "q1", "q3", "mean", "sd", "missing")
 CAT_STATS = ("n", "N", "pct", "missing")
 MIN_GROUP_SIZE = 2
 WILCOX_EXACT_LIMIT = 50  # R: exact if n.x < 50 and n.y < 50 and no ties
-ADJUST_METHODS = {"holm": "holm", "bh": "fdr_bh", "fdr": "fdr_bh", "bonferroni": "bonferroni"}
 TEST_WILCOX_EXACT = "Wilcoxon rank-sum (exact)"
 TEST_WILCOX_APPROX = "Wilcoxon rank-sum (normal approx., continuity corr.)"
 TEST_KRUSKAL = "Kruskal-Wallis"
@@ -655,8 +654,8 @@ def _aggregate_pandas(df: pd.DataFrame, prep: _Prepared) -> dict[str, Any]:
 
 
 def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
-    if adjust is not None and adjust.lower() not in ADJUST_METHODS:
-        raise ValueError(f"adjust must be one of {sorted(ADJUST_METHODS)} or None, got {adjust!r}")
+    if adjust is not None:
+        p_adjust([], adjust)  # validates the method name early
     gnames = [OVERALL] + [str(g) for g in prep.groups]
     rows: list[dict[str, Any]] = []
     masks_of: tuple[Any, list[np.ndarray]] = (None, [])  # masks of the last grouping column
@@ -736,8 +735,7 @@ def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
         first = out.drop_duplicates("variable")
         ok = first["p_value"].notna()
         if ok.any():
-            method = ADJUST_METHODS[adjust.lower()]
-            adj = multipletests(first.loc[ok, "p_value"].to_numpy(), method=method)[1]
+            adj = p_adjust(first.loc[ok, "p_value"].to_numpy(), adjust)
             mapping = dict(zip(first.loc[ok, "variable"], adj, strict=True))
             out["p_adjusted"] = out["variable"].map(mapping).astype(float)
     front = ["section", "variable", "label", "column", "kind", "level", "show", "stat"]

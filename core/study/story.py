@@ -32,7 +32,8 @@ import pandas as pd
 from core.cohort.db import ONE_YEAR_DAYS
 from core.stats.compare import OVERALL, SEP, compare_groups, level_str
 from core.stats.cox.fit import CoxFitError, fit_cox
-from core.stats.survival import kaplan_meier, logrank
+from core.stats.logrank import logrank
+from core.stats.survival import kaplan_meier
 from core.study.published import DAYS_PER_MONTH, load_published, published_hrs
 
 __all__ = [
