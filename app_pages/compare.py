@@ -15,7 +15,18 @@ from app_pages._ui.render import chart_download, chart_spec, show_chart
 from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import compare as ch
 from core.cohort.schema import column_label
-from core.stats import compare as cg
+from core.cohort.variables import cut_variable
+from core.export import export_csv, export_excel, export_latex
+from core.stats.compare import VariableSpec, compare_groups, result_groups
+from core.study.paper_tables import PRESETS, compare_with_published
+from core.tables.compare import (
+    format_table,
+    notes_table,
+    published_agreement,
+    style_table,
+    tests_used,
+    too_small_groups,
+)
 
 P = "cmp_"
 NONE = "(none: whole cohort)"
@@ -31,11 +42,11 @@ FEW_VALUES = 6  # numeric columns with at most this many values can group as cat
 ADJUST = {"none": "None", "holm": "Holm", "BH": "Benjamini-Hochberg"}
 
 
-def _catalog(df: pd.DataFrame) -> dict[str, cg.VariableSpec]:
+def _catalog(df: pd.DataFrame) -> dict[str, VariableSpec]:
     """Every describable column, labelled and sectioned like the paper where it appears."""
-    known: dict[str, cg.VariableSpec] = {}
+    known: dict[str, VariableSpec] = {}
     for key in ("table1", "table3", "table4"):
-        for spec in cg.PRESETS[key].variables:
+        for spec in PRESETS[key].variables:
             if spec.name == spec.column:
                 known.setdefault(spec.column, spec)
     out = {}
@@ -44,7 +55,7 @@ def _catalog(df: pd.DataFrame) -> dict[str, cg.VariableSpec]:
             continue
         spec = known.get(col)
         if spec is None:
-            spec = cg.VariableSpec(col, None, col, column_label(col), "Other variables")
+            spec = VariableSpec(col, None, col, column_label(col), "Other variables")
         out[col] = spec
     return out
 
@@ -76,7 +87,7 @@ def _init_state(df: pd.DataFrame, options: list[str], catalog: dict) -> None:
     seed("preset", preset)
     by = url_param(P + "by", "icu_reason")
     if preset != "custom":  # a preset fixes its grouping
-        by = cg.PRESETS[preset].by or NONE
+        by = PRESETS[preset].by or NONE
     seed("by", by if by in options else NONE)
     try:
         cut = float(url_param(P + "cut", ""))
@@ -97,7 +108,7 @@ def _init_state(df: pd.DataFrame, options: list[str], catalog: dict) -> None:
 def _apply_preset() -> None:
     key = st.session_state[P + "preset"]
     if key != "custom":
-        st.session_state[P + "by"] = cg.PRESETS[key].by or NONE
+        st.session_state[P + "by"] = PRESETS[key].by or NONE
         st.session_state[P + "as_cut"] = False
 
 
@@ -123,17 +134,17 @@ def _compute(
     cohort_key: str,
     cut: tuple[str, float] | None,
     by: str | None,
-    specs: tuple[cg.VariableSpec, ...],
+    specs: tuple[VariableSpec, ...],
     group_order: tuple | None,
     adjust: str | None,
     published_preset: str | None,
     _data: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The comparison, and the published values beside it when the preset's table is shown."""
-    result = cg.compare_groups(
+    result = compare_groups(
         _data, by, list(specs), adjust=adjust, group_order=group_order, exclude_small_groups=True
     )
-    published = cg.compare_with_published(result, published_preset) if published_preset else None
+    published = compare_with_published(result, published_preset) if published_preset else None
     return result, published
 
 
@@ -143,7 +154,7 @@ def _display_table(
 ) -> pd.DataFrame:
     """The formatted table of ``_compute(*inputs, _data)`` (a cache hit: computed just before)."""
     result, published = _compute(*inputs, _data)
-    return cg.format_table(
+    return format_table(
         result, show_all_levels=show_all, published=published if with_published else None
     )
 
@@ -210,11 +221,11 @@ def main() -> None:
                 step=1.0,
                 on_change=_to_custom,
             )
-            data = cg.cut_variable(df, by, cut_value)
+            data = cut_variable(df, by, cut_value)
             group_by = f"{by} ≥ {cut_value:g}"
 
     if preset_key != "custom":
-        preset = cg.PRESETS[preset_key]
+        preset = PRESETS[preset_key]
         specs = [s for s in preset.variables if s.column in df.columns and s.column != group_by]
         group_order = preset.group_order
     else:
@@ -281,7 +292,7 @@ def main() -> None:
     else:
         title = f"By {column_label(by)}"
     st.subheader(title)
-    small = cg.too_small_groups(result)
+    small = too_small_groups(result)
     if small:
         names = ", ".join(f"{g} (n = {k})" for g, k in small)
         it = "it" if len(small) == 1 else "them"
@@ -293,7 +304,7 @@ def main() -> None:
             icon="⚠️",
         )
     if published is not None:
-        ok, n_fig = cg.published_agreement(published)
+        ok, n_fig = published_agreement(published)
         st.caption(
             f"Grey italic columns: the published values. {ok} of {n_fig} published counts, "
             "percentages and quartiles are reproduced to their printed precision; p-values "
@@ -316,18 +327,18 @@ def main() -> None:
         if " (n = " in str(c) or "(paper)" in str(c):
             config[c] = st.column_config.TextColumn(str(c), width=150)
     st.dataframe(
-        cg.style_table(table),
+        style_table(table),
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * len(table), 900),
         column_config=config,
     )
     # the exclusion of groups of size < 2 is said once, in the warning above the table
-    notes = cg.notes_table(result)
+    notes = notes_table(result)
     if not notes.empty:
         with st.expander(f"Notes ({len(notes)})"):
             st.dataframe(notes, hide_index=True, width="stretch")
-    tests = cg.tests_used(result)
+    tests = tests_used(result)
     if tests:
         st.caption("Tests used: " + "; ".join(tests) + ". Two-sided.")
 
@@ -340,7 +351,7 @@ def main() -> None:
     var = st.selectbox("Variable", names, key=P + "var", format_func=lambda n: by_name[n].label)
     spec = by_name[var]
     kind = result.loc[result["variable"] == var, "kind"].iloc[0]
-    groups = cg.result_groups(result)
+    groups = result_groups(result)
     chart = chart_spec(
         ch.variable_chart, data, spec.column, kind, group_by, spec.label, groups or None
     )
@@ -360,21 +371,21 @@ def main() -> None:
     # on_click="ignore": no rerun on click, so the deferred file is served at once
     d1.download_button(
         "CSV (raw numbers)",
-        lambda: cg.export_csv(result),
+        lambda: export_csv(result),
         f"{stem}.csv",
         "text/csv",
         on_click="ignore",
     )
     d2.download_button(
         "Excel",
-        lambda: cg.export_excel(result, table, title),
+        lambda: export_excel(result, table, title),
         f"{stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
     d3.download_button(
         "LaTeX",
-        lambda: cg.export_latex(table, title),
+        lambda: export_latex(table, title),
         f"{stem}.tex",
         "text/x-tex",
         on_click="ignore",

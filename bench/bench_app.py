@@ -405,10 +405,12 @@ def registry_scale(n: int) -> None:
 
     from core.cohort import db
     from core.cohort.schema import CohortFilter
-    from core.stats.compare import PRESETS, compare_groups, compare_groups_sql
+    from core.stats.compare import compare_groups
+    from core.stats.compare_sql import compare_groups_sql
     from core.stats.cox.fit import fit_cox
     from core.stats.logrank import logrank
     from core.stats.survival import kaplan_meier
+    from core.study.paper_tables import PRESETS
     from core.study.story import build_story
 
     df = registry_cohort(n)

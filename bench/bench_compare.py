@@ -26,7 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.stats.compare import compare_groups, compare_groups_sql
+from core.stats.compare import compare_groups
+from core.stats.compare_sql import compare_groups_sql
 from core.stats.fisher import fisher_test
 
 
@@ -114,18 +115,19 @@ def main() -> None:
             timed(lambda: compare_groups_sql(con, "patients", "group", variables), repeat=3),
         )
     )
-    from core.stats import compare as cmp
+    from core.stats.compare import _aggregate_pandas, _as_specs, _Prepared
+    from core.stats.compare_sql import _aggregate_duckdb, _qi
 
     def agg_sql():
-        t = cmp._qi("patients")
-        specs = cmp._as_specs(variables, dict(d.dtypes), variables, "group", None)
-        prep = cmp._Prepared(specs, sorted(d["group"].unique()), None, "group")
-        cmp._aggregate_duckdb(con, t, prep)
+        t = _qi("patients")
+        specs = _as_specs(variables, dict(d.dtypes), variables, "group", None)
+        prep = _Prepared(specs, sorted(d["group"].unique()), None, "group")
+        _aggregate_duckdb(con, t, prep)
 
     def agg_pandas():
-        specs = cmp._as_specs(list(d.columns), dict(d.dtypes), variables, "group", None)
-        prep = cmp._Prepared(specs, sorted(d["group"].unique()), None, "group")
-        cmp._aggregate_pandas(d, prep)
+        specs = _as_specs(list(d.columns), dict(d.dtypes), variables, "group", None)
+        prep = _Prepared(specs, sorted(d["group"].unique()), None, "group")
+        _aggregate_pandas(d, prep)
 
     rows.append(("  aggregation only, DuckDB SQL", n, len(variables), timed(agg_sql)))
     rows.append(("  aggregation only, pandas", n, len(variables), timed(agg_pandas)))

@@ -9,20 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.cohort.variables import cut_variable
 from core.stats.compare import (
     OVERALL,
-    PRESETS,
     TEST_KRUSKAL,
     TEST_WILCOX_APPROX,
     TEST_WILCOX_EXACT,
     VariableSpec,
     compare_groups,
-    compare_groups_sql,
-    compare_with_published,
-    cut_variable,
-    format_table,
     result_groups,
 )
+from core.stats.compare_sql import compare_groups_sql
+from core.study.paper_tables import PRESETS, compare_with_published
+from core.tables.compare import format_table
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -408,20 +407,20 @@ def test_format_table_puts_statistics_before_published_columns(data):
     [("0.049", True), ("0.05", False), ("<0.001", True), ("", False), ("n/a", False)],
 )
 def test_is_significant(text, significant):
-    from core.stats.compare import is_significant
+    from core.tables.compare import is_significant
 
     assert is_significant(text) is significant
 
 
 def test_is_significant_other_alpha():
-    from core.stats.compare import is_significant
+    from core.tables.compare import is_significant
 
     assert is_significant("0.02", alpha=0.01) is False
     assert is_significant("0.009", alpha=0.01) is True
 
 
 def test_too_small_groups_names_groups_under_two():
-    from core.stats.compare import too_small_groups
+    from core.tables.compare import too_small_groups
 
     d = pd.DataFrame({"g": ["a", "a", "a", "b", "c", "c"], "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
     assert too_small_groups(compare_groups(d, "g", ["x"])) == [("b", 1)]
@@ -432,7 +431,7 @@ def test_too_small_groups_names_groups_under_two():
 
 
 def test_notes_table_drops_the_small_group_clause():
-    from core.stats.compare import notes_table
+    from core.tables.compare import notes_table
 
     result = pd.DataFrame(
         {
@@ -454,7 +453,7 @@ def test_notes_table_drops_the_small_group_clause():
 
 
 def test_tests_used_once_and_sorted():
-    from core.stats.compare import tests_used
+    from core.tables.compare import tests_used
 
     result = pd.DataFrame(
         {
@@ -467,7 +466,7 @@ def test_tests_used_once_and_sorted():
 
 
 def test_published_agreement_counts_figures_not_p_values():
-    from core.stats.compare import published_agreement
+    from core.tables.compare import published_agreement
 
     published = pd.DataFrame(
         {"statistic": ["n", "pct", "p", "median", "q1"], "matches": [True, False, False, True, 1]}
@@ -476,7 +475,7 @@ def test_published_agreement_counts_figures_not_p_values():
 
 
 def test_style_table_sections_paper_columns_and_significant_p():
-    from core.stats.compare import style_table
+    from core.tables.compare import style_table
 
     table = pd.DataFrame(
         {

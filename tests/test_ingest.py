@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from core.cohort import ingest as I
+from core.cohort.db import quote_ident
 from core.cohort.ingest import IngestError, read_cohort
 from tests.hostile import make_corpus as M
 from tests.r_oracle import run_r
@@ -478,7 +479,7 @@ def test_html_script_and_sql_are_plain_text(corpus):
         "1 OR 1=1; SELECT * FROM duckdb_settings()",
     ]
     con = I.load_into_session(rep)
-    q = f"SELECT {I.quote_ident(h1)}, {I.quote_ident(h2)} FROM patients ORDER BY os_days"
+    q = f"SELECT {quote_ident(h1)}, {quote_ident(h2)} FROM patients ORDER BY os_days"
     assert con.execute(q).fetchall() == list(zip(rep.accepted[h1], rep.accepted[h2], strict=True))
     assert con.execute("SELECT count(*) FROM patients").fetchone() == (2,)
     # paper mode: the columns are simply unused, named (as text) in a warning
@@ -487,10 +488,10 @@ def test_html_script_and_sql_are_plain_text(corpus):
 
 
 def test_quote_ident():
-    assert I.quote_ident('a"b') == '"a""b"'
+    assert quote_ident('a"b') == '"a""b"'
     con = duckdb.connect(":memory:")
     name = 'x"; DROP TABLE t; --'
-    con.execute(f"CREATE TABLE t ({I.quote_ident(name)} INT)")
+    con.execute(f"CREATE TABLE t ({quote_ident(name)} INT)")
     assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 

@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.stats import compare as cg
+from core.cohort.variables import cut_variable
+from core.stats.compare import compare_groups
+from core.study.paper_tables import PRESETS
+from core.tables.compare import fmt_p
 from tests.apptest import (
     ROOT,
     USER_KEY,
@@ -32,16 +35,16 @@ def default_page() -> AppTest:
 def test_default_is_table3_with_published_values(default_page):
     tab = frame_with(default_page, "Characteristic")
     cols = [str(c) for c in tab.columns]
-    for g in cg.PRESETS["table3"].group_order:
+    for g in PRESETS["table3"].group_order:
         assert any(c.startswith(f"{g} (n = ") for c in cols), cols
         assert f"{g} (paper)" in cols
     assert "p" in cols and "p (paper)" in cols
     # the page's p-value for age is core.stats.compare's on the same cohort
-    res = cg.compare_groups(
-        shipped_cohort(), "icu_reason", ["age"], group_order=cg.PRESETS["table3"].group_order
+    res = compare_groups(
+        shipped_cohort(), "icu_reason", ["age"], group_order=PRESETS["table3"].group_order
     )
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
-    assert age["p"] == cg.fmt_p(res["p_value"].iloc[0])
+    assert age["p"] == fmt_p(res["p_value"].iloc[0])
     assert query_value(default_page, "cmp_preset") == "table3"
 
 
@@ -70,10 +73,10 @@ def test_cut_at_threshold_from_url():
     cols = [str(c) for c in tab.columns]
     assert any(c.startswith("sofa < 6 (n = ") for c in cols)
     assert any(c.startswith("sofa ≥ 6 (n = ") for c in cols)
-    cut = cg.cut_variable(shipped_cohort(), "sofa", 6)
-    res = cg.compare_groups(cut, "sofa ≥ 6", ["age"])
+    cut = cut_variable(shipped_cohort(), "sofa", 6)
+    res = compare_groups(cut, "sofa ≥ 6", ["age"])
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
-    assert age["p"] == cg.fmt_p(res["p_value"].iloc[0])
+    assert age["p"] == fmt_p(res["p_value"].iloc[0])
     # only the two chosen variables: section, age, sex header + its two levels (+ section)
     assert len(tab) <= 6 and "Age (years)" in set(tab["Characteristic"])
 
@@ -103,8 +106,8 @@ def test_one_patient_group_is_named_and_the_other_groups_are_tested():
     tab = frame_with(at, "Characteristic")
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
     assert age["test"].endswith("excluding MM (n=1)")
-    res = cg.compare_groups(shipped_cohort(), "malignancy", ["age"], exclude_small_groups=True)
-    assert age["p"] == cg.fmt_p(res["p_value"].iloc[0]) != ""
+    res = compare_groups(shipped_cohort(), "malignancy", ["age"], exclude_small_groups=True)
+    assert age["p"] == fmt_p(res["p_value"].iloc[0]) != ""
     # the grouping is titled by its label, not its raw code
     assert any(h.value == "By Hematological malignancy" for h in at.subheader)
 

@@ -48,8 +48,8 @@ class CohortError(ValueError):
 
 
 def quote_ident(name: str) -> str:
-    """Quote an SQL identifier (double quotes doubled)."""
-    return '"' + name.replace('"', '""') + '"'
+    """Quote an SQL identifier (double quotes doubled): the only way a user's name reaches SQL."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _hardened(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -56,7 +56,6 @@ __all__ = [
     "dictionary_csv",
     "load_into_session",
     "neutralise_formulas",
-    "quote_ident",
     "read_cohort",
     "read_table",
     "rejected_csv",
@@ -1878,11 +1877,6 @@ def dictionary_csv() -> bytes:
 # --------------------------------------------------------------------------------------------
 # Session store
 # --------------------------------------------------------------------------------------------
-
-
-def quote_ident(name: str) -> str:
-    """SQL identifier quoting (double quotes doubled) -- the only way user names reach SQL."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def load_into_session(report: IngestReport) -> duckdb.DuckDBPyConnection:

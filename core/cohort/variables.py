@@ -190,3 +190,39 @@ def is_post_admission(column: str) -> bool:
     (Suissa 2008): patients must survive long enough to receive the treatment / have the event.
     """
     return column in POST_ADMISSION_COLUMNS or column.startswith(POST_ADMISSION_PREFIXES)
+
+
+def cut_variable(
+    df: pd.DataFrame, column: str, threshold: float, *, name: str | None = None
+) -> pd.DataFrame:
+    """Copy of ``df`` with a two-level grouping column ``'<column> < t'`` / ``'<column> ≥ t'``.
+
+    Parameters
+    ----------
+    df : DataFrame
+    column : str
+        Numeric column to cut (e.g. ``'sofa'``).
+    threshold : float
+        Values ``>= threshold`` go to the upper group (R: ``cut(x, c(-Inf, t, Inf),
+        right = FALSE)``).  Missing values stay missing.
+    name : str, optional
+        Name of the new column (default ``'<column> ≥ <threshold>'``).
+
+    Returns
+    -------
+    DataFrame
+        ``df`` plus an ordered categorical column with the two labels.
+    """
+    if column not in df.columns:
+        raise ValueError(f"column {column!r} is not in the data")
+    x = df[column]
+    if not pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x):
+        raise ValueError(f"column {column!r} must be numeric to be cut at a threshold")
+    if threshold is None or not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    lo, hi = f"{column} < {threshold:g}", f"{column} ≥ {threshold:g}"
+    out = df.copy()
+    lab = pd.Series(np.where(x >= threshold, hi, lo), index=df.index, dtype=object)
+    lab[x.isna()] = None
+    out[name or hi] = pd.Categorical(lab, categories=[lo, hi], ordered=True)
+    return out
