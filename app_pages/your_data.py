@@ -13,7 +13,19 @@ import hashlib
 import streamlit as st
 
 from app_pages._ui import cohort as _ui
-from core.cohort import ingest
+from core.cohort.ingest import IngestReport, build_cohort, load_into_session
+from core.cohort.mapping import (
+    COHORT_COLUMNS,
+    DAYS_PER_UNIT,
+    EVENT_CODINGS,
+    MODEL_COLUMNS,
+    as_event_coding,
+    detect_event_coding,
+    suggest_mapping,
+    suggest_units,
+)
+from core.cohort.read import IngestError, RawTable, read_table
+from core.export import dictionary_csv, rejected_csv, template_csv
 
 NONE = "— not in file —"
 PREFIX = "ud_"
@@ -51,15 +63,15 @@ def _mode() -> str:
     return mode
 
 
-def _read(upload) -> tuple[str, ingest.RawTable] | None:
+def _read(upload) -> tuple[str, RawTable] | None:
     data = upload.getvalue()
     fid = hashlib.sha256(data + upload.name.encode("utf-8", "replace")).hexdigest()[:16]
     cached = st.session_state.get(f"{PREFIX}raw")
     if cached and cached[0] == fid:
         return cached
     try:
-        table = ingest.read_table(data, upload.name)
-    except ingest.IngestError as exc:
+        table = read_table(data, upload.name)
+    except IngestError as exc:
         _fail("This file cannot be used.", exc)
         return None
     st.session_state[f"{PREFIX}raw"] = (fid, table)
@@ -89,9 +101,9 @@ def _pick(label: str, target: str, columns: list[str], suggested: dict, fid: str
     return None if choice == NONE else choice
 
 
-def _mapping_editor(table: ingest.RawTable, mode: str, fid: str) -> tuple[dict, dict, bool | None]:
+def _mapping_editor(table: RawTable, mode: str, fid: str) -> tuple[dict, dict, bool | None]:
     columns = list(table.df.columns)
-    suggested = ingest.suggest_mapping(columns, mode)
+    suggested = suggest_mapping(columns, mode)
     mapping: dict = {}
     st.subheader("2. Match your columns")
     st.caption("Prefilled from column names; change any that are wrong.")
@@ -110,8 +122,8 @@ def _mapping_editor(table: ingest.RawTable, mode: str, fid: str) -> tuple[dict, 
         )
     units: dict = {}
     if mapping["os_days"]:
-        unit_guess = ingest.suggest_units({"os_days": mapping["os_days"]})["os_days"]
-        unit_opts = list(ingest.DAYS_PER_UNIT)
+        unit_guess = suggest_units({"os_days": mapping["os_days"]})["os_days"]
+        unit_opts = list(DAYS_PER_UNIT)
         units["os_days"] = st.selectbox(
             "Unit of the survival time",
             unit_opts,
@@ -137,10 +149,10 @@ def _mapping_editor(table: ingest.RawTable, mode: str, fid: str) -> tuple[dict, 
     else:
         st.caption("Used by the published model (required when present)")
         m1, m2, m3 = st.columns(3)
-        for box, target in zip((m1, m2, m3), ingest.MODEL_COLUMNS, strict=True):
+        for box, target in zip((m1, m2, m3), MODEL_COLUMNS, strict=True):
             with box:
                 mapping[target] = _pick(_label(target), target, columns, suggested, fid)
-        rest = [c for c in ingest.COHORT_COLUMNS if c not in mapping]
+        rest = [c for c in COHORT_COLUMNS if c not in mapping]
         found = sum(1 for c in rest if c in suggested)
         with st.expander(f"Other cohort columns ({found} of {len(rest)} matched)"):
             cols = st.columns(3)
@@ -150,40 +162,40 @@ def _mapping_editor(table: ingest.RawTable, mode: str, fid: str) -> tuple[dict, 
     return {k: v for k, v in mapping.items() if v}, units, dayfirst
 
 
-def _event_coding(table: ingest.RawTable, mapping: dict, fid: str):
+def _event_coding(table: RawTable, mapping: dict, fid: str):
     src = mapping.get("os_event")
     if not src:
         return None, False
     st.subheader("3. Confirm the event coding")
     detected = None
     try:
-        detected = ingest.detect_event_coding(table.df[src])
-    except ingest.IngestError as exc:
+        detected = detect_event_coding(table.df[src])
+    except IngestError as exc:
         _fail("The event coding could not be detected; choose it below.", exc)
     values = table.df[src].map(lambda v: "" if v is None else str(v)).value_counts().head(10)
     st.caption("Values found in the event column")
     st.dataframe(values.rename("rows").rename_axis("value").reset_index(), hide_index=True)
-    names = list(ingest.EVENT_CODINGS)
+    names = list(EVENT_CODINGS)
     if detected is not None and detected.name not in names:
         names.insert(0, detected.name)
     name = st.selectbox(
         "Coding",
         names,
         index=names.index(detected.name) if detected is not None else None,
-        format_func=lambda n: f"{n}: {ingest.as_event_coding(n).description}",
+        format_func=lambda n: f"{n}: {as_event_coding(n).description}",
         key=f"{PREFIX}coding_{fid}",
         placeholder="Choose the coding",
     )
     if name is None:
         return None, False
     ok = st.checkbox(
-        f"I confirm: {ingest.as_event_coding(name).description}",
+        f"I confirm: {as_event_coding(name).description}",
         key=f"{PREFIX}confirm_{fid}_{name}",
     )
     return name, ok
 
 
-def _validation(report: ingest.IngestReport, table: ingest.RawTable) -> None:
+def _validation(report: IngestReport, table: RawTable) -> None:
     st.subheader("4. Validation report")
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows read", report.n_rows)
@@ -195,7 +207,7 @@ def _validation(report: ingest.IngestReport, table: ingest.RawTable) -> None:
         st.dataframe(report.rejected, hide_index=True)
         st.download_button(
             "Download rejected rows (CSV)",
-            ingest.rejected_csv(report),
+            rejected_csv(report),
             file_name="rejected_rows.csv",
             mime="text/csv",
             key=f"{PREFIX}dl_rejected",
@@ -213,14 +225,14 @@ def main() -> None:
     d1, d2 = st.columns(2)
     d1.download_button(
         "Template CSV",
-        ingest.template_csv(),
+        template_csv(),
         file_name="cohort_template.csv",
         mime="text/csv",
         key=f"{PREFIX}dl_template",
     )
     d2.download_button(
         "Data dictionary",
-        ingest.dictionary_csv(),
+        dictionary_csv(),
         file_name="data_dictionary.csv",
         mime="text/csv",
         key=f"{PREFIX}dl_dictionary",
@@ -262,10 +274,10 @@ def main() -> None:
         report = cached[1]
     else:
         try:
-            report = ingest.build_cohort(
+            report = build_cohort(
                 table, mapping, mode=mode, units=units, event_coding=coding, dayfirst=dayfirst
             )
-        except ingest.IngestError as exc:
+        except IngestError as exc:
             _fail("The mapping cannot be applied yet.", exc)
             return
         st.session_state[f"{PREFIX}report"] = (key, report)
@@ -276,7 +288,7 @@ def main() -> None:
     if not confirmed:
         st.caption("Confirm the event coding above first.")
     if st.button("Use this cohort", type="primary", disabled=disabled, key=f"{PREFIX}use"):
-        con = ingest.load_into_session(report)
+        con = load_into_session(report)
         # the name is our own text (never the file name): pages show it in captions
         _ui.set_user_cohort(con, name=f"Your data ({report.n_accepted} patients)", mode=mode)
         st.rerun()

@@ -1,17 +1,17 @@
-"""Files a user takes away: CSV, Excel and LaTeX of a comparison; every export goes through
-:func:`core.cohort.ingest.neutralise_formulas` (spreadsheet formula injection).
+"""Files a user takes away, all through one formula neutraliser (:func:`neutralise_formulas`,
+spreadsheet formula injection): CSV, Excel and LaTeX of a comparison, the rejected and accepted
+rows of an upload, the upload template and the data dictionary.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from core.cohort.ingest import neutralise_formulas
-
-if TYPE_CHECKING:
-    pass
+from core.cohort.ingest import REJECTED_COLUMNS, IngestReport
+from core.cohort.mapping import _SPEC, COHORT_COLUMNS
+from core.paths import DATA_DIR as _DATA_DIR
 
 
 # ---------------------------------------------------------------------------------------
@@ -48,3 +48,85 @@ def export_latex(formatted: pd.DataFrame, caption: str = "") -> str:
     if caption:
         kwargs["caption"] = caption.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_")
     return styler.to_latex(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Safe exports
+# --------------------------------------------------------------------------------------------
+
+_FORMULA_START = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
+
+
+def _neutral(v: Any) -> Any:
+    # leading spaces do not stop a spreadsheet from reading " =cmd()" as a formula
+    if not isinstance(v, str):
+        return v
+    if v.startswith(_FORMULA_START) or v.lstrip().startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells (and headers) starting with = + - @ TAB CR (CSV injection).
+
+    Also their full-width forms, and the same signs after leading spaces. The one
+    implementation for every export of the app (CSV, Excel, LaTeX tables, downloads).
+
+    Numbers are left alone; only text that a spreadsheet could interpret as a formula changes.
+    """
+    out = df.copy()
+    out.columns = [_neutral(str(c)) for c in out.columns]
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            out[c] = col.map(_neutral)
+    return out
+
+
+def rejected_csv(report: IngestReport) -> bytes:
+    """The rejected rows as a UTF-8 (BOM) CSV, formulas neutralised."""
+    rej = report.rejected
+    if len(rej) == 0:
+        rej = pd.DataFrame(columns=list(REJECTED_COLUMNS))
+    return neutralise_formulas(rej).to_csv(index=False).encode("utf-8-sig")
+
+
+def accepted_csv(report: IngestReport) -> bytes:
+    """The accepted rows as a UTF-8 (BOM) CSV, formulas neutralised."""
+    return (
+        neutralise_formulas(report.accepted.reset_index()).to_csv(index=False).encode("utf-8-sig")
+    )
+
+
+def template_csv() -> bytes:
+    """An empty cohort CSV (header only) with the contract's columns."""
+    return (",".join(COHORT_COLUMNS) + "\n").encode("utf-8")
+
+
+def dictionary_csv() -> bytes:
+    """data/dictionary.csv when it exists, else the built-in column list."""
+    path = _DATA_DIR / "dictionary.csv"
+    if path.exists():
+        return path.read_bytes()
+    rows = [
+        {
+            "column": c.name,
+            "type": c.kind,
+            "allowed": " | ".join(dict.fromkeys(c.allowed.values())),
+            "range": "" if c.lo is None and c.hi is None else f"{c.lo or ''}..{c.hi or ''}",
+            "synonyms": " | ".join(c.synonyms),
+        }
+        for c in _SPEC
+    ]
+    return pd.DataFrame(rows).to_csv(index=False).encode("utf-8")

@@ -19,9 +19,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core.cohort import ingest as I
+from core.cohort import ingest as ingest_module
 from core.cohort.db import quote_ident
-from core.cohort.ingest import IngestError, read_cohort
+from core.cohort.ingest import IngestReport, build_cohort, load_into_session, read_cohort
+from core.cohort.mapping import (
+    COHORT_COLUMNS,
+    apply_event_coding,
+    detect_event_coding,
+    suggest_mapping,
+    suggest_units,
+)
+from core.cohort.read import DEFAULT_MAX_BYTES, IngestError, read_table
+from core.export import (
+    accepted_csv,
+    dictionary_csv,
+    neutralise_formulas,
+    rejected_csv,
+    template_csv,
+)
 from tests.hostile import make_corpus as M
 from tests.r_oracle import run_r
 
@@ -31,7 +46,7 @@ def corpus() -> dict[str, tuple[str, bytes]]:
     return M.build_corpus()
 
 
-def _read(corpus, name: str, **kw) -> I.IngestReport:
+def _read(corpus, name: str, **kw) -> IngestReport:
     filename, data = corpus[name]
     return read_cohort(data, filename, **kw)
 
@@ -69,11 +84,11 @@ def test_text_and_xlsx_variants_give_the_same_cohort(corpus, name):
 
 
 def test_sniffed_delimiter_and_decimal(corpus):
-    t = I.read_table(corpus["semicolon_decimal_comma"][1], "c.csv")
+    t = read_table(corpus["semicolon_decimal_comma"][1], "c.csv")
     assert (t.delimiter, t.decimal) == (";", ",")
-    t = I.read_table(corpus["tab"][1], "c.tsv")
+    t = read_table(corpus["tab"][1], "c.tsv")
     assert (t.delimiter, t.decimal) == ("\t", ".")
-    t = I.read_table(corpus["utf8_bom"][1], "c.csv")
+    t = read_table(corpus["utf8_bom"][1], "c.csv")
     assert t.df.columns[0] == "patient_id"  # BOM stripped
 
 
@@ -149,7 +164,7 @@ def test_formula_text_kept_then_neutralised_on_export(corpus):
     ids = rep.accepted["patient_id"].tolist()
     assert ids == ['=HYPERLINK("http://evil.example","x")', "@SUM(A1)", "TAB"]  # stripped \t
     assert rep.accepted["note"].tolist() == ["+cmd|' /C calc'!A0", "-2+3", "safe"]
-    safe = I.neutralise_formulas(rep.accepted)
+    safe = neutralise_formulas(rep.accepted)
     assert safe["patient_id"].tolist() == [
         '\'=HYPERLINK("http://evil.example","x")',
         "'@SUM(A1)",
@@ -157,13 +172,13 @@ def test_formula_text_kept_then_neutralised_on_export(corpus):
     ]
     assert safe["note"].tolist() == ["'+cmd|' /C calc'!A0", "'-2+3", "safe"]
     assert safe["os_days"].tolist() == [10.0, 20.0, 30.0]  # numbers untouched
-    csv_text = I.accepted_csv(rep).decode("utf-8-sig")
+    csv_text = accepted_csv(rep).decode("utf-8-sig")
     assert "\n=" not in csv_text and ",=" not in csv_text and ",+" not in csv_text
 
 
 def test_neutralise_formulas_every_trigger_and_headers():
     df = pd.DataFrame({"=cmd": ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "ok", None], "n": range(8)})
-    out = I.neutralise_formulas(df)
+    out = neutralise_formulas(df)
     assert list(out.columns) == ["'=cmd", "n"]
     assert out["'=cmd"].tolist() == ["'=1+1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "ok", None]
     assert out["n"].tolist() == list(range(8))
@@ -171,19 +186,19 @@ def test_neutralise_formulas_every_trigger_and_headers():
 
 def test_neutralise_formulas_after_spaces_and_full_width_signs():
     df = pd.DataFrame({"v": ["  =HYPERLINK(1)", " +1", "\uff1d1", "a=1", "1-2"]})
-    out = I.neutralise_formulas(df)["v"].tolist()
+    out = neutralise_formulas(df)["v"].tolist()
     assert out == ["'  =HYPERLINK(1)", "' +1", "'\uff1d1", "a=1", "1-2"]
 
 
 def test_rejected_csv_is_neutralised():
     data = b"patient_id,os_days,os_event\nP1,=1+1,1\n=evil(),5,1\nP3,7,0\n"
     rep = read_cohort(data, "f.csv")
-    out = pd.read_csv(io.BytesIO(I.rejected_csv(rep)), encoding="utf-8-sig", dtype=str)
+    out = pd.read_csv(io.BytesIO(rejected_csv(rep)), encoding="utf-8-sig", dtype=str)
     assert out.columns.tolist() == ["row", "column", "value", "reason"]
     assert out[["row", "column", "value"]].values.tolist() == [["2", "os_days", "'=1+1"]]
     # '=evil()' is a valid (text) patient id: accepted, neutralised on export
     assert rep.accepted["patient_id"].tolist() == ["=evil()", "P3"]
-    assert "'=evil()" in I.accepted_csv(rep).decode("utf-8-sig")
+    assert "'=evil()" in accepted_csv(rep).decode("utf-8-sig")
 
 
 # ------------------------------------------------------------------ durations
@@ -264,9 +279,9 @@ def test_months_from_header_name_and_stated_unit():
 )
 def test_event_codings(event, censored, coding):
     data = f"time,status\n10,{event}\n20,{censored}\n30,{event}\n".encode()
-    t = I.read_table(data, "e.csv")
-    assert I.detect_event_coding(t.df["status"]).name == coding
-    rep = I.build_cohort(t)
+    t = read_table(data, "e.csv")
+    assert detect_event_coding(t.df["status"]).name == coding
+    rep = build_cohort(t)
     assert rep.event_coding.name == coding
     assert rep.accepted["os_event"].tolist() == [1, 0, 1]
 
@@ -291,20 +306,20 @@ def test_r_surv_status_agrees_for_codings_r_accepts():
         d,
     )
     for col in ("s01", "s12", "stf"):
-        ours, bad = I.apply_event_coding(d[col], I.detect_event_coding(d[col]))
+        ours, bad = apply_event_coding(d[col], detect_event_coding(d[col]))
         assert not bad.any()
         assert ours.tolist() == r[col].astype(int).tolist()
 
 
 def test_event_coding_ambiguous_or_unknown():
     with pytest.raises(IngestError, match="every value is 1"):
-        I.detect_event_coding(pd.Series(["1", "1"]))
+        detect_event_coding(pd.Series(["1", "1"]))
     with pytest.raises(IngestError, match="0, 1 and 2"):
-        I.detect_event_coding(pd.Series([0, 1, 2]))
+        detect_event_coding(pd.Series([0, 1, 2]))
     with pytest.raises(IngestError, match="not recognised"):
-        I.detect_event_coding(pd.Series(["maybe", "perhaps"]))
+        detect_event_coding(pd.Series(["maybe", "perhaps"]))
     with pytest.raises(IngestError, match="no values"):
-        I.detect_event_coding(pd.Series(["", None]))
+        detect_event_coding(pd.Series(["", None]))
     # all-1 column once the user states the coding
     rep = read_cohort(b"time,status\n1,1\n2,1\n", "a.csv", event_coding="0/1")
     assert rep.accepted["os_event"].tolist() == [1, 1]
@@ -355,8 +370,8 @@ def test_ingest_error_is_a_value_error():
 
 
 def test_oversize_is_refused_before_parsing():
-    data = b"time,status\n" + b"1,1\n" * (I.DEFAULT_MAX_BYTES // 4 + 1)
-    assert len(data) > I.DEFAULT_MAX_BYTES
+    data = b"time,status\n" + b"1,1\n" * (DEFAULT_MAX_BYTES // 4 + 1)
+    assert len(data) > DEFAULT_MAX_BYTES
     with pytest.raises(IngestError, match=r"file is 10\.0 MB; the upload limit is 10\.0 MB"):
         read_cohort(data, "big.csv")
     with pytest.raises(IngestError, match="upload limit is 1 KB"):
@@ -365,7 +380,7 @@ def test_oversize_is_refused_before_parsing():
 
 def test_one_million_rows_csv_ends_in_a_clear_message():
     data = b"os_days,os_event\n" + b"1,0\n" * 1_000_000  # 4 MB: under the size limit
-    assert len(data) < I.DEFAULT_MAX_BYTES
+    assert len(data) < DEFAULT_MAX_BYTES
     with pytest.raises(IngestError, match=r"about 1,000,000 rows; the limit is 200,000"):
         read_cohort(data, "big.csv")
 
@@ -415,7 +430,7 @@ def test_missing_survival_columns_are_named():
 
 def test_duplicate_headers_are_renamed_and_reported(corpus):
     rep = _read(corpus, "duplicate_headers")
-    t = I.read_table(corpus["duplicate_headers"][1], "d.csv")
+    t = read_table(corpus["duplicate_headers"][1], "d.csv")
     assert list(t.df.columns) == ["id", "age", "Age (2)", "time", "status", "age (3)"]
     assert sum("duplicate column name" in w for w in rep.warnings) == 2
     assert rep.mapping["age"] == "age"
@@ -423,7 +438,7 @@ def test_duplicate_headers_are_renamed_and_reported(corpus):
 
 
 def test_all_empty_columns_dropped(corpus):
-    t = I.read_table(corpus["all_empty_column"][1], "e.csv")
+    t = read_table(corpus["all_empty_column"][1], "e.csv")
     assert list(t.df.columns) == ["id", "time", "status"]
     assert any("3 all-empty column(s) ignored" in w for w in t.warnings)
 
@@ -478,7 +493,7 @@ def test_html_script_and_sql_are_plain_text(corpus):
         "'; DROP TABLE patients; --",
         "1 OR 1=1; SELECT * FROM duckdb_settings()",
     ]
-    con = I.load_into_session(rep)
+    con = load_into_session(rep)
     q = f"SELECT {quote_ident(h1)}, {quote_ident(h2)} FROM patients ORDER BY os_days"
     assert con.execute(q).fetchall() == list(zip(rep.accepted[h1], rep.accepted[h2], strict=True))
     assert con.execute("SELECT count(*) FROM patients").fetchone() == (2,)
@@ -535,20 +550,20 @@ def test_unicode_junk_in_headers_and_values(corpus):
     ],
 )
 def test_suggest_mapping_synonyms(header, target):
-    assert I.suggest_mapping([header, "unrelated"]) == {target: header}
+    assert suggest_mapping([header, "unrelated"]) == {target: header}
 
 
 def test_suggest_mapping_uses_each_column_once_and_prefers_exact_names():
     cols = ["time", "os_days", "status", "icu_death", "death"]
-    m = I.suggest_mapping(cols)
+    m = suggest_mapping(cols)
     assert m["os_days"] == "os_days" and m["icu_death"] == "icu_death"
     assert m["os_event"] == "status"
     assert len(set(m.values())) == len(m)
-    assert I.suggest_units({"os_days": "OS (months)", "pfs_days": "pfs"}) == {
+    assert suggest_units({"os_days": "OS (months)", "pfs_days": "pfs"}) == {
         "os_days": "months",
         "pfs_days": "days",
     }
-    assert set(I.suggest_mapping(["age", "time", "status"], mode="generic")) == {
+    assert set(suggest_mapping(["age", "time", "status"], mode="generic")) == {
         "os_days",
         "os_event",
     }
@@ -561,7 +576,7 @@ def test_missing_optional_columns_listed_in_warnings():
     assert any(
         "published-model calculator needs icu_reason, ecog_ps, sofa" in w for w in rep.warnings
     )
-    assert list(rep.accepted.columns)[: len(I.COHORT_COLUMNS)] == list(I.COHORT_COLUMNS)
+    assert list(rep.accepted.columns)[: len(COHORT_COLUMNS)] == list(COHORT_COLUMNS)
     assert rep.accepted["patient_id"].tolist() == ["row-2"]
 
 
@@ -581,7 +596,7 @@ def test_generic_mode_any_columns():
     assert str(rep.accepted["rx"].dtype) == "Int64"
     assert rep.accepted["weight"].tolist()[:2] == [70.5, 80.0]
     assert rep.accepted["os_days"].tolist() == [59.0, 115.0, 156.0]
-    con = I.load_into_session(rep)
+    con = load_into_session(rep)
     assert con.execute("SELECT sum(os_event), count(DISTINCT site) FROM patients").fetchone() == (
         2,
         2,
@@ -608,7 +623,7 @@ def test_generic_mode_any_columns():
 def test_derived_one_year_columns_boundary():
     """death_1y = died within 365 days (core.cohort.db view), by hand: 365 -> yes, 366 -> no."""
     rep = read_cohort(b"time,status\n365,1\n366,1\n100,0\n", "d.csv")
-    con = I.load_into_session(rep)
+    con = load_into_session(rep)
     got = con.execute("SELECT death_1y, outcome_1y FROM patients ORDER BY os_days DESC").df()
     assert got["death_1y"].tolist() == [False, True, False]
     assert got["outcome_1y"].tolist() == [
@@ -621,8 +636,8 @@ def test_derived_one_year_columns_boundary():
 
 def test_load_into_session_is_private_and_in_memory(corpus):
     rep = _read(corpus, "comma")
-    con = I.load_into_session(rep)
-    other = I.load_into_session(_read(corpus, "xlsx"))
+    con = load_into_session(rep)
+    other = load_into_session(_read(corpus, "xlsx"))
     assert con.execute("SELECT count(*) FROM patients").fetchone() == (3,)
     con.execute("DELETE FROM patients_raw")
     assert other.execute("SELECT count(*) FROM patients").fetchone() == (3,)
@@ -640,7 +655,7 @@ def test_load_into_session_is_private_and_in_memory(corpus):
         with pytest.raises(duckdb.Error):
             con.execute(sql)
     with pytest.raises(IngestError, match="no valid rows"):
-        I.load_into_session(read_cohort(b"time,status\n-1,dead\n", "x.csv"))
+        load_into_session(read_cohort(b"time,status\n-1,dead\n", "x.csv"))
 
 
 def test_nothing_is_written_to_disk(corpus, tmp_path, monkeypatch):
@@ -682,9 +697,9 @@ def test_nothing_is_written_to_disk(corpus, tmp_path, monkeypatch):
         ):
             fn, data = corpus[name]
             rep = read_cohort(data, fn)
-            I.rejected_csv(rep)
-            I.accepted_csv(rep)
-            con = I.load_into_session(rep)
+            rejected_csv(rep)
+            accepted_csv(rep)
+            con = load_into_session(rep)
             con.execute("SELECT * FROM patients ORDER BY os_days").df()
             con.close()
     finally:
@@ -694,10 +709,10 @@ def test_nothing_is_written_to_disk(corpus, tmp_path, monkeypatch):
 
 
 def test_template_and_dictionary_downloads():
-    t = pd.read_csv(io.BytesIO(I.template_csv()))
-    assert list(t.columns) == list(I.COHORT_COLUMNS) and t.empty
-    d = pd.read_csv(io.BytesIO(I.dictionary_csv()))
-    assert "column" in d.columns and set(I.COHORT_COLUMNS) <= set(d["column"])
+    t = pd.read_csv(io.BytesIO(template_csv()))
+    assert list(t.columns) == list(COHORT_COLUMNS) and t.empty
+    d = pd.read_csv(io.BytesIO(dictionary_csv()))
+    assert "column" in d.columns and set(COHORT_COLUMNS) <= set(d["column"])
 
 
 def test_leading_blank_lines_title_lines_and_negative_event_codes():
@@ -758,7 +773,7 @@ def test_pydantic_errors_become_rejected_rows(monkeypatch):
         [3, "Age", "61", "model says no"],
         [3, "pfs_days / time", "", "cross-field"],
     ]
-    monkeypatch.setattr(I, "PYDANTIC_FULL_ROWS", 2)
+    monkeypatch.setattr(ingest_module, "PYDANTIC_FULL_ROWS", 2)
     rep = read_cohort(data, "x.csv")
     assert seen["rows"] == 2  # rows 2 and 4 of the file (every 2nd): position 1 -> row 4
     assert rep.rejected["row"].unique().tolist() == [4]

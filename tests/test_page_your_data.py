@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.cohort import ingest
+from core.cohort.ingest import load_into_session, read_cohort
 from tests.apptest import USER_KEY, frame_with, run_page
 from tests.hostile import make_corpus as M
 
@@ -81,7 +81,7 @@ def test_upload_end_to_end_then_clear():
     _confirm_and_use(at)
     user = at.session_state[USER_KEY]
     assert user["mode"] == "paper" and user["name"] == "Your data (3 patients)"
-    expected = ingest.read_cohort(data, "cohort.csv").accepted
+    expected = read_cohort(data, "cohort.csv").accepted
     got = user["con"].execute("SELECT patient_id, os_days, os_event FROM patients").df()
     assert got["patient_id"].tolist() == expected["patient_id"].tolist()
     assert got["os_days"].tolist() == expected["os_days"].tolist() == [30.5, 400.0, 12.0]
@@ -210,10 +210,10 @@ def test_two_sessions_are_isolated():
 
 
 def test_uploaded_cohort_feeds_the_shared_sidebar():
-    rep = ingest.read_cohort(M.csv_text().encode(), "cohort.csv")
+    rep = read_cohort(M.csv_text().encode(), "cohort.csv")
     at = AppTest.from_string(SIDEBAR_SCRIPT, default_timeout=60)
     at.session_state[USER_KEY] = {
-        "con": ingest.load_into_session(rep),
+        "con": load_into_session(rep),
         "name": "Your data (3 patients)",
         "mode": "paper",
     }

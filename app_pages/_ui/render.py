@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.cohort.ingest import neutralise_formulas
+from core.export import neutralise_formulas
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,10 +41,6 @@ from scipy import stats
 
 from core.stats.adjust import p_adjust
 from core.stats.fisher import fisher_test
-
-if TYPE_CHECKING:
-    pass
-
 
 OVERALL = "Overall"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,6 @@ from core.stats.compare import (
     _Prepared,
     _py,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from core.stats.compare import SEP, VariableSpec, level_str
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
