@@ -16,7 +16,17 @@ from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
 from core.cohort.sofa import SofaError, compute_sofa
 from core.cohort.variables import NOT_PREDICTORS
-from core.study import calculator as calc
+from core.study.calculator import (
+    ICU_REASONS,
+    MAX_PROFILES,
+    ProfileError,
+    build_model,
+    make_profile,
+    predict_profiles,
+    range_warnings,
+)
+from core.study.model import paper_model
+from core.tables.calculator import format_survival_table, observed_range, relative_hazard_table
 
 P = "calc_"
 MODES = {
@@ -64,7 +74,7 @@ def _init_state() -> list[str]:
     errors: list[str] = []
     ss[P + "mode"] = url_choice(P + "mode", MODES, "published")
     try:
-        ss[P + "n"] = min(calc.MAX_PROFILES, max(1, int(url_param(P + "n", "2"))))
+        ss[P + "n"] = min(MAX_PROFILES, max(1, int(url_param(P + "n", "2"))))
     except ValueError:
         ss[P + "n"] = 2
     ss[P + "band"] = url_param(P + "band", "1") == "1"
@@ -77,15 +87,15 @@ def _init_state() -> list[str]:
             "sofa": url_param(P + f"sofa{i}", str(sofa)),
         }
         try:
-            prof = calc.make_profile(
+            prof = make_profile(
                 label=raw["label"],
                 icu_reason=raw["icu_reason"],
                 ecog_ps=_as_int(raw["ecog_ps"]),
                 sofa=_as_int(raw["sofa"]),
             )
-        except calc.ProfileError as exc:
+        except ProfileError as exc:
             errors.append(f"Profile {i + 1} from the link was refused and reset. {exc}")
-            prof = calc.make_profile(label=label, icu_reason=reason, ecog_ps=ps, sofa=sofa)
+            prof = make_profile(label=label, icu_reason=reason, ecog_ps=ps, sofa=sofa)
         ss[P + f"label{i}"] = prof.label
         ss[P + f"reason{i}"] = prof.icu_reason
         ss[P + f"ps{i}"] = prof.ecog_ps
@@ -124,7 +134,7 @@ def _sync_url(n: int) -> None:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _model(cohort_key: str, mode, covariates, _df: pd.DataFrame):
     """The model on the active cohort, cached on its identity (ActiveCohort.key), not its hash."""
-    return calc.build_model(_df, mode, covariates=covariates)
+    return build_model(_df, mode, covariates=covariates)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,7 +217,7 @@ df = view.df
 
 m1, m2, m3 = st.columns([2, 1, 1])
 m1.radio("Model", list(MODES), format_func=MODES.get, key=P + "mode", horizontal=True)
-m2.number_input("Profiles", 1, calc.MAX_PROFILES, key=P + "n")
+m2.number_input("Profiles", 1, MAX_PROFILES, key=P + "n")
 m3.toggle("95% band", key=P + "band")
 mode = st.session_state[P + "mode"]
 n = int(st.session_state[P + "n"])
@@ -244,12 +254,12 @@ else:
     )
 
 # ---- profile inputs ------------------------------------------------------------------------
-ps_range, sofa_range = calc.observed_range(df, "ecog_ps"), calc.observed_range(df, "sofa")
+ps_range, sofa_range = observed_range(df, "ecog_ps"), observed_range(df, "sofa")
 cols = st.columns(n)
 for i in range(n):
     with cols[i]:
         st.text_input("Label", max_chars=40, key=P + f"label{i}")
-        st.selectbox("Reason for ICU admission", calc.ICU_REASONS, key=P + f"reason{i}")
+        st.selectbox("Reason for ICU admission", ICU_REASONS, key=P + f"reason{i}")
         st.number_input(
             "ECOG performance status",
             0,
@@ -273,7 +283,7 @@ for i in range(n):
             else:
                 if key not in st.session_state:
                     st.session_state[key] = float(pd.to_numeric(df[col]).median())
-                st.number_input(col, key=key, help=f"observed: {calc.observed_range(df, col)}")
+                st.number_input(col, key=key, help=f"observed: {observed_range(df, col)}")
 _sofa_expander(n)
 
 ref_options = [str(i) for i in range(n)] + [REF_BASELINE]
@@ -287,7 +297,7 @@ for i in range(n):
     extra = {c: st.session_state[P + f"x{i}_{c}"] for c in extra_cols}
     try:
         profiles.append(
-            calc.make_profile(
+            make_profile(
                 label=st.session_state[P + f"label{i}"] or f"Profile {i + 1}",
                 icu_reason=st.session_state[P + f"reason{i}"],
                 ecog_ps=st.session_state[P + f"ps{i}"],
@@ -295,7 +305,7 @@ for i in range(n):
                 extra=extra,
             )
         )
-    except calc.ProfileError as exc:
+    except ProfileError as exc:
         errors.append(f"Profile {i + 1}: {exc}")
 for e in errors:
     st.error(e)
@@ -303,13 +313,13 @@ if errors:
     st.stop()
 
 for p in profiles:
-    for w in calc.range_warnings(p, df):
+    for w in range_warnings(p, df):
         st.warning(f"{p.label}: {w}")
 
-covariates = None if mode == "published" else (*calc.PUBLISHED_COVARIATES, *extra_cols)
+covariates = None if mode == "published" else (*paper_model().covariates, *extra_cols)
 try:
     model = _model(view.key, mode, covariates, df)
-    pred = calc.predict_profiles(model, profiles)
+    pred = predict_profiles(model, profiles)
 except ValueError as exc:
     st.error(f"No prediction: {exc}")
     st.stop()
@@ -339,7 +349,7 @@ if mode == "published":  # the published coefficients are held fixed (no covaria
     )
 else:
     st.markdown("**Predicted survival [95% CI]**")
-st.dataframe(calc.format_survival_table(pred), key=P + "table")
+st.dataframe(format_survival_table(pred), key=P + "table")
 
 st.markdown("**Relative hazard**")
 ref_labels = {str(i): p.label for i, p in enumerate(profiles)}
@@ -347,7 +357,7 @@ ref_labels[REF_BASELINE] = "CRS, PS 0, SOFA 0"
 st.selectbox("Reference", ref_options, format_func=ref_labels.get, key=P + "ref")
 ref_key = st.session_state[P + "ref"]
 if ref_key == REF_BASELINE:
-    reference = calc.make_profile(
+    reference = make_profile(
         label="Reference",
         icu_reason="CRS",
         ecog_ps=0,
@@ -356,7 +366,7 @@ if ref_key == REF_BASELINE:
     )
 else:
     reference = profiles[int(ref_key)]
-rh_table = calc.relative_hazard_table(profiles, reference, model)
+rh_table = relative_hazard_table(profiles, reference, model)
 if len(rh_table):
     st.dataframe(rh_table, hide_index=True, key=P + "rh")
     st.caption(

@@ -19,8 +19,8 @@ from core.cohort.variables import NOT_PREDICTORS, add_derived, is_post_admission
 from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
 from core.stats.cox.fit import EPV_MIN, fit_cox
 from core.stats.cox.selection import stepwise
-from core.study.calculator import published_model
 from core.study.glossary import glossary_url, help_text
+from core.study.model import paper_model
 from core.study.published import load_published
 from core.tables.cox import (
     covariate_label,
@@ -43,7 +43,8 @@ MODES = {
     "pick": "Choose covariates",
     "stepwise": "Stepwise selection (entry p < 0.2, removal p > 0.1)",
 }
-PAPER_COVS = ["reason_dp", "ecog_ps", "sofa"]
+PAPER = paper_model()
+PAPER_COVS = list(PAPER.covariates)
 # baseline (admission) characteristics offered as candidates; outcomes and ICU treatments are not
 DEFAULT_CANDIDATES = [
     "age",
@@ -145,7 +146,9 @@ def _reconstruction_note(data: pd.DataFrame, sw) -> str:
         "the paper's p-values or its variable selection.**"
     )
     try:
-        ref = _fit(view.key, "os_days", "os_event", tuple(PAPER_COVS), 365.0, data).summary
+        ref = _fit(
+            view.key, PAPER.duration, PAPER.event, tuple(PAPER_COVS), PAPER.horizon_days, data
+        ).summary
     except ValueError:
         ref = None
     if ref is not None:
@@ -180,7 +183,7 @@ df = add_derived(view.df)
 options = [c for c in df.columns if c not in NOT_COVARIATES]
 _init_state(options)
 pub = load_published()
-pub_model = published_model()
+pub_model = PAPER
 pub_table = pub_model.table()
 
 c1, c2, c3 = st.columns([1.2, 1.2, 1])

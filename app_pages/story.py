@@ -18,17 +18,13 @@ from core.charts import cox as cox_charts
 from core.charts import survival as km_charts
 from core.stats.survival import kaplan_meier
 from core.study import glossary
-from core.study.published import load_published, published_hrs
+from core.study.model import paper_model
+from core.study.published import load_published
 from core.study.story import STEPS, StoryStep, ViewLink, build_story, cox_step_fit
 
 PRESENT, STEP = "present", "step"  # query-parameter keys of this page
 CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 330  # px; charts take their column's width
 KM_CHARTS = {"km_ecog_ps": ("ecog_ps", "ECOG PS"), "km_icu_reason": ("icu_reason", "Reason")}
-COX_LABELS = {
-    "reason_dp": "Disease progression (vs CRS or sepsis)",
-    "ecog_ps": "ECOG PS (per point)",
-    "sofa": "SOFA (per point)",
-}
 PRESENT_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { max-width: 1320px; padding-top: 4rem; }
@@ -61,13 +57,11 @@ def _chart_spec(fingerprint: str, chart: str, height: int, _df: pd.DataFrame) ->
         fit = cox_step_fit(_df)
         if isinstance(fit, str):
             return None
-        pub = pd.DataFrame(
-            [
-                {"covariate": k, "hr": t.hr, "lower": t.lower, "upper": t.upper}
-                for k, t in published_hrs().items()
-            ]
-        )
-        return cox_charts.forest_chart(fit.summary, pub, COX_LABELS, width="container").to_dict()
+        model = paper_model()
+        labels = {t.name: t.label for t in model.terms}
+        return cox_charts.forest_chart(
+            fit.summary, model.table(), labels, width="container"
+        ).to_dict()
     group, title = KM_CHARTS[chart]
     horizon = float(load_published()["survival"]["horizon_days"]["value"])
     km = kaplan_meier(_df.dropna(subset=[group]), "os_days", "os_event", group)

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from core.stats.cox.predict import predict_survival
 from core.study.calculator import (
@@ -16,11 +15,10 @@ from core.study.calculator import (
     build_model,
     make_profile,
     predict_profiles,
-    published_hrs,
-    published_model,
     range_warnings,
     relative_hazard,
 )
+from core.study.model import paper_model
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -93,42 +91,8 @@ def test_unknown_reason_lists_the_four():
     assert "'Stroke'" in str(exc.value)
 
 
-# --------------------------------------------------------------------------------------
-# published coefficients come from the YAML file
-# --------------------------------------------------------------------------------------
-def test_published_hrs_from_temporary_yaml(tmp_path):
-    doc = {
-        "cox": {
-            "terms": [
-                {"name": "reason_dp", "label": "DP", "hr": 2.0, "lower": 1.0, "upper": 4.0},
-                {"name": "ecog_ps", "label": "PS", "hr": 1.5, "lower": 1.1, "upper": 2.0},
-                {"name": "sofa", "label": "SOFA", "hr": 1.1, "lower": 1.0, "upper": 1.2},
-            ]
-        }
-    }
-    path = tmp_path / "published.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    assert published_hrs(path) == {
-        "reason_dp": (2.0, 1.0, 4.0),
-        "ecog_ps": (1.5, 1.1, 2.0),
-        "sofa": (1.1, 1.0, 1.2),
-    }
-    assert published_model(path).coef["reason_dp"] == pytest.approx(math.log(2.0))
-
-
-def test_published_yaml_missing_term(tmp_path):
-    path = tmp_path / "bad.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {"cox": {"terms": [{"name": "sofa", "label": "S", "hr": 1, "lower": 1, "upper": 1}]}}
-        )
-    )
-    with pytest.raises(ValueError, match="reason_dp"):
-        published_hrs(path)
-
-
 def test_published_yaml_equals_paper():
-    hrs = published_hrs()
+    hrs = paper_model().hrs
     for k, v in PAPER.items():
         assert hrs[k] == pytest.approx(v)
 
@@ -316,18 +280,17 @@ def test_published_mode_without_disease_progression_patients():
         build_model(d, "refit")
 
 
-def test_published_model_constant_is_log_hr():
-    from core.study.calculator import PUBLISHED_MODEL
-
+def test_published_model_coefficients_are_log_hr():
     for k, (hr, _, _) in PAPER.items():
-        assert PUBLISHED_MODEL.coef[k] == pytest.approx(math.log(hr), abs=1e-15)
+        assert paper_model().coef[k] == pytest.approx(math.log(hr), abs=1e-15)
 
 
 # --------------------------------------------------------------------------------------
 # display tables (hand-written expectations)
 # --------------------------------------------------------------------------------------
 def test_format_survival_table_wide_in_profile_order():
-    from core.study.calculator import ProfilePrediction, format_survival_table
+    from core.study.calculator import ProfilePrediction
+    from core.tables.calculator import format_survival_table
 
     table = pd.DataFrame(
         {
@@ -349,7 +312,7 @@ def test_format_survival_table_wide_in_profile_order():
 
 
 def test_relative_hazard_table_published_by_hand():
-    from core.study.calculator import RELATIVE_HAZARD_COLUMNS, relative_hazard_table
+    from core.tables.calculator import RELATIVE_HAZARD_COLUMNS, relative_hazard_table
 
     ref = make_profile(label="Ref", icu_reason="CRS", ecog_ps=1, sofa=4)
     other = make_profile(label="Other", icu_reason="Disease progression", ecog_ps=2, sofa=5)
@@ -367,20 +330,21 @@ def test_relative_hazard_table_published_by_hand():
 
 def test_relative_hazard_table_interval_when_a_ci_exists(monkeypatch):
     import core.study.calculator as calc_mod
+    import core.tables.calculator as calc_tables
 
     def fake(profile, reference, model=None):
         return calc_mod.RelativeHazard(2.3456, 1.234, 4.5678, pd.DataFrame(), "2.35")
 
-    monkeypatch.setattr(calc_mod, "relative_hazard", fake)
+    monkeypatch.setattr(calc_tables, "relative_hazard", fake)
     a = make_profile(label="A", icu_reason="CRS", ecog_ps=0, sofa=0)
     b = make_profile(label="B", icu_reason="CRS", ecog_ps=1, sofa=0)
-    table = calc_mod.relative_hazard_table([a, b], a)
+    table = calc_tables.relative_hazard_table([a, b], a)
     assert table["HR"].tolist() == [2.35]
     assert table["95% CI"].tolist() == ["1.23 – 4.57"]
 
 
 def test_observed_range():
-    from core.study.calculator import observed_range
+    from core.tables.calculator import observed_range
 
     cohort = pd.DataFrame({"ps": [0, 4, None, 2], "x": [1.5, 2.0, 1.75, None], "t": list("abcd")})
     assert observed_range(cohort, "ps") == "0-4"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.study import calculator as calc
+from core.study.calculator import build_model, make_profile, predict_profiles, relative_hazard
 from tests.apptest import (
     USER_KEY,
     frame_with,
@@ -43,12 +43,12 @@ def test_disclaimer_and_method_statement(at):
 
 
 def test_default_table_equals_core(at):
-    model = calc.build_model(shipped_cohort(), "published")
+    model = build_model(shipped_cohort(), "published")
     profs = [
-        calc.make_profile(label="Profile 1", icu_reason="CRS", ecog_ps=1, sofa=4),
-        calc.make_profile(label="Profile 2", icu_reason="Disease progression", ecog_ps=2, sofa=5),
+        make_profile(label="Profile 1", icu_reason="CRS", ecog_ps=1, sofa=4),
+        make_profile(label="Profile 2", icu_reason="Disease progression", ecog_ps=2, sofa=5),
     ]
-    pred = calc.predict_profiles(model, profs)
+    pred = predict_profiles(model, profs)
     shown = frame_with(at, "Day 365")
     for lab in ("Profile 1", "Profile 2"):
         row = pred.table[(pred.table["profile"] == lab) & (pred.table["day"] == 365)].iloc[0]
@@ -56,7 +56,7 @@ def test_default_table_equals_core(at):
         assert cell.startswith(_pct(row["surv"]))
         assert f"[{_pct(row['lower'])} – {_pct(row['upper'])}]" in cell
     rh = frame_with(at, "Breakdown")
-    expected = calc.relative_hazard(profs[1], profs[0], model)
+    expected = relative_hazard(profs[1], profs[0], model)
     assert rh["Breakdown"].iloc[0] == expected.formula
     assert query_value(at, "calc_reason1") == "Disease progression"
 
@@ -69,9 +69,9 @@ def test_profile_from_url():
     assert at.number_input(key="calc_sofa0").value == 9
     shown = frame_with(at, "Day 30")
     assert list(shown.index) == ["Mr X"]
-    model = calc.build_model(shipped_cohort(), "published")
-    p = calc.make_profile(label="Mr X", icu_reason="Sepsis", ecog_ps=3, sofa=9)
-    row = calc.predict_profiles(model, [p]).table.iloc[0]
+    model = build_model(shipped_cohort(), "published")
+    p = make_profile(label="Mr X", icu_reason="Sepsis", ecog_ps=3, sofa=9)
+    row = predict_profiles(model, [p]).table.iloc[0]
     assert shown.loc["Mr X", "Day 30"].startswith(_pct(row["surv"]))
 
 
@@ -97,9 +97,9 @@ def test_refit_mode_changes_prediction():
     at.radio(key="calc_mode").set_value("refit").run()
     assert not at.exception
     after = frame_with(at, "Day 365")
-    model = calc.build_model(shipped_cohort(), "refit")
-    p = calc.make_profile(label="Profile 1", icu_reason="CRS", ecog_ps=1, sofa=4)
-    row = calc.predict_profiles(model, [p]).table
+    model = build_model(shipped_cohort(), "refit")
+    p = make_profile(label="Profile 1", icu_reason="CRS", ecog_ps=1, sofa=4)
+    row = predict_profiles(model, [p]).table
     row = row[row["day"] == 365].iloc[0]
     assert after.loc["Profile 1", "Day 365"].startswith(_pct(row["surv"]))
     assert not before.equals(after)

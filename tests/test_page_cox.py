@@ -15,7 +15,7 @@ from core.cohort.variables import add_derived
 from core.stats.cox.diagnostics import bootstrap_cindex, ph_test
 from core.stats.cox.fit import fit_cox
 from core.stats.cox.selection import stepwise
-from core.study.calculator import PUBLISHED_COVARIATES, published_hrs
+from core.study.model import paper_model
 from tests.apptest import (
     ROOT,
     USER_KEY,
@@ -27,7 +27,7 @@ from tests.apptest import (
 )
 
 PAGE = "app_pages/cox.py"  # relative to the repository root
-PAPER = list(PUBLISHED_COVARIATES)
+PAPER = list(paper_model().covariates)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def test_default_is_the_papers_model(at):
     table = frame_with(at, "HR")
     assert table["HR"].tolist() == res.summary["hr"].round(2).tolist()
     assert table["p (Wald)"].tolist()[0] in {"< 0.001", f"{res.summary['p'].iloc[0]:.3f}"}
-    pub = published_hrs()
+    pub = paper_model().hrs
     shown = table["Published HR [95% CI]"].tolist()
     for text, key in zip(shown, PAPER, strict=True):
         hr, lo, hi = pub[key]
@@ -147,7 +147,7 @@ def test_reconstruction_note_on_reconstructed_cohort(at):
     assert "artefacts of the reconstruction" in infos
     res = fit_cox(shipped_cohort(), "os_days", "os_event", PAPER, horizon_days=365)
     s = res.summary.set_index("covariate")
-    pub = published_hrs()
+    pub = paper_model().hrs
     for key in PAPER:
         hr, lo, hi = pub[key]
         r = s.loc[key]

@@ -9,6 +9,7 @@ calculation — never from the story's own output.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -18,7 +19,8 @@ import pytest
 from core.cohort.db import connect, fetch_cohort
 from core.study import glossary
 from core.study import story as st_
-from core.study.published import DAYS_PER_MONTH, load_published, published_hrs
+from core.study.model import paper_model
+from core.study.published import DAYS_PER_MONTH, load_published
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -101,8 +103,8 @@ def test_published_side_equals_the_paper(story):
     assert _fig(adm, "Age").published == "60 [37–67.5]"  # Table 1, Age 60 [37–67.5]
     assert _fig(adm, "Men").published == "42 (59%)"  # Table 1, Male gender 42 (59%)
     cox = story["cox"]
-    hrs = published_hrs()
-    assert [f.published_value for f in cox.figures] == [hrs[k].hr for k in st_.PAPER_COVARIATES]
+    model = paper_model()
+    assert [f.published_value for f in cox.figures] == [t.hr for t in model.terms]
     assert _fig(cox, "Hazard ratio: ECOG").published == "1.97 [1.14–3.41]"  # abstract
     one = story["one_year"]
     assert _fig(one, "Median overall survival").published == "17.8 [95% CI 17.1–NA]"
@@ -115,11 +117,9 @@ def test_published_numbers_follow_the_yaml_not_the_code(monkeypatch, cohort):
     altered["meta"]["n"] = 999
     altered["survival"]["median_os_months"]["value"] = 42.4
     monkeypatch.setattr(st_, "load_published", lambda: altered)
-    monkeypatch.setattr(
-        st_,
-        "published_hrs",
-        lambda: {k: type(v)(v.name, v.label, 9.99, 1.0, 20.0) for k, v in published_hrs().items()},
-    )
+    model = paper_model()
+    terms = tuple(dataclasses.replace(t, hr=9.99, lower=1.0, upper=20.0) for t in model.terms)
+    monkeypatch.setattr(st_, "paper_model", lambda: dataclasses.replace(model, terms=terms))
     steps = {s.key: s for s in st_.build_story(cohort)}
     assert _fig(steps["admission"], "Patients").published == "999"
     assert _fig(steps["one_year"], "Median overall survival").published.startswith("42.4 ")
@@ -205,11 +205,11 @@ def _close(a: float, b: float) -> bool:
 
 def test_cox_step_equals_r_coxph(story, cohort, r_results):
     r = _r(r_results, "cox")
-    for name, f in zip(st_.PAPER_COVARIATES, story["cox"].figures, strict=True):
+    for name, f in zip(paper_model().covariates, story["cox"].figures, strict=True):
         assert abs(f.live_value - r.loc[name, "value"]) <= TOL, name
     fit = st_.cox_step_fit(cohort)
     summary = fit.summary.set_index("covariate")
-    for name in st_.PAPER_COVARIATES:
+    for name in paper_model().covariates:
         assert abs(summary.loc[name, "lower"] - r.loc[name, "lower"]) <= TOL
         assert abs(summary.loc[name, "upper"] - r.loc[name, "upper"]) <= TOL
 
@@ -382,6 +382,6 @@ def test_terms_are_unique_and_linkable():
 
 def test_glossary_types_no_published_figure():
     """Published numbers live in data/published.yaml only (core/study/published.py)."""
-    hrs = [f"{t.hr:.2f}" for t in published_hrs().values()]
+    hrs = [f"{t.hr:.2f}" for t in paper_model().terms]
     text = " ".join(t.definition + t.short + t.in_this_study for t in glossary.TERMS)
     assert not any(h in text for h in hrs)

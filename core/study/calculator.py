@@ -4,7 +4,7 @@ Two modes, both on the 1-year mortality endpoint of the paper (``os_days`` censo
 
 * ``published``: the paper's coefficients, ``beta = log(HR)`` for reason for ICU admission
   (disease progression vs every other reason), ECOG PS (per point) and SOFA (per point), read
-  from ``data/published.yaml`` (:func:`core.study.published.published_hrs`; no HR is typed here) and
+  from ``data/published.yaml`` (:func:`core.study.model.paper_model`; no HR is typed here) and
   held fixed.  The baseline cumulative hazard is estimated from the *active cohort* with the
   coefficients fixed, = R ``survfit(coxph(Surv(t, e) ~ reason_dp + ecog_ps + sofa, init = b,
   control = coxph.control(iter.max = 0)), newdata = ...)``: the Efron-type Breslow estimator
@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,50 +34,27 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.cohort.schema import level_order
+from core.cohort.variables import DERIVED_INDICATORS
 from core.stats.cox.fit import CoxResult, fit_cox, fit_cox_fixed
 from core.stats.cox.predict import predict_survival
-from core.study import published as _published
-from core.tables.format import MISSING, interval, percent
+from core.study.model import paper_model
+from core.study.published import PUBLISHED_PATH
+from core.tables.cox import covariate_label
 
-__all__ = [
-    "HORIZON_DAYS",
-    "ICU_REASONS",
-    "MAX_PROFILES",
-    "PUBLISHED_COVARIATES",
-    "RELATIVE_HAZARD_COLUMNS",
-    "TABLE_DAYS",
-    "CalculatorModel",
-    "PatientProfile",
-    "ProfileError",
-    "ProfilePrediction",
-    "PublishedModel",
-    "RelativeHazard",
-    "build_model",
-    "format_survival_table",
-    "make_profile",
-    "observed_range",
-    "predict_profiles",
-    "profile_row",
-    "published_hrs",
-    "published_model",
-    "range_warnings",
-    "relative_hazard",
-    "relative_hazard_table",
-]
+#: the four reasons for ICU admission, in the data dictionary's order (the one list of them)
+ICU_REASONS: tuple[str, ...] = tuple(level_order("icu_reason") or ())
 
-ICU_REASONS = ("CRS", "CRS or sepsis", "Sepsis", "Disease progression")
-DP_REASON = "Disease progression"
-PUBLISHED_COVARIATES = ("reason_dp", "ecog_ps", "sofa")
-HORIZON_DAYS = 365.0
+
+PAPER = "paper"  # default of build_model's endpoint and horizon: those of the paper's model
+
+
 TABLE_DAYS = (30, 90, 180, 365)
-MAX_PROFILES = 4
-DURATION, EVENT = "os_days", "os_event"
 
-FACTOR_LABELS = {
-    "reason_dp": "Reason for ICU admission: disease progression vs other",
-    "ecog_ps": "ECOG performance status (per point)",
-    "sofa": "SOFA score (per point)",
-}
+
+MAX_PROFILES = 4
+
+
 _FIELD_LABELS = {
     "icu_reason": "Reason for ICU admission",
     "ecog_ps": "ECOG performance status",
@@ -101,8 +77,8 @@ class PatientProfile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     label: str = Field("Patient", min_length=1, max_length=40, description="Profile label")
-    icu_reason: Literal["CRS", "CRS or sepsis", "Sepsis", "Disease progression"] = Field(
-        description="Reason for ICU admission (the paper's four groups)"
+    icu_reason: str = Field(
+        description="Reason for ICU admission (the paper's four groups, data/dictionary.csv)"
     )
     ecog_ps: int = Field(
         ge=0,
@@ -121,6 +97,13 @@ class PatientProfile(BaseModel):
         "cohort's units)",
     )
 
+    @field_validator("icu_reason")
+    @classmethod
+    def _known_reason(cls, v: str) -> str:
+        if v not in ICU_REASONS:
+            raise ValueError("must be one of " + ", ".join(repr(r) for r in ICU_REASONS))
+        return v
+
     @field_validator("ecog_ps", "sofa", mode="before")
     @classmethod
     def _no_bool(cls, v: Any) -> Any:
@@ -130,7 +113,9 @@ class PatientProfile(BaseModel):
 
     @property
     def reason_dp(self) -> int:
-        return int(self.icu_reason == DP_REASON)
+        """The paper's indicator (core.cohort.variables.DERIVED_INDICATORS)."""
+        source, level = DERIVED_INDICATORS["reason_dp"]
+        return int(getattr(self, source) == level)
 
 
 def _describe_errors(err: ValidationError) -> str:
@@ -138,8 +123,8 @@ def _describe_errors(err: ValidationError) -> str:
     for e in err.errors():
         field = ".".join(str(x) for x in e["loc"]) or "profile"
         name = _FIELD_LABELS.get(str(e["loc"][0]) if e["loc"] else "", field)
-        if e["type"] == "literal_error":
-            msg = "must be one of " + ", ".join(repr(r) for r in ICU_REASONS)
+        if e["type"] == "value_error":
+            msg = str(e["ctx"]["error"]) if "ctx" in e else e["msg"]
         elif e["type"] == "extra_forbidden":
             msg = "is not an input of the calculator"
         else:
@@ -175,61 +160,6 @@ def profile_row(profile: PatientProfile) -> dict[str, Any]:
         "sofa": profile.sofa,
         **profile.extra,
     }
-
-
-# --------------------------------------------------------------------------------------
-# published coefficients
-# --------------------------------------------------------------------------------------
-def published_hrs(path: str | Path | None = None) -> dict[str, tuple[float, float, float]]:
-    """The paper's Cox HRs ``{term: (hr, lower, upper)}`` from ``data/published.yaml``."""
-    terms = _published.published_hrs(path) if path is not None else _published.published_hrs()
-    missing = [c for c in PUBLISHED_COVARIATES if c not in terms]
-    if missing:
-        raise ValueError(f"published.yaml lacks the Cox term(s): {', '.join(missing)}")
-    return {k: (float(terms[k].hr), float(terms[k].lower), float(terms[k].upper)) for k in terms}
-
-
-@dataclass(frozen=True)
-class PublishedModel:
-    """Published Cox model: ``coef = log(HR)`` per term; labels and CIs as printed."""
-
-    hrs: Mapping[str, tuple[float, float, float]]
-
-    @property
-    def coef(self) -> dict[str, float]:
-        return {k: math.log(v[0]) for k, v in self.hrs.items()}
-
-    def table(self) -> pd.DataFrame:
-        """covariate, label, hr, lower, upper, coef."""
-        return pd.DataFrame(
-            [
-                {
-                    "covariate": k,
-                    "label": FACTOR_LABELS.get(k, k),
-                    "hr": v[0],
-                    "lower": v[1],
-                    "upper": v[2],
-                    "coef": math.log(v[0]),
-                }
-                for k, v in self.hrs.items()
-            ]
-        )
-
-
-@lru_cache(maxsize=8)
-def _published_model_cached(path: str | None) -> PublishedModel:
-    return PublishedModel(published_hrs(path))
-
-
-def published_model(path: str | Path | None = None) -> PublishedModel:
-    """The published model read from ``data/published.yaml`` (or ``path``)."""
-    return _published_model_cached(None if path is None else str(path))
-
-
-def __getattr__(name: str) -> Any:  # PUBLISHED_MODEL, read lazily from the YAML file
-    if name == "PUBLISHED_MODEL":
-        return published_model()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -282,10 +212,10 @@ def build_model(
     mode: Literal["published", "refit"] = "published",
     *,
     covariates: Sequence[str] | None = None,
-    horizon_days: float | None = HORIZON_DAYS,
-    duration: str = DURATION,
-    event: str = EVENT,
-    published_path: str | Path | None = None,
+    horizon_days: float | Literal["paper"] | None = PAPER,
+    duration: str = PAPER,
+    event: str = PAPER,
+    published_path: str | Path = PUBLISHED_PATH,
 ) -> CalculatorModel:
     """Fit the calculator model on the active cohort.
 
@@ -298,18 +228,24 @@ def build_model(
         Refit mode only: the model's covariates (default ``reason_dp, ecog_ps, sofa``); extra
         covariates must then be supplied in each profile's ``extra``.
     horizon_days : float, optional
-        Administrative censoring (default 365: the paper's 1-year mortality).
+        Administrative censoring (default: the paper's, 365 days for 1-year mortality).
+    duration, event : str, optional
+        Endpoint columns (default: the paper's, ``os_days`` / ``os_event``).
+    published_path : path, optional
+        The published figures the model is read from (:func:`core.study.model.paper_model`).
     """
+    pub = paper_model(published_path)
+    horizon_days = pub.horizon_days if horizon_days == PAPER else horizon_days
+    duration = pub.duration if duration == PAPER else duration
+    event = pub.event if event == PAPER else event
     if mode == "published":
-        if covariates is not None and tuple(covariates) != PUBLISHED_COVARIATES:
+        if covariates is not None and tuple(covariates) != pub.covariates:
             raise ValueError("published mode uses the paper's three covariates only")
-        pub = published_model(published_path)
-        coefs = {k: pub.coef[k] for k in PUBLISHED_COVARIATES}
-        res = fit_cox_fixed(cohort, duration, event, coefs, horizon_days=horizon_days)
-        hr = {k: pub.hrs[k][0] for k in PUBLISHED_COVARIATES}
-        covs = PUBLISHED_COVARIATES
+        res = fit_cox_fixed(cohort, duration, event, pub.coef, horizon_days=horizon_days)
+        hr = {k: v[0] for k, v in pub.hrs.items()}
+        covs = pub.covariates
     elif mode == "refit":
-        covs = tuple(covariates) if covariates is not None else PUBLISHED_COVARIATES
+        covs = tuple(covariates) if covariates is not None else pub.covariates
         res = fit_cox(cohort, duration, event, list(covs), horizon_days=horizon_days)
         hr = dict(zip(res.summary["covariate"], res.summary["hr"], strict=True))
     else:
@@ -408,10 +344,10 @@ def relative_hazard(
 ) -> RelativeHazard:
     """Relative hazard of ``profile`` vs ``reference`` (default: the published model)."""
     if model is None:
-        pub = published_model()
-        hr = {k: pub.hrs[k][0] for k in PUBLISHED_COVARIATES}
+        pub = paper_model()
+        hr = {k: v[0] for k, v in pub.hrs.items()}
         design = None
-        columns = list(PUBLISHED_COVARIATES)
+        columns = list(pub.covariates)
         xa = np.array([profile_row(profile)[c] for c in columns], dtype=float)
         xb = np.array([profile_row(reference)[c] for c in columns], dtype=float)
         var = None
@@ -435,7 +371,7 @@ def relative_hazard(
     breakdown = pd.DataFrame(
         {
             "covariate": columns,
-            "label": [FACTOR_LABELS.get(c, c) for c in columns],
+            "label": [covariate_label(c) for c in columns],
             "term": list(terms),
             "value": xa,
             "reference": xb,
@@ -494,94 +430,3 @@ def range_warnings(profile: PatientProfile, cohort: pd.DataFrame) -> list[str]:
                 f"({lo:g}-{hi:g}); the prediction extrapolates"
             )
     return out
-
-
-# --------------------------------------------------------------------------------------
-# display tables (presentation only; exports keep the raw frames)
-# --------------------------------------------------------------------------------------
-def format_survival_table(prediction: ProfilePrediction) -> pd.DataFrame:
-    """Predicted survival as shown: one row per profile, one column per landmark day.
-
-    Parameters
-    ----------
-    prediction : ProfilePrediction
-        Output of :func:`predict_profiles`.
-
-    Returns
-    -------
-    DataFrame
-        Index: the profile labels in input order; columns ``'Day 30'``, ``'Day 90'``, ...;
-        cells ``'S [lower – upper]'`` in percent with one decimal (``'81.2% [70.3% – 93.8%]'``),
-        each number a lone en dash when not estimable (beyond the last follow-up).
-    """
-    t = prediction.table
-    cells = t.assign(
-        cell=[
-            f"{percent(s)} [{percent(lo)} – {percent(hi)}]"
-            for s, lo, hi in zip(t["surv"], t["lower"], t["upper"], strict=True)
-        ]
-    )
-    wide = cells.pivot(index="profile", columns="day", values="cell")
-    wide = wide.reindex(list(prediction.labels))
-    wide.columns = [f"Day {d}" for d in wide.columns]
-    return wide
-
-
-RELATIVE_HAZARD_COLUMNS = ("Profile", "vs", "HR", "95% CI", "Breakdown")
-
-
-def relative_hazard_table(
-    profiles: Sequence[PatientProfile],
-    reference: PatientProfile,
-    model: CalculatorModel | None = None,
-) -> pd.DataFrame:
-    """Relative hazard of every profile but the reference, as shown.
-
-    Parameters
-    ----------
-    profiles : sequence of PatientProfile
-        The profiles; the one that *is* ``reference`` (same object) is left out.
-    reference : PatientProfile
-    model : CalculatorModel, optional
-        As for :func:`relative_hazard` (default: the published model).
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`RELATIVE_HAZARD_COLUMNS`: profile label, reference label, HR rounded
-        to 2 decimals, ``'lo – hi'`` (a lone en dash without CI, as in published mode) and
-        the factor-by-factor formula; no row when only the reference is given.
-    """
-    rows = []
-    for p in profiles:
-        if p is reference:
-            continue
-        rh = relative_hazard(p, reference, model)
-        rows.append(
-            {
-                "Profile": p.label,
-                "vs": reference.label,
-                "HR": round(rh.hr, 2),
-                "95% CI": MISSING if not np.isfinite(rh.lower) else interval(rh.lower, rh.upper),
-                "Breakdown": rh.formula,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(RELATIVE_HAZARD_COLUMNS))
-
-
-def observed_range(cohort: pd.DataFrame, column: str) -> str:
-    """Observed range of a numeric column as text, ``'min-max'`` (``'0-4'``), for input help.
-
-    Parameters
-    ----------
-    cohort : DataFrame
-    column : str
-        A column of ``cohort``; non-numeric values are ignored.
-
-    Returns
-    -------
-    str
-        ``'<min>-<max>'`` in ``:g`` format, or ``'no data'`` without a numeric value.
-    """
-    s = pd.to_numeric(cohort[column], errors="coerce").dropna()
-    return "no data" if s.empty else f"{s.min():g}-{s.max():g}"

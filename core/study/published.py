@@ -8,7 +8,6 @@ recomputed from the active cohort.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -54,21 +53,6 @@ def tolerance(value: float | int) -> float:
 def tolerance_for(decimals: int) -> float:
     """Rounding tolerance of a figure printed with ``decimals`` decimals."""
     return 0.5 * 10.0 ** (-int(decimals))
-
-
-@dataclass(frozen=True)
-class CoxTerm:
-    name: str
-    label: str
-    hr: float
-    lower: float
-    upper: float
-
-
-def published_hrs(path: str | Path = PUBLISHED_PATH) -> dict[str, CoxTerm]:
-    """The paper's Cox hazard ratios with 95% CIs, keyed by term name."""
-    terms = load_published(path)["cox"]["terms"]
-    return {t["name"]: CoxTerm(**t) for t in terms}
 
 
 def _figure_rows(var: dict[str, Any]) -> list[dict[str, Any]]:

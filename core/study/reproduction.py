@@ -18,7 +18,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from core.cohort.variables import DERIVED_INDICATORS
 from core.stats.compare import OVERALL, SEP, VariableSpec, compare_groups, level_str
+from core.study.model import paper_model
 from core.study.published import (
     DAYS_PER_MONTH,
     conflicted_figures,
@@ -157,14 +159,15 @@ def _survival_rows(df: pd.DataFrame) -> list[dict]:
                 spec["source"], decimals=0, status=status)  # fmt: skip
     if {"os_days", "os_event"} <= set(df.columns):
         deaths = int(df["os_event"].sum())
-        d1y = int(((df["os_event"] == 1) & (df["os_days"] <= 365)).sum())
+        d1y = int(df["death_1y"].sum()) if "death_1y" in df else 0  # core.cohort.db view
         add("deaths_at_last_followup", "Deaths at last follow-up", "n",
             sv["deaths_at_last_followup"]["value"], deaths,
             sv["deaths_at_last_followup"]["source"], decimals=0)  # fmt: skip
         add("deaths_within_1y", "Deaths within one year", "n", sv["deaths_within_1y"]["value"],
             d1y, sv["deaths_within_1y"]["source"], decimals=0)  # fmt: skip
-        if "icu_reason" in df.columns:
-            dp = df[df["icu_reason"] == "Disease progression"]
+        if DERIVED_INDICATORS["reason_dp"][0] in df.columns:
+            source, level = DERIVED_INDICATORS["reason_dp"]
+            dp = df[df[source] == level]
             add("dp_deaths", "Disease progression group: deaths", "n", sv["dp_deaths"]["value"],
                 int(dp["os_event"].sum()), sv["dp_deaths"]["source"], decimals=0)  # fmt: skip
             early = int(((dp["os_event"] == 1) & (dp["os_days"] <= 90)).sum())
@@ -175,19 +178,25 @@ def _survival_rows(df: pd.DataFrame) -> list[dict]:
 
 
 def _cox_rows(df: pd.DataFrame) -> list[dict]:
+    from core.cohort.variables import add_derived
     from core.stats.cox.fit import fit_cox
 
     pub = load_published()
-    needed = {"os_days", "os_event", "icu_reason", "ecog_ps", "sofa"}
-    if not needed <= set(df.columns):
+    model = paper_model()
+    sources = [DERIVED_INDICATORS.get(c, (c,))[0] for c in model.covariates]
+    needed = [model.duration, model.event, *sources]
+    if not set(needed) <= set(df.columns):
         return []
-    data = df.dropna(subset=list(needed)).copy()
-    data["reason_dp"] = (data["icu_reason"] == "Disease progression").astype(int)
-    if data["reason_dp"].sum() == 0 or data["os_event"].sum() < 3:
+    data = add_derived(df.dropna(subset=needed), list(model.covariates))
+    if data["reason_dp"].sum() == 0 or data[model.event].sum() < 3:
         return []
     try:
         res = fit_cox(
-            data, "os_days", "os_event", ["reason_dp", "ecog_ps", "sofa"], horizon_days=365
+            data,
+            model.duration,
+            model.event,
+            list(model.covariates),
+            horizon_days=model.horizon_days,
         )
     except ValueError:  # e.g. a covariate constant in a filtered cohort: nothing to compare
         return []

@@ -30,11 +30,13 @@ import numpy as np
 import pandas as pd
 
 from core.cohort.db import ONE_YEAR_DAYS
+from core.cohort.variables import DERIVED_INDICATORS
 from core.stats.compare import OVERALL, SEP, compare_groups, level_str
 from core.stats.cox.fit import CoxFitError, fit_cox
 from core.stats.logrank import logrank
 from core.stats.survival import kaplan_meier
-from core.study.published import DAYS_PER_MONTH, load_published, published_hrs
+from core.study.model import paper_model
+from core.study.published import DAYS_PER_MONTH, load_published
 
 __all__ = [
     "MISSING",
@@ -59,7 +61,6 @@ __all__ = [
 
 MISSING = "not in this cohort"
 EMPTY = "no patient"
-PAPER_COVARIATES = ("reason_dp", "ecog_ps", "sofa")  # names of data/published.yaml cox.terms
 DP = "Disease progression"
 DECEDENT = "1-year decedent"
 # "3 in 4 patients were deceased 3 months later": the figure is named dp_deaths_within_90d
@@ -548,7 +549,9 @@ def cox_step_fit(df: pd.DataFrame):
 
     Returns the :class:`core.stats.cox.fit.CoxResult`, or a string saying why it cannot be fitted.
     """
-    needed = ["os_days", "os_event", "icu_reason", "ecog_ps", "sofa"]
+    model = paper_model()
+    needed = [model.duration, model.event, *model.covariates]
+    needed = [DERIVED_INDICATORS[c][0] if c in DERIVED_INDICATORS else c for c in needed]
     missing = [c for c in needed if c not in df.columns]
     if missing:
         return f"the active cohort has no column {', '.join(missing)}"
@@ -556,7 +559,11 @@ def cox_step_fit(df: pd.DataFrame):
         return "no patient passes the filter"
     try:
         return fit_cox(
-            df, "os_days", "os_event", list(PAPER_COVARIATES), horizon_days=ONE_YEAR_DAYS
+            df,
+            model.duration,
+            model.event,
+            list(model.covariates),
+            horizon_days=model.horizon_days,
         )
     except (CoxFitError, ValueError) as exc:
         return str(exc)
@@ -564,7 +571,8 @@ def cox_step_fit(df: pd.DataFrame):
 
 def step_cox(df: pd.DataFrame) -> StoryStep:
     """Step 5 — the three prognostic factors: Cox hazard ratios, refitted vs published."""
-    pub = published_hrs()
+    model = paper_model()
+    pub = {t.name: t for t in model.terms}
     fit = cox_step_fit(df)
     notes: list[str] = []
     summary = None
@@ -574,7 +582,7 @@ def step_cox(df: pd.DataFrame) -> StoryStep:
         summary = fit.summary.set_index("covariate")
         notes.extend(fit.warnings)
     figures = []
-    for name in PAPER_COVARIATES:
+    for name in model.covariates:
         term = pub[name]
         published = f"{term.hr:.2f} [{term.lower:.2f}–{term.upper:.2f}]"
         if summary is not None and name in summary.index:
@@ -585,7 +593,7 @@ def step_cox(df: pd.DataFrame) -> StoryStep:
             live, value = "not estimable", math.nan
         figures.append(
             StoryFigure(
-                f"Hazard ratio: {term.label.split(': ')[-1]}",
+                f"Hazard ratio: {term.paper_label.split(': ')[-1]}",
                 live,
                 published,
                 _pub()["cox"]["source"],
@@ -698,7 +706,7 @@ def step_survival_ps(df: pd.DataFrame) -> StoryStep:
     pub_surv = _pub_cont("ecog_ps", "outcome_1y", "1-year survivor")
     pub_dec = _pub_cont("ecog_ps", "outcome_1y", DECEDENT)
     pub_p = ps["p"]["outcome_1y"]
-    hr = published_hrs()["ecog_ps"]
+    hr = paper_model().term("ecog_ps")
     table = None
     lr_text, lr_p = MISSING, math.nan
     live_surv = live_dec = live_p = MISSING if len(df) else EMPTY
