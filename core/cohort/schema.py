@@ -33,6 +33,8 @@ class ColumnSpec:
     required: bool
     source: str
     synonyms: tuple[str, ...]
+    # baseline | post_admission | outcome | endpoint | identifier (core.cohort.variables)
+    role: str = "baseline"
 
     @property
     def display(self) -> str:
@@ -64,6 +66,7 @@ def load_dictionary(path: str | Path = DICTIONARY_PATH) -> dict[str, ColumnSpec]
             required=row.required == "yes",
             source=row.source,
             synonyms=tuple(s for s in row.synonyms.split("|") if s),
+            role=getattr(row, "role", "") or "baseline",
         )
     return specs
 

@@ -1,4 +1,16 @@
-"""The variable registry: derived columns, roles and groupings of the cohort's variables."""
+"""The variable registry: roles, derived columns and groupings of the cohort's variables.
+
+Labels, units, kinds and level order live in ``data/dictionary.csv`` (:mod:`core.cohort.schema`);
+this module adds what the analyses ask of a variable:
+
+* its **role** (the dictionary's ``role`` column): baseline, post-admission, outcome, endpoint
+  or identifier, which decides who may group by it (:func:`is_outcome_column`), warn about it
+  (:func:`is_post_admission`) or put it in a model (:func:`may_predict`, :data:`NOT_PREDICTORS`);
+* the **derived columns** (``reason_dp`` here; ``death_1y`` and ``outcome_1y`` in the
+  ``patients`` view of :mod:`core.cohort.db`);
+* how a variable becomes **groups**: one group per level in the dictionary's order, or a
+  continuous variable cut at a threshold (:func:`make_groups`, :func:`cut_variable`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from core.cohort.schema import load_dictionary
 
 #: Indicator columns derived on the fly when a covariate of that name is not in the data:
 #: name -> (source column, level coded 1; every other non-missing level is 0).
@@ -136,60 +150,73 @@ def make_groups(
 
 
 # --------------------------------------------------------------------------------------
-# columns that must not (or only with care) define survival groups
+# roles: which columns may group, be filtered on, or enter a model
 # --------------------------------------------------------------------------------------
-OUTCOME_COLUMNS = ("death_1y", "outcome_1y", "icu_death", "hospital_death", "icu_los_days")
+ROLES = ("baseline", "post_admission", "outcome", "endpoint", "identifier")
+"""Role of a column (``role`` in ``data/dictionary.csv``): measured at or before ICU admission,
+measured after it (time zero), an outcome, a survival endpoint column, or the identifier."""
 
+#: Roles of the columns derived by core.cohort.db's ``patients`` view and by :func:`add_derived`.
+DERIVED_ROLES: dict[str, str] = {"death_1y": "outcome", "outcome_1y": "outcome"}
+DERIVED_ROLES.update({name: "baseline" for name in DERIVED_INDICATORS})
 
-"""Outcomes (or functions of them): grouping survival by one of them is circular."""
-
-
+# An upload in "any survival data" mode names its columns freely: these spellings still say
+# what a column is (os_*/pfs_* endpoints and outcomes; hours from ICU admission to a treatment).
 OUTCOME_PREFIXES = ("os_", "pfs_")
-
-
-ENDPOINT_COLUMNS = ("os_days", "os_event", "pfs_days", "pfs_event")
-
-
-NOT_PREDICTORS = frozenset({"patient_id", *ENDPOINT_COLUMNS, *OUTCOME_COLUMNS})
-
-
-"""Identifier, endpoints and outcomes: never a covariate of a model of those outcomes."""
-
-
-POST_ADMISSION_COLUMNS = (
-    "tocilizumab",
-    "tocilizumab_dose_mg",
-    "tocilizumab_injections",
-    "steroids",
-    "siltuximab",
-    "anakinra",
-    "vasopressors_icu",
-    "mech_vent_icu",
-    "rrt_icu",
-    "icans",
-    "icans_grade",
-    "days_icu_to_worst_icans",
-)
-
-
-"""Treatments / events recorded after ICU admission (time zero): immortal-time bias."""
-
-
 POST_ADMISSION_PREFIXES = ("hours_icu_to_",)
 
 
+def role(column: str) -> str:
+    """Role of ``column``: the dictionary's, a derived column's, else from its name.
+
+    A column the dictionary does not know (generic upload) is ``baseline`` unless its name
+    starts with ``os_``/``pfs_`` (``outcome``) or ``hours_icu_to_`` (``post_admission``).
+    """
+    spec = load_dictionary().get(column)
+    if spec is not None:
+        return spec.role
+    if column in DERIVED_ROLES:
+        return DERIVED_ROLES[column]
+    if column.startswith(OUTCOME_PREFIXES):
+        return "outcome"
+    if column.startswith(POST_ADMISSION_PREFIXES):
+        return "post_admission"
+    return "baseline"
+
+
+def columns_with_role(*roles: str) -> tuple[str, ...]:
+    """Dictionary and derived columns whose role is one of ``roles`` (dictionary order)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {ROLES}")
+    names = [*load_dictionary(), *DERIVED_ROLES]
+    return tuple(c for c in names if role(c) in roles)
+
+
 def is_outcome_column(column: str) -> bool:
-    """Column is an outcome (os_*, pfs_*, death_1y, ICU/hospital death, ICU stay)."""
-    return column in OUTCOME_COLUMNS or column.startswith(OUTCOME_PREFIXES)
+    """Column is an outcome or an endpoint column (grouping survival by it is circular)."""
+    return role(column) in ("outcome", "endpoint")
 
 
 def is_post_admission(column: str) -> bool:
-    """Column is measured after ICU admission (see :data:`POST_ADMISSION_COLUMNS`).
+    """Column is measured after ICU admission (role ``post_admission``).
 
     Comparing survival from ICU admission by such a variable is subject to immortal-time bias
     (Suissa 2008): patients must survive long enough to receive the treatment / have the event.
     """
-    return column in POST_ADMISSION_COLUMNS or column.startswith(POST_ADMISSION_PREFIXES)
+    return role(column) == "post_admission"
+
+
+def may_predict(column: str) -> bool:
+    """Column may enter a model of the outcomes (not the identifier, an endpoint or an outcome)."""
+    return role(column) in ("baseline", "post_admission")
+
+
+ENDPOINT_COLUMNS: tuple[str, ...] = columns_with_role("endpoint")
+OUTCOME_COLUMNS: tuple[str, ...] = columns_with_role("outcome")
+POST_ADMISSION_COLUMNS: tuple[str, ...] = columns_with_role("post_admission")
+#: Identifier, endpoints and outcomes: never a covariate of a model of those outcomes.
+NOT_PREDICTORS = frozenset(columns_with_role("identifier", "endpoint", "outcome"))
 
 
 def cut_variable(

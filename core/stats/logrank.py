@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.special import chdtrc, ndtr
 
 from core.stats.adjust import p_adjust
+from core.stats.cox.engine import CoxFitError, _newton, _RiskSets
 from core.stats.survival import _Z, SMALL_GROUP, _count_cached, _Counts, _Data, _prepare
 
 
@@ -229,63 +230,14 @@ def pairwise_logrank(
 # Cox univariable hazard ratios
 # --------------------------------------------------------------------------------------
 def _cox_efron(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cox partial-likelihood fit with Efron ties (Newton-Raphson, step halving).
+    """Coefficients and covariance of ``coxph(Surv(time, event) ~ x, ties = "efron")``.
 
-    Same likelihood as R ``coxph(..., ties = "efron")``; iterates to a relative log-likelihood
-    change below 1e-12 (tighter than R's default 1e-9).  Returns (coef, covariance).
+    The one Efron fitter of the app (:mod:`core.stats.cox.engine`, R's ``coxfit6``) on the
+    indicator columns ``x`` (centred, as R does; the coefficients do not change).
     """
-    order = np.argsort(-time, kind="stable")  # descending: risk sets are prefixes
-    t, e, x = time[order], event[order], x[order]
-    p = x.shape[1]
-    ev = e == 1
-    # unique event times (descending) and, for each, the prefix length of the risk set
-    etimes = np.unique(t[ev])[::-1]
-    risk_end = np.searchsorted(-t, -etimes, side="right")  # rows with time >= t
-    tidx_of_death = np.searchsorted(-etimes, -t[ev])
-    d_count = np.bincount(tidx_of_death, minlength=len(etimes))
-    # one entry per death for the Efron sum: l / d for l = 0..d-1
-    frac = np.concatenate([np.arange(k) / k for k in d_count])
-    entry_t = np.repeat(np.arange(len(etimes)), d_count)
-    xd = x[ev]
-
-    def pieces(beta):
-        eta = x @ beta
-        r = np.exp(eta)
-        c0 = np.cumsum(r)[risk_end - 1]
-        c1 = np.cumsum(r[:, None] * x, axis=0)[risk_end - 1]
-        c2 = np.cumsum(r[:, None, None] * x[:, :, None] * x[:, None, :], axis=0)[risk_end - 1]
-        rd = r[ev]
-        a0 = np.bincount(tidx_of_death, weights=rd, minlength=len(etimes))
-        a1 = np.zeros((len(etimes), p))
-        np.add.at(a1, tidx_of_death, rd[:, None] * xd)
-        a2 = np.zeros((len(etimes), p, p))
-        np.add.at(a2, tidx_of_death, rd[:, None, None] * xd[:, :, None] * xd[:, None, :])
-        s0 = c0[entry_t] - frac * a0[entry_t]
-        s1 = c1[entry_t] - frac[:, None] * a1[entry_t]
-        s2 = c2[entry_t] - frac[:, None, None] * a2[entry_t]
-        loglik = float(eta[ev].sum() - np.log(s0).sum())
-        score = xd.sum(axis=0) - (s1 / s0[:, None]).sum(axis=0)
-        m = s1 / s0[:, None]
-        info = (s2 / s0[:, None, None]).sum(axis=0) - np.einsum("ki,kj->ij", m, m)
-        return loglik, score, info
-
-    beta = np.zeros(p)
-    loglik, score, info = pieces(beta)
-    for _ in range(100):
-        step = np.linalg.solve(info, score)
-        new = beta + step
-        new_ll, new_score, new_info = pieces(new)
-        halvings = 0
-        while (not np.isfinite(new_ll) or new_ll < loglik - 1e-12) and halvings < 30:
-            step /= 2
-            new = beta + step
-            new_ll, new_score, new_info = pieces(new)
-            halvings += 1
-        done = abs(new_ll - loglik) <= 1e-12 * max(abs(loglik), 1.0) and np.max(np.abs(step)) < 1e-9
-        beta, loglik, score, info = new, new_ll, new_score, new_info
-        if done:
-            break
-    return beta, np.linalg.inv(info)
+    rs = _RiskSets(time, event, x - x.mean(axis=0), "efron")
+    fit = _newton(rs, np.zeros(x.shape[1]))
+    return fit.beta, fit.var
 
 
 def univariable_hr(
@@ -295,8 +247,8 @@ def univariable_hr(
 
     Equals R ``summary(coxph(Surv(t, e) ~ relevel(factor(group), ref = reference)))``:
     ``exp(coef)``, Wald 95% CI ``exp(coef +- 1.96 se)`` and Wald p (``Pr(>|z|)``).  The fit is a
-    small NumPy Newton-Raphson on the Efron partial likelihood (lifelines' ``CoxPHFitter`` stops
-    at a looser tolerance and differed from R by ~1e-5 in HR on R's lung data).
+    Newton-Raphson of :mod:`core.stats.cox.engine` (R's ``coxfit6``; lifelines' ``CoxPHFitter``
+    stops at a looser tolerance and differed from R by ~1e-5 in HR on R's lung data).
 
     Returns
     -------
@@ -325,7 +277,7 @@ def univariable_hr(
         x = np.column_stack([(d.gidx[keep] == k).astype(float) for k in fit_levels])
         try:
             coef, cov = _cox_efron(d.time[keep], d.event[keep], x)
-        except np.linalg.LinAlgError:
+        except (CoxFitError, np.linalg.LinAlgError):
             coef, cov = np.full(len(fit_levels), np.nan), np.full((len(fit_levels),) * 2, np.nan)
         se = np.sqrt(np.diag(cov))
         with np.errstate(over="ignore", invalid="ignore"):

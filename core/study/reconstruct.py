@@ -695,6 +695,12 @@ def cox_efron(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cox partial-likelihood fit with Efron ties by Newton-Raphson; returns (beta, se).
 
+    Build-time only, inside the cohort search (thousands of warm-started fits).  The app's
+    fitter (:mod:`core.stats.cox.engine`, R's ``coxfit6``) gives the same estimates to ~1e-9,
+    but its different stopping rule changes the search path and so the committed cohort
+    (tried: the regenerated file differs); it replaces this copy when the cohort is next
+    regenerated (reconstruction issue).
+
     Vectorised over the tied-death "slots" of Efron's approximation: for the k-th of d deaths
     at a time, the risk-set sums are reduced by k/d of the tied deaths' sums.
     """
