@@ -10,6 +10,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
 from core.cohort.schema import dictionary_table
+from core.cohort.variables import DERIVED_INDICATORS
 from core.study.published import load_published
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ st.markdown(
 )
 
 st.header("Limitations")
-n_dp = pub["groupings"]["icu_reason"]["levels"]["Disease progression"]
+n_dp = pub["groupings"]["icu_reason"]["levels"][DERIVED_INDICATORS["reason_dp"][1]]
 n_deaths = pub["survival"]["deaths_within_1y"]["value"]
 st.markdown(
     f"""

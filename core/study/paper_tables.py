@@ -10,7 +10,9 @@ from typing import Any
 
 import pandas as pd
 
+from core.cohort.schema import level_order
 from core.stats.compare import SEP, VariableSpec, level_str
+from core.study.published import load_published
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,14 @@ class Preset:
 # ---------------------------------------------------------------------------------------
 # Presets reproducing the paper's Tables 1, 3 and 4
 # ---------------------------------------------------------------------------------------
-ICU_REASON_ORDER = ("CRS", "CRS or sepsis", "Disease progression", "Sepsis")
+#: columns of Tables 3 and 4 in the paper's order (data/published.yaml groupings)
+ICU_REASON_ORDER = tuple(load_published()["groupings"]["icu_reason"]["levels"])
 
 
-OUTCOME_ORDER = ("1-year survivor", "1-year decedent")
+OUTCOME_ORDER = tuple(load_published()["groupings"]["outcome_1y"]["levels"])
 
 
-MALIGNANCY = ("DLBCL", "ALL", "MM")
+MALIGNANCY = tuple(level_order("malignancy") or ())
 
 
 def _c(column: str, label: str, section: str, name: str = "") -> VariableSpec:
@@ -166,7 +169,7 @@ PRESETS: dict[str, Preset] = {
                 "cart_product",
                 "CAR-T cell product",
                 _CART,
-                levels=("axi-cel", "tisa-cel", "brexu-cel", "bb2121", "UCART19"),
+                levels=tuple(level_order("cart_product") or ()),
             ),
             _DELAY,
             _MAP,
@@ -229,7 +232,7 @@ PRESETS: dict[str, Preset] = {
                 "icu_reason",
                 "Reason for ICU admission",
                 "Reason for ICU admission",
-                levels=("CRS", "CRS or sepsis", "Sepsis", "Disease progression"),
+                levels=tuple(level_order("icu_reason") or ()),
             ),
             _MAP,
             _TEMP,

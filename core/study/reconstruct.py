@@ -44,8 +44,8 @@ from core.study.published import DAYS_PER_MONTH, load_published, tolerance
 SEED = 20170701
 COHORT_PATH = DATA_DIR / "cohort.csv"
 
-REASONS = ("CRS", "CRS or sepsis", "Disease progression", "Sepsis")
-OUTCOMES = ("1-year survivor", "1-year decedent")
+REASONS = tuple(load_published()["groupings"]["icu_reason"]["levels"])  # Table 3 columns
+OUTCOMES = tuple(load_published()["groupings"]["outcome_1y"]["levels"])  # Table 4 columns
 # reason x 1-year outcome cells implied by Table 3 (group sizes) and Table 4 (reason by outcome)
 CELLS = {
     ("CRS", "1-year survivor"): 22,

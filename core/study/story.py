@@ -61,7 +61,7 @@ __all__ = [
 
 MISSING = "not in this cohort"
 EMPTY = "no patient"
-DP = "Disease progression"
+DP = DERIVED_INDICATORS["reason_dp"][1]  # the level of the paper's indicator
 DECEDENT = "1-year decedent"
 # "3 in 4 patients were deceased 3 months later": the figure is named dp_deaths_within_90d
 EARLY_DEATH_DAYS = 90
