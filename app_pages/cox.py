@@ -12,14 +12,20 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
-from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
+from app_pages._ui.render import (
+    chart_download,
+    chart_spec,
+    csv_download,
+    post_admission_warning,
+    show_chart,
+)
 from app_pages._ui.state import sync_url, url_choice, url_param
 from core.charts import cox as ch
 from core.cohort.variables import NOT_PREDICTORS, add_derived, is_post_admission
 from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
 from core.stats.cox.fit import EPV_MIN, fit_cox
 from core.stats.cox.selection import stepwise
-from core.study.glossary import glossary_url, help_text
+from core.study.glossary import help_text
 from core.study.model import paper_model
 from core.study.published import load_published
 from core.tables.cox import (
@@ -255,14 +261,8 @@ except ValueError as exc:  # CoxFitError included: a plain-language reason
 for w in res.warnings:
     st.warning(w)
 late = [c for c in covs if is_post_admission(c)]
-if late:  # baseline Cox from ICU admission: a later-measured covariate borrows immortal time
-    st.warning(
-        f"{', '.join(covariate_label(c) for c in late)}: measured after ICU admission, so a "
-        "Cox model from admission is subject to immortal-time bias (patients had to survive "
-        "long enough to receive it); interpret with care. "
-        f"[What is immortal-time bias?]({glossary_url('immortal_time')})",
-        icon=":material/warning:",
-    )
+# baseline Cox from ICU admission: a later-measured covariate borrows immortal time
+post_admission_warning([covariate_label(c) for c in late], "a Cox model from admission")
 
 if view.reconstructed:
     st.info(_reconstruction_note(df, sw))

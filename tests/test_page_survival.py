@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.stats.survival import DAYS_PER_MONTH, kaplan_meier, truncate_at
+from app_pages._ui.views import NONE, SURVIVAL
+from core.stats.survival import kaplan_meier, truncate_at
 from tests.apptest import (
     ROOT,
     USER_KEY,
     frame_with,
-    query_value,
     run_page,
     shipped_cohort,
     uploaded_cohort,
@@ -39,7 +39,7 @@ def test_default_view_matches_core(at):
     shown = [None if v == "NR" else float(v) for v in med["Median (days)"]]
     expected = [None if pd.isna(v) else round(float(v)) for v in km.medians["median"]]
     assert shown == expected
-    assert at.query_params["km_group"] == ["ecog_ps"] or at.query_params["km_group"] == "ecog_ps"
+    assert at.selectbox(key="km_group").value == "ecog_ps"  # the default: Figure 2's grouping
 
 
 def test_change_group_changes_medians():
@@ -107,12 +107,12 @@ def test_presets_endpoint_units_and_continuous_group():
 
 def test_query_params_restore_view():
     at = run_page(
-        PAGE, timeout=120, km_group="icu_reason", km_endpoint="pfs", km_h="180", km_unit="months"
+        PAGE, timeout=120, **SURVIVAL.link(group="icu_reason", endpoint="pfs", mo=6, unit="months")
     )
     assert at.selectbox(key="km_group").value == "icu_reason"
     assert at.radio(key="km_endpoint").value == "pfs"
     # months axis: the horizon slider is in (whole) months; the URL keeps days
-    assert at.slider(key="km_h_mo").value == 6  # round(180 / 30.4375)
+    assert at.slider(key="km_mo").value == 6
     assert "Median (months)" in frame_with(at, "Median (months)", substring=True).columns
 
 
@@ -152,13 +152,12 @@ def test_horizon_slider_follows_time_unit():
     assert at.slider(key="km_h").value == 360
     at.radio(key="km_unit").set_value("months").run()
     assert not at.exception
-    # 360 days = 11.8 months: the slider shows 12 months and the horizon snaps to 365 days
-    assert at.slider(key="km_h_mo").value == 12
-    assert "Horizon (months" in at.slider(key="km_h_mo").label
-    assert query_value(at, "km_h") == "365"
-    at.slider(key="km_h_mo").set_value(6).run()
+    # 360 days = 11.8 months: the slider shows 12 months (the horizon is 365 days)
+    assert at.slider(key="km_mo").value == 12
+    assert "Horizon (months" in at.slider(key="km_mo").label
+    assert any("day 365 " in c.value for c in at.caption)
+    at.slider(key="km_mo").set_value(6).run()
     assert not at.exception
-    assert query_value(at, "km_h") == str(round(6 * DAYS_PER_MONTH))  # 183 days
     land = frame_with(at, "S(t)", substring=True)
     assert max(float(t) for t in land["Time (months)"]) == 6.0
     at.radio(key="km_unit").set_value("days").run()
@@ -166,7 +165,7 @@ def test_horizon_slider_follows_time_unit():
 
 
 def test_published_figures_only_for_reconstructed_cohort():
-    at = run_page(PAGE, timeout=120, km_group="(none: whole cohort)")
+    at = run_page(PAGE, timeout=120, **SURVIVAL.link(group=NONE))
     assert any("Paper (" in c.value for c in at.caption)
     from core.cohort import db
 
@@ -179,8 +178,8 @@ def test_published_figures_only_for_reconstructed_cohort():
 
 
 def test_competing_risks_curves_with_ci_from_url():
-    """km_cr_ci=1 draws curves with CIs; each shown interval holds its estimate."""
-    page = run_page(PAGE, timeout=120, km_cr_ci="1")
+    """km_cr_ci=true draws curves with CIs; each shown interval holds its estimate."""
+    page = run_page(PAGE, timeout=120, km_cr_ci="true")
     toggle = next(t for t in page.toggle if t.key == "km_cr_ci")
     assert toggle.value is True
     table = frame_with(page, "Prog. 95% CI")
@@ -199,14 +198,18 @@ def test_competing_risks_curves_with_ci_from_url():
             checked += 1
     assert checked > 0
     toggle.set_value(False).run()
-    assert "km_cr_ci" not in page.query_params
+    assert not page.exception
+    assert next(t for t in page.toggle if t.key == "km_cr_ci").value is False
 
 
-def test_cut_leaves_the_url_when_the_grouping_is_not_cut():
-    page = run_page(PAGE, timeout=120, km_group="age", km_cut="55")
-    assert query_value(page, "km_cut") == "55"
+def test_cut_from_the_url_and_reset_with_a_new_grouping():
+    page = run_page(PAGE, timeout=120, **SURVIVAL.link(group="age", cut=55))
+    assert page.number_input(key="km_cut").value == 55
+    assert any("Age < 55" in str(v) for v in frame_with(page, "N").iloc[:, 0])
     page.selectbox(key="km_group").set_value("icu_reason").run()
-    assert "km_cut" not in page.query_params
+    assert "km_cut" not in page.session_state  # the next continuous grouping starts at its median
+    page.selectbox(key="km_group").set_value("age").run()
+    assert page.number_input(key="km_cut").value == shipped_cohort()["age"].median()
 
 
 def test_post_admission_grouping_warns_and_links_the_glossary_entry():
@@ -216,7 +219,7 @@ def test_post_admission_grouping_warns_and_links_the_glossary_entry():
     column = (
         "tocilizumab" if "tocilizumab" in POST_ADMISSION_COLUMNS else min(POST_ADMISSION_COLUMNS)
     )
-    page = run_page(PAGE, timeout=120, km_group=column)
+    page = run_page(PAGE, timeout=120, **SURVIVAL.link(group=column))
     warning = next(w.value for w in page.warning if "immortal-time bias" in w.value)
     assert glossary_url("immortal_time") in warning
     assert term("immortal time").key == "immortal_time"

@@ -111,3 +111,22 @@ def chart_download(
         key=key,
         on_click="ignore",
     )
+
+
+def post_admission_warning(labels: list[str], what: str) -> None:
+    """Warn that variables measured after ICU admission (time zero) invite immortal-time bias.
+
+    ``what`` says what is done with them ("comparing survival by it", "a Cox model from
+    admission"); the glossary entry is linked.
+    """
+    from core.study.glossary import glossary_url
+
+    if not labels:
+        return
+    st.warning(
+        f"{', '.join(labels)}: measured after ICU admission, so {what} is subject to "
+        "immortal-time bias (patients had to survive long enough to receive it or to have the "
+        "event); interpret with care. "
+        f"[What is immortal-time bias?]({glossary_url('immortal_time')})",
+        icon=":material/warning:",
+    )

@@ -1,12 +1,126 @@
-"""View state in the URL: query-parameter helpers shared by the pages."""
+"""One declarative view-state model per page, bound to the URL and kept across page switches.
+
+A page declares its view state once, as a frozen pydantic model: one field per setting, with
+its default and its allowed values (``Literal``) or bounds (``Field(ge=..., le=...)``)::
+
+    class SurvivalView(BaseModel):
+        preset: Literal["custom", "fig2", "fig3"] = "custom"
+        ci: bool = True
+
+    VIEW = PageState(SurvivalView, prefix="km_")
+    st.selectbox("Preset", options, **VIEW.widget("preset", options))
+    view = VIEW.current()          # a validated SurvivalView of what is on screen
+
+:meth:`PageState.widget` gives the widget its key (``prefix + field``), its default and
+Streamlit's own binding (``bind="query-params"``: the browser's URL follows the widget, a URL
+sets it, an invalid URL value is ignored, a default value leaves the URL;
+``persist_state="session"``: the value survives a switch to another page and back).  The
+browser updates the URL in place for a widget change, so Back goes to the previous page in one
+press.  :meth:`PageState.link` builds the query parameters of a view for ``st.page_link``
+(the story's links), validated by the same model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import streamlit as st
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+BIND: dict[str, Any] = {"bind": "query-params", "persist_state": "session"}
 
 
+class PageState(Generic[M]):
+    """The view state of one page: a pydantic model and the URL prefix of its fields."""
+
+    def __init__(
+        self, model: type[M], prefix: str, formats: Mapping[str, Callable[[Any], str]] | None = None
+    ) -> None:
+        self.model = model
+        self.prefix = prefix
+        # how a choice field's options are shown: Streamlit's binding writes the shown text in
+        # the URL (``km_group=Reason for ICU admission``), so widget and links share it here
+        self.formats = dict(formats or {})
+
+    def key(self, name: str) -> str:
+        """Session-state and URL key of field ``name``."""
+        if name not in self.model.model_fields:
+            raise KeyError(f"{self.model.__name__} has no field {name!r}")
+        return self.prefix + name
+
+    def default(self, name: str) -> Any:
+        return self.model.model_fields[name].get_default(call_default_factory=True)
+
+    def value(self, name: str) -> Any:
+        """The field's value on screen (the default before its widget has run)."""
+        return st.session_state.get(self.key(name), self.default(name))
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a field before its widget runs (e.g. in another widget's callback)."""
+        st.session_state[self.key(name)] = value
+
+    def widget(self, name: str, options: Sequence[Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments of the field's widget: key, default, URL binding, persistence.
+
+        ``options`` (selectbox / radio) turns the default into an ``index``; a default that
+        is not among the options (the cohort lacks it) falls back to the first option.
+        """
+        kw: dict[str, Any] = {"key": self.key(name), **BIND}
+        default = self.default(name)
+        if options is not None:
+            options = list(options)
+            kw["index"] = options.index(default) if default in options else 0
+            if name in self.formats:
+                kw["format_func"] = self.formats[name]
+        else:
+            kw["value"] = default
+        self.keep_valid(name, options)
+        return kw
+
+    def keep_valid(self, name: str, options: Sequence[Any] | None) -> None:
+        """Drop a kept value that is no longer allowed (another cohort, another filter)."""
+        key = self.key(name)
+        if options is not None and key in st.session_state:
+            if st.session_state[key] not in list(options):
+                del st.session_state[key]
+
+    def current(self) -> M:
+        """The view on screen as a validated model; an invalid field falls back to its default."""
+        values = {n: self.value(n) for n in self.model.model_fields}
+        try:
+            return self.model(**values)
+        except ValidationError as err:
+            bad = {str(e["loc"][0]) for e in err.errors() if e["loc"]}
+            clean = {n: v for n, v in values.items() if n not in bad}
+            return self.model(**clean)
+
+    def link(self, **values: Any) -> dict[str, str]:
+        """Query parameters of this page showing ``values`` (defaults left out), validated."""
+        view = self.model(**values)
+        out = {}
+        for name in values:
+            v = getattr(view, name)
+            if v != self.default(name):
+                shown = self.formats[name](v) if name in self.formats else v
+                out[self.key(name)] = _url_text(shown)
+        return out
+
+
+def _url_text(value: Any) -> str:
+    """A field value as Streamlit's binding writes it in the URL."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# legacy helpers of the pages not yet on PageState
+# ---------------------------------------------------------------------------------------------
 def _from_query(key: str) -> list[str] | None:
     raw = st.query_params.get(key)
     if raw is None or raw == "":

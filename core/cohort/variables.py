@@ -58,6 +58,35 @@ def add_derived(df: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Data
 MAX_LEVELS = 8
 
 
+def cut_labels(name: str, threshold: float) -> tuple[str, str]:
+    """Names of the two groups of a variable cut at ``threshold``: ``name < t``, ``name ≥ t``.
+
+    Values ``>= threshold`` go to the upper group (R ``cut(x, c(-Inf, t, Inf), right = FALSE)``).
+    """
+    return f"{name} < {threshold:g}", f"{name} ≥ {threshold:g}"
+
+
+def grouping_columns(df: pd.DataFrame, *, outcomes: bool = True) -> list[str]:
+    """Columns of ``df`` that may define groups (Compare, Survival, the sidebar's choices).
+
+    Not the identifier nor a survival endpoint column; at least two distinct values; and
+    either numeric (a continuous one is cut at a threshold, see :func:`make_groups`) or at
+    most :data:`MAX_LEVELS` levels.  With ``outcomes=False`` the outcomes are left out too
+    (grouping survival by an outcome is circular).
+    """
+    out = []
+    for col in df.columns:
+        r = role(col)
+        if r in ("identifier", "endpoint") or (not outcomes and r == "outcome"):
+            continue
+        s = df[col]
+        k = s.nunique(dropna=True)
+        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        if k >= 2 and (numeric or k <= MAX_LEVELS):
+            out.append(col)
+    return out
+
+
 @dataclass(frozen=True)
 class Grouping:
     """A data frame ready for grouped survival analysis.
@@ -128,7 +157,7 @@ def make_groups(
         if not np.isfinite(t):
             raise ValueError(f"threshold must be a finite number, got {threshold}")
         name_t = label or column
-        lo, hi = f"{name_t} < {t:g}", f"{name_t} ≥ {t:g}"
+        lo, hi = cut_labels(name_t, t)
         name = f"{column} (cut)"
         sub[name] = pd.Categorical(
             np.where(sub[column].to_numpy(dtype=float) < t, lo, hi), categories=[lo, hi]
@@ -247,7 +276,7 @@ def cut_variable(
         raise ValueError(f"column {column!r} must be numeric to be cut at a threshold")
     if threshold is None or not np.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
-    lo, hi = f"{column} < {threshold:g}", f"{column} ≥ {threshold:g}"
+    lo, hi = cut_labels(column, threshold)
     out = df.copy()
     lab = pd.Series(np.where(x >= threshold, hi, lo), index=df.index, dtype=object)
     lab[x.isna()] = None

@@ -1,0 +1,159 @@
+"""Rendering pieces of the Survival page: the tests under the curves, the competing-risks tab."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
+from app_pages._ui.state import PageState
+from core.charts import survival as ch
+from core.stats.competing import cumulative_incidence, cumulative_incidence_at
+from core.stats.logrank import logrank, logrank_trend, pairwise_logrank, univariable_hr
+from core.stats.survival import DAYS_PER_MONTH, truncate_at
+from core.study.published import load_published
+from core.tables.survival import (
+    format_chi2_test,
+    format_cif_table,
+    format_hazard_ratios,
+    format_pairwise,
+)
+
+CR_COLUMNS = ["os_days", "os_event", "pfs_days", "pfs_event"]
+FIGURE_WIDTH = 600
+
+
+def horizon_step(max_t: int) -> int:
+    """Days per step of the horizon slider: 30, or 10 for a follow-up shorter than 200 days."""
+    return 30 if max_t > 200 else 10
+
+
+def switch_unit(view: PageState, max_t: int) -> None:
+    """Axis unit changed: carry the horizon over (360 days -> 12 months; 6 months -> 180 days)."""
+    if view.value("unit") == "months":
+        view.set("mo", max(1, round(view.value("h") / DAYS_PER_MONTH)))
+    else:
+        step = horizon_step(max_t)
+        days = round(view.value("mo") * DAYS_PER_MONTH) // step * step
+        view.set("h", min(max(days, step), max_t))
+
+
+def horizon_slider(view: PageState, unit: str, max_t: int, on_change) -> float:
+    """The horizon slider in days or in whole months; returns the horizon in days."""
+    if unit == "days":
+        step = horizon_step(max_t)
+        days = st.slider(
+            "Horizon (days from ICU admission)", min_value=step, max_value=max_t, step=step,
+            on_change=on_change, **view.widget("h"),
+        )  # fmt: skip
+        return float(days)
+    months = st.slider(
+        "Horizon (months from ICU admission)", min_value=1,
+        max_value=max(1, int(max_t / DAYS_PER_MONTH)), on_change=on_change, **view.widget("mo"),
+    )  # fmt: skip
+    return float(round(months * DAYS_PER_MONTH))
+
+
+def km_tests(
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    gcol: str | None,
+    levels: tuple,
+    ordered: bool,
+    label: str,
+) -> None:
+    """Log-rank (and trend, pairwise, hazard ratios) for the groups shown."""
+    if gcol is None:
+        return
+    if len(levels) < 2:
+        st.info("Only one group is present: no comparison.")
+        return
+    lr = logrank(data, duration, event, gcol)
+    if lr.warning:
+        st.warning(f"No test shown: {lr.warning}.")
+        return
+    st.markdown(f"**Log-rank** {format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
+    if ordered:
+        tr = logrank_trend(data, duration, event, gcol)
+        st.markdown(f"**Trend** (ordered {label}) {format_chi2_test(tr.statistic, 1, tr.p_value)}")
+    if len(levels) > 2:
+        with st.expander("Pairwise log-rank (Holm-adjusted)"):
+            pw = pairwise_logrank(data, duration, event, gcol, adjust="holm")
+            st.dataframe(format_pairwise(pw), hide_index=True)
+    with st.expander("Hazard ratios (univariable Cox, Efron)"):
+        hr = univariable_hr(data, duration, event, gcol, reference=levels[0])
+        st.dataframe(format_hazard_ratios(hr), hide_index=True)
+
+
+def km_downloads(spec: dict, km, stem: str) -> None:
+    """PNG / SVG of the figure (made on click only) and the curve as CSV."""
+    d1, d2, d3 = st.columns(3)
+    chart_download("PNG", spec, f"{stem}.png", key="km_png", where=d1)
+    chart_download("SVG", spec, f"{stem}.svg", key="km_svg", where=d2)
+    csv_download("Curve CSV", km.table, f"{stem}.csv", key="km_csv", where=d3)
+
+
+def km_captions(view, endpoint: str, *, grouped: bool) -> None:
+    """The paper's median (whole reconstructed cohort only) and the methods in one line."""
+    if not grouped and view.reconstructed:  # published figures describe the paper's cohort
+        pub = load_published()["survival"][f"median_{endpoint}_months"]
+        upper = "NA" if pub["upper"] is None else pub["upper"]
+        st.caption(
+            f"Paper ({pub['source']}): median {pub['value']} months "
+            f"[95% CI {pub['lower']}–{upper}]."
+        )
+    st.caption(
+        f"Kaplan-Meier with Greenwood 95% CI (log scale, as R survfit); medians as R "
+        f"print.survfit; log-rank as R survdiff. {view.n} of {view.n_total} patients in the "
+        f"active cohort; time from ICU admission; months = days / {DAYS_PER_MONTH}."
+    )
+
+
+def competing_risks_tab(
+    view: PageState, grouped: pd.DataFrame, gcol: str | None, label: str, horizon: float
+) -> None:
+    """Aalen-Johansen cumulative incidence of progression and of death without progression."""
+    state = view.current()
+    if not set(CR_COLUMNS) <= set(grouped) or grouped[CR_COLUMNS].isna().all().any():
+        st.info(
+            "Competing risks need both endpoints: overall survival (time and death) and "
+            "progression-free survival (time and event)."
+        )
+        return
+    st.markdown(
+        "Aalen-Johansen cumulative incidence of **progression** and of **death without "
+        "progression** (first event of the PFS endpoint; as R `survfit(Surv(t, factor(status)))`)."
+    )
+    cr1, cr2 = st.columns(2)
+    by_group = gcol is not None and cr1.toggle("Split by group", **view.widget("cr_by"))
+    curves = cr2.toggle(
+        "Curves with 95% CI",
+        help="Off: stacked areas (progression at the bottom, death without progression on top). "
+        "On: one step curve per event (progression solid, death without progression dashed) "
+        "with its 95% pointwise confidence band.",
+        **view.widget("cr_ci"),
+    )
+    cr_data = grouped.dropna(subset=CR_COLUMNS)
+    if len(cr_data) < len(grouped):
+        st.caption(f"{len(grouped) - len(cr_data)} patient(s) without PFS data left out.")
+    if state.trunc:
+        cr_data = truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
+    cif = cumulative_incidence(cr_data, group=gcol if by_group else None)
+    spec = chart_spec(
+        ch.cif_chart, cif, state.unit, horizon, group_title=label if by_group else None,
+        width=FIGURE_WIDTH, stacked=not curves, show_ci=curves,
+    )  # fmt: skip
+    show_chart(
+        spec,
+        width="content",
+        alt="Cumulative incidence of progression and of death without progression over time; "
+        "the values are in the table below.",
+    )
+    at = cumulative_incidence_at(cif, ch.landmark_times(horizon, state.unit))
+    st.dataframe(format_cif_table(at, state.unit), hide_index=True, key="km_cif_df")
+    st.caption(
+        "95% pointwise CIs as R survfit for multi-state data: infinitesimal-jackknife standard "
+        "error of the Aalen-Johansen estimate, log scale (exp(log F ± 1.96 se/F), capped at 1); "
+        "– where the incidence is still 0 (R gives NA)."
+    )

@@ -1,0 +1,71 @@
+"""The pages' view states: one declarative model per page, and the registry of pages.
+
+Each model lists what a page shows (a field per setting: default, allowed values, bounds); its
+:class:`~app_pages._ui.state.PageState` binds the fields to widgets, the URL and the session.
+The story builds its links to other pages from :data:`PAGES` (page file and view state), so no
+URL key is written outside this module.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app_pages._ui.state import PageState
+from core.cohort.schema import column_label
+from core.stats.survival import DAYS_PER_MONTH
+from core.study.published import load_published
+
+NONE = "(none: whole cohort)"  # the "no grouping" choice of Compare and Survival
+
+
+def group_label(col: str) -> str:
+    """A grouping column as offered in the pages' selectboxes."""
+    return col if col == NONE else column_label(col, unit=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Survival curves
+# ---------------------------------------------------------------------------------------------
+ENDPOINTS = {
+    "os": ("os_days", "os_event", "Overall survival", "Survival probability"),
+    "pfs": ("pfs_days", "pfs_event", "Progression-free survival", "Progression-free probability"),
+}
+SURVIVAL_PRESETS = {
+    "custom": "Custom",
+    "fig2": "Figure 2 (by ECOG PS)",
+    "fig3": "Figure 3 (by reason for ICU admission)",
+}
+PRESET_GROUP = {"fig2": "ecog_ps", "fig3": "icu_reason"}
+HORIZON = int(load_published()["survival"]["horizon_days"]["value"])  # the paper's KM window
+
+
+class SurvivalView(BaseModel):
+    """What the Survival page shows; each field is a widget, its default and its URL key."""
+
+    model_config = ConfigDict(frozen=True)
+    preset: Literal["custom", "fig2", "fig3"] = "custom"
+    endpoint: Literal["os", "pfs"] = "os"
+    group: str = "ecog_ps"
+    unit: Literal["days", "months"] = "days"
+    h: int = Field(HORIZON, ge=1, le=36_500)  # horizon in days (days axis)
+    mo: int = Field(round(HORIZON / DAYS_PER_MONTH), ge=1, le=1_200)  # in months (months axis)
+    cut: float | None = Field(None, allow_inf_nan=False)
+    ci: bool = True
+    cens: bool = True
+    lm: bool = True
+    trunc: bool = False
+    cr_by: bool = False  # competing risks: split by group
+    cr_ci: bool = False  # competing risks: curves with 95% CI (off: stacked areas)
+
+
+SURVIVAL = PageState(
+    SurvivalView,
+    prefix="km_",
+    formats={
+        "preset": SURVIVAL_PRESETS.get,
+        "endpoint": lambda k: ENDPOINTS[k][2],
+        "group": group_label,
+    },
+)
