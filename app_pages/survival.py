@@ -17,9 +17,10 @@ from app_pages._ui.survival import (
     km_tests,
     switch_unit,
 )
-from app_pages._ui.views import ENDPOINTS, HORIZON, NONE, PRESET_GROUP, group_label
-from app_pages._ui.views import SURVIVAL as VIEW
-from app_pages._ui.views import SURVIVAL_PRESETS as PRESETS
+from app_pages._ui.views.common import NONE, group_label
+from app_pages._ui.views.survival import ENDPOINTS, HORIZON, PRESET_GROUP
+from app_pages._ui.views.survival import SURVIVAL as VIEW
+from app_pages._ui.views.survival import SURVIVAL_PRESETS as PRESETS
 from core.charts import survival as ch
 from core.cohort.schema import level_order
 from core.cohort.variables import (

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages._ui.views import NONE, SURVIVAL
+from app_pages._ui.views.common import NONE
+from app_pages._ui.views.survival import SURVIVAL
 from core.stats.survival import kaplan_meier, truncate_at
 from tests.apptest import (
     ROOT,

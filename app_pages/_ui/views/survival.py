@@ -1,10 +1,4 @@
-"""The pages' view states: one declarative model per page, and the registry of pages.
-
-Each model lists what a page shows (a field per setting: default, allowed values, bounds); its
-:class:`~app_pages._ui.state.PageState` binds the fields to widgets, the URL and the session.
-The story builds its links to other pages from :data:`PAGES` (page file and view state), so no
-URL key is written outside this module.
-"""
+"""View state of the Survival page (URL keys ``km_*``)."""
 
 from __future__ import annotations
 
@@ -13,21 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_pages._ui.state import PageState
-from core.cohort.schema import column_label
+from app_pages._ui.views.common import group_label
 from core.stats.survival import DAYS_PER_MONTH
 from core.study.published import load_published
 
-NONE = "(none: whole cohort)"  # the "no grouping" choice of Compare and Survival
-
-
-def group_label(col: str) -> str:
-    """A grouping column as offered in the pages' selectboxes."""
-    return col if col == NONE else column_label(col, unit=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# Survival curves
-# ---------------------------------------------------------------------------------------------
 ENDPOINTS = {
     "os": ("os_days", "os_event", "Overall survival", "Survival probability"),
     "pfs": ("pfs_days", "pfs_event", "Progression-free survival", "Progression-free probability"),

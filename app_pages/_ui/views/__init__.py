@@ -1,0 +1,36 @@
+"""The pages' view states: one declarative model per page, and the registry of pages.
+
+Each page's module here holds a pydantic model of what the page shows (a field per setting:
+default, allowed values, bounds) and its :class:`~app_pages._ui.state.PageState`, which binds
+the fields to widgets, the URL and the session.  :data:`PAGES` maps a page name to its file and
+view state: the story builds its links from it, so no URL key is written outside these modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app_pages._ui.state import PageState
+from app_pages._ui.views.survival import SURVIVAL
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """A page of the app: its file (for ``st.page_link``) and its view state (None: no state)."""
+
+    file: str
+    state: PageState | None = None
+
+
+PAGES: dict[str, PageEntry] = {
+    "overview": PageEntry("app_pages/overview.py"),
+    "story": PageEntry("app_pages/story.py"),
+    "reproduction": PageEntry("app_pages/reproduction.py"),
+    "compare": PageEntry("app_pages/compare.py"),
+    "survival": PageEntry("app_pages/survival.py", SURVIVAL),
+    "cox": PageEntry("app_pages/cox.py"),
+    "calculator": PageEntry("app_pages/calculator.py"),
+    "your_data": PageEntry("app_pages/your_data.py"),
+    "glossary": PageEntry("app_pages/glossary.py"),
+    "about": PageEntry("app_pages/about.py"),
+}
