@@ -8,12 +8,15 @@ screen with previous / next buttons; the step is mirrored in the URL.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
 from app_pages._ui.render import show_chart
+from app_pages._ui.views import PAGES
 from core.charts import cox as cox_charts
 from core.charts import survival as km_charts
 from core.stats.survival import kaplan_meier
@@ -81,20 +84,23 @@ def _chart_spec(fingerprint: str, chart: str, height: int, _df: pd.DataFrame) ->
     return spec
 
 
-def _filter_params() -> dict[str, str]:
+def _filter_params() -> dict[str, list[str]]:
     """The shared cohort filter of the current URL (keys ``f_*``), carried into links."""
-    return {k: st.query_params[k] for k in st.query_params if k.startswith("f_")}
+    return {k: st.query_params.get_all(k) for k in st.query_params if k.startswith("f_")}
 
 
 def _view_link(link: ViewLink) -> None:
-    """st.page_link to the view, set up by its query params (plain link outside the app)."""
-    params = {**link.params, **_filter_params()}
+    """st.page_link to the view, its query params made by the page's own view state."""
+    entry = PAGES[link.page]
+    view = entry.state.link(**link.settings) if entry.state is not None else {}
+    params = {**view, **_filter_params()}
     try:
         st.page_link(
-            link.page, label=link.label, icon=":material/open_in_new:", query_params=params
+            entry.file, label=link.label, icon=":material/open_in_new:", query_params=params
         )
     except StreamlitPageNotFoundError:  # page run on its own (AppTest, no st.navigation)
-        st.markdown(f"[{link.label}]({link.url(_filter_params())})")
+        path = entry.file.rsplit("/", 1)[-1].removesuffix(".py")
+        st.markdown(f"[{link.label}]({path}?{urlencode(params, doseq=True)})")
 
 
 CHART_TEXT = {

@@ -6,9 +6,12 @@ links are checked against the query-parameter keys the target pages read.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlencode
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages._ui.views.survival import SURVIVAL
 from core.study import glossary
 from core.study.published import load_published
 from core.study.story import STEPS, build_story
@@ -46,15 +49,16 @@ def test_story_shows_every_step_with_live_and_published_figures():
 
 
 def test_story_links_are_plain_links_when_run_alone():
-    at = run_page("app_pages/story.py", timeout=60, check=False, f_reason="CRS,Sepsis")
+    at = run_page("app_pages/story.py", timeout=60, check=False, f_reason=["CRS", "Sepsis"])
     assert not at.exception
     text = _texts(at)
-    assert "(survival?km_preset=fig2&km_group=ecog_ps" in text
-    assert "f_reason=CRS%2CSepsis" in text  # the active filter travels with the link
+    fig2 = SURVIVAL.link(preset="fig2", group="ecog_ps", endpoint="os", h=360)
+    assert f"(survival?{urlencode(fig2, doseq=True)}" in text
+    assert "f_reason=CRS&f_reason=Sepsis" in text  # the active filter travels with the link
     assert any("filtered" in i.value for i in at.info)
 
 
-def test_story_links_in_the_app_are_page_links_with_query_params():
+def test_story_links_in_the_app_open_the_view_they_name():
     at = run_page("app.py", timeout=60, check=False)
     at.switch_page("app_pages/story.py").run()
     assert not at.exception
@@ -62,9 +66,12 @@ def test_story_links_in_the_app_are_page_links_with_query_params():
     assert len(links) == N_STEPS
     fig2 = next(p for label, p in links.items() if "Figure 2" in label)
     assert fig2.page == "survival"
-    assert "km_group=ecog_ps" in fig2.query_string and "km_preset=fig2" in fig2.query_string
+    # the link's query string, opened on the Survival page, shows Figure 2
+    target = run_page("app_pages/survival.py", timeout=60, **parse_qs(fig2.query_string))
+    assert target.selectbox(key="km_preset").value == "fig2"
+    assert target.selectbox(key="km_group").value == "ecog_ps"
     cox = next(p for label, p in links.items() if "Cox model" in label)
-    assert cox.page == "cox" and "cox_mode=paper" in cox.query_string
+    assert cox.page == "cox"
 
 
 def test_story_follows_the_filter():
@@ -79,7 +86,7 @@ def test_story_follows_the_filter():
 
 def test_story_with_an_empty_filter_gives_messages_not_tracebacks():
     at = run_page("app_pages/story.py", timeout=60, check=False)
-    at.sidebar.multiselect(key="_f_icu_reason").set_value([]).run()
+    at.sidebar.multiselect(key="f_reason").set_value([]).run()
     assert not at.exception
     assert "No patient passes the current filter" in _texts(at)
 

@@ -71,27 +71,17 @@ def test_story_has_five_to_eight_steps_in_order(story):
                 glossary.term(f.term)
 
 
-def test_links_open_views_set_up_by_their_own_query_keys(story):
-    # each page's own prefix (docs/CONTRACT.md): compare cmp_, survival km_, cox cox_
-    prefixes = {"compare": "cmp_", "survival": "km_", "cox": "cox_", "reproduction": ""}
+def test_links_name_a_page_and_settings_of_its_view(story):
+    pages = {"compare", "survival", "cox", "reproduction"}
     for step in story.values():
-        path = step.link.url_path
-        assert path in prefixes, step.link
-        assert all(k.startswith(prefixes[path]) for k in step.link.params), step.link
-    assert story["survival_ps"].link.params["km_group"] == "ecog_ps"
-    assert story["survival_ps"].link.params["km_preset"] == "fig2"
-    assert story["survival_reason"].link.params["km_group"] == "icu_reason"
-    assert story["admission"].link.params == {"cmp_preset": "table1"}
+        assert step.link.page in pages, step.link
+        assert all(isinstance(k, str) and not k.endswith("_") for k in step.link.settings)
+    assert story["survival_ps"].link.settings["group"] == "ecog_ps"
+    assert story["survival_ps"].link.settings["preset"] == "fig2"
+    assert story["survival_reason"].link.settings["group"] == "icu_reason"
+    assert story["admission"].link.settings == {"preset": "table1"}
     # the survival views open on the paper's Kaplan-Meier window
-    assert story["survival_ps"].link.params["km_h"] == str(PUB["survival"]["horizon_days"]["value"])
-
-
-def test_view_link_url_encodes_params():
-    link = st_.ViewLink("app_pages/survival.py", "x", (("km_group", "ecog_ps"),))
-    assert link.url_path == "survival"
-    assert link.url() == "survival?km_group=ecog_ps"
-    assert link.url({"f_reason": "CRS,Sepsis"}) == "survival?km_group=ecog_ps&f_reason=CRS%2CSepsis"
-    assert st_.ViewLink("app_pages/reproduction.py", "r").url() == "reproduction"
+    assert story["survival_ps"].link.settings["h"] == PUB["survival"]["horizon_days"]["value"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from app_pages._ui.state import _from_query, _init_state, _sync_query
+from app_pages._ui.state import BIND
 from core.cohort import db
 from core.cohort.schema import CohortFilter
 
@@ -83,11 +83,9 @@ def set_user_cohort(con: duckdb.DuckDBPyConnection, name: str, mode: str = "pape
 
 
 def _reset_filter() -> None:
-    """Forget the shared filter (widgets, saved copy, URL): a new cohort starts unfiltered."""
-    for field in _Q:
-        st.session_state.pop(f"_f_{field}", None)
-        _sync_query(_Q[field], None)
-    st.session_state.pop(SAVED_KEY, None)
+    """Forget the shared filter: a new cohort starts unfiltered (the URL follows the widgets)."""
+    for key in _Q.values():
+        st.session_state.pop(key, None)
 
 
 def clear_user_cohort() -> None:
@@ -157,72 +155,41 @@ def cohort_sidebar() -> ActiveCohort:
         con.close()
 
 
-SAVED_KEY = "_filter_saved"  # plain (non-widget) copy of the filter: survives pages without it
-
-
-def _saved() -> dict:
-    return st.session_state.setdefault(SAVED_KEY, {})
-
-
-def _multiselect(facts: dict, field: str, label: str, fmt=str) -> tuple[str, ...] | None:
+def _multiselect(facts: dict, field: str, label: str, fmt=str) -> tuple | None:
+    """A level filter: every level chosen means no filter (``None``)."""
     options = facts["levels"].get(field)
     if not options:
         return None
-    key = f"_f_{field}"
-    from_url = _from_query(_Q[field])
-    if from_url is not None:
-        by_text = {str(o): o for o in options}
-        from_url = [by_text[v] for v in from_url if v in by_text]
-    saved = _saved().get(field)
-    if from_url:
-        initial = from_url
-    elif saved is not None:
-        initial = [v for v in saved if v in options]
-    else:
-        initial = list(options)
-    _init_state(key, initial)
-    # keep only still-valid choices (the cohort may have changed)
-    st.session_state[key] = [v for v in st.session_state[key] if v in options]
-    chosen = st.sidebar.multiselect(label, options, key=key, format_func=fmt)
-    _saved()[field] = list(chosen)
-    all_chosen = len(chosen) == len(options)
-    _sync_query(_Q[field], None if all_chosen else ",".join(str(v) for v in chosen))
-    return None if all_chosen else tuple(chosen)
+    key = _Q[field]
+    if key in st.session_state:  # keep only still-valid choices (the cohort may have changed)
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    chosen = st.sidebar.multiselect(
+        label, options, default=list(options), key=key, format_func=fmt, **BIND
+    )
+    return None if len(chosen) == len(options) else tuple(chosen)
 
 
 def _slider(facts: dict, field: str, label: str, step: float) -> tuple[float | None, float | None]:
+    """A range filter: the full range means no bound (``None``)."""
     bounds = facts["ranges"].get(field)
     if bounds is None or bounds[0] == bounds[1]:
         return None, None
     lo, hi = bounds
-    key = f"_f_{field}"
-    default = (lo, hi)
-    url = _from_query(_Q[field])
-    saved = _saved().get(field)
-    if url and len(url) == 2:
-        try:
-            default = (max(lo, float(url[0])), min(hi, float(url[1])))
-        except ValueError:
-            pass
-    elif saved is not None:
-        default = (max(lo, saved[0]), min(hi, saved[1]))
-    _init_state(key, default)
-    # re-set each run (as the multiselects are): a value left by the widget of another page
-    # is otherwise dropped by Streamlit on the next page change and the filter silently resets
-    cur = st.session_state[key]
-    st.session_state[key] = (max(lo, float(cur[0])), min(hi, float(cur[1])))
+    key = _Q[field]
+    if key in st.session_state:  # clip a kept range to this cohort's
+        cur = st.session_state[key]
+        st.session_state[key] = (max(lo, float(cur[0])), min(hi, float(cur[1])))
     whole = float(step).is_integer() and float(lo).is_integer() and float(hi).is_integer()
     chosen = st.sidebar.slider(
         label,
         min_value=lo,
         max_value=hi,
+        value=(lo, hi),
         step=step,
         key=key,
         format="%d" if whole else None,  # "18 – 80", not "18.00 – 80.00"
+        **BIND,
     )
-    _saved()[field] = tuple(chosen)
-    full = chosen[0] <= lo and chosen[1] >= hi
-    _sync_query(_Q[field], None if full else f"{chosen[0]:g},{chosen[1]:g}")
     return (None if chosen[0] <= lo else chosen[0]), (None if chosen[1] >= hi else chosen[1])
 
 

@@ -97,15 +97,22 @@ class PageState(Generic[M]):
             clean = {n: v for n, v in values.items() if n not in bad}
             return self.model(**clean)
 
-    def link(self, **values: Any) -> dict[str, str]:
-        """Query parameters of this page showing ``values`` (defaults left out), validated."""
+    def link(self, **values: Any) -> dict[str, str | list[str]]:
+        """Query parameters of this page showing ``values`` (defaults left out), validated.
+
+        A list field (multiselect) gives one repeated parameter per item, as the binding reads.
+        """
         view = self.model(**values)
-        out = {}
+        fmt = self.formats
+        out: dict[str, str | list[str]] = {}
         for name in values:
             v = getattr(view, name)
-            if v != self.default(name):
-                shown = self.formats[name](v) if name in self.formats else v
-                out[self.key(name)] = _url_text(shown)
+            if v == self.default(name):
+                continue
+            if isinstance(v, list | tuple):
+                out[self.key(name)] = [_url_text(fmt[name](x) if name in fmt else x) for x in v]
+            else:
+                out[self.key(name)] = _url_text(fmt[name](v) if name in fmt else v)
         return out
 
 

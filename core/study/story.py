@@ -22,7 +22,7 @@ A filtered or uploaded cohort may lack a column or a group: the figure then says
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,30 +90,21 @@ class StoryFigure:
 
 @dataclass(frozen=True)
 class ViewLink:
-    """A view of the app set up through its URL state.
+    """A view of another page of the app, set up by that page's view state.
 
-    ``page`` is the page file (``app_pages/survival.py``), ``url_path`` its path in the app
-    (``survival``) and ``query`` the query parameters that set it up.
+    ``page`` names the page in the app's page registry (``"survival"``) and ``view`` holds
+    settings of that page's view model by field name (``("preset", "fig2")``), never URL keys:
+    the app turns them into a URL with the page's own view state, so a renamed key or a new
+    binding changes no story.
     """
 
     page: str
     label: str
-    query: tuple[tuple[str, str], ...] = ()
+    view: tuple[tuple[str, Any], ...] = ()
 
     @property
-    def url_path(self) -> str:
-        return self.page.rsplit("/", 1)[-1].removesuffix(".py")
-
-    @property
-    def params(self) -> dict[str, str]:
-        return dict(self.query)
-
-    def url(self, extra: Mapping[str, str] | None = None) -> str:
-        """Relative URL ``survival?km_preset=fig2&...`` (``extra`` params appended)."""
-        from urllib.parse import urlencode
-
-        params = {**self.params, **(extra or {})}
-        return self.url_path + (f"?{urlencode(params)}" if params else "")
+    def settings(self) -> dict[str, Any]:
+        return dict(self.view)
 
 
 @dataclass(frozen=True)
@@ -295,8 +286,8 @@ def _missing_note(df: pd.DataFrame, cols: list[str]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _link(page: str, label: str, **query: str) -> ViewLink:
-    return ViewLink(page, label, tuple(query.items()))
+def _link(page: str, label: str, **view: Any) -> ViewLink:
+    return ViewLink(page, label, tuple(view.items()))
 
 
 # --------------------------------------------------------------------------------------
@@ -337,7 +328,7 @@ def step_admission(df: pd.DataFrame) -> StoryStep:
         ),
         live_text=live,
         figures=figures,
-        link=_link("app_pages/compare.py", "Open Table 1 (compare groups)", cmp_preset="table1"),
+        link=_link("compare", "Open Table 1 (compare groups)", preset="table1"),
         terms=("ecog_ps", "car_t", "median_iqr", "reconstructed_cohort"),
         notes=_missing_note(df, cols),
     )
@@ -377,9 +368,9 @@ def step_reason(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=tuple(figures),
         link=_link(
-            "app_pages/compare.py",
+            "compare",
             "Open Table 3 (by reason for ICU admission)",
-            cmp_preset="table3",
+            preset="table3",
         ),
         terms=("crs", "sepsis", "icans", "sofa"),
         notes=_missing_note(df, cols),
@@ -434,11 +425,11 @@ def step_treatment(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=figures,
         link=_link(
-            "app_pages/compare.py",
+            "compare",
             "Compare treatments by reason for ICU admission",
-            cmp_preset="custom",
-            cmp_by="icu_reason",
-            cmp_vars=",".join([*cols, "antibiotics", "siltuximab", "anakinra"]),
+            preset="custom",
+            by="icu_reason",
+            vars=[*cols, "antibiotics", "siltuximab", "anakinra"],
         ),
         terms=("tocilizumab", "steroids", "siltuximab", "anakinra"),
         notes=_missing_note(df, cols),
@@ -535,9 +526,9 @@ def step_one_year(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=figures,
         link=_link(
-            "app_pages/compare.py",
+            "compare",
             "Open Table 4 (1-year survivors vs decedents)",
-            cmp_preset="table4",
+            preset="table4",
         ),
         terms=("os_pfs", "censoring", "kaplan_meier", "follow_up"),
         notes=tuple(notes),
@@ -620,11 +611,11 @@ def step_cox(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=tuple(figures),
         link=_link(
-            "app_pages/cox.py",
+            "cox",
             "Open the Cox model (the paper's model, 1 year)",
-            cox_mode="paper",
-            cox_ep="os",
-            cox_hz="365",
+            mode="paper",
+            endpoint="os",
+            hz="365",  # the paper's horizon (Cox page's "1 year" choice)
         ),
         terms=("cox_model", "hazard_ratio", "ci95", "c_index"),
         chart="forest" if summary is not None else None,
@@ -778,12 +769,12 @@ def step_survival_ps(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=figures,
         link=_link(
-            "app_pages/survival.py",
+            "survival",
             "Open the survival curves by ECOG PS (Figure 2)",
-            km_preset="fig2",
-            km_group="ecog_ps",
-            km_endpoint="os",
-            km_h=str(_pub()["survival"]["horizon_days"]["value"]),
+            preset="fig2",
+            group="ecog_ps",
+            endpoint="os",
+            h=int(_pub()["survival"]["horizon_days"]["value"]),
         ),
         terms=("kaplan_meier", "logrank", "ecog_ps", "wilcoxon", "censoring"),
         chart="km_ecog_ps" if table is not None else None,
@@ -864,12 +855,12 @@ def step_survival_reason(df: pd.DataFrame) -> StoryStep:
         live_text=live,
         figures=tuple(figures),
         link=_link(
-            "app_pages/survival.py",
+            "survival",
             "Open the survival curves by reason for admission (Figure 3)",
-            km_preset="fig3",
-            km_group="icu_reason",
-            km_endpoint="os",
-            km_h=str(sv["horizon_days"]["value"]),
+            preset="fig3",
+            group="icu_reason",
+            endpoint="os",
+            h=int(sv["horizon_days"]["value"]),
         ),
         terms=("kaplan_meier", "logrank", "crs", "sepsis"),
         chart="km_icu_reason" if table is not None else None,
@@ -919,7 +910,7 @@ def step_takeaways(df: pd.DataFrame) -> StoryStep:
             "page."
         ),
         figures=figures,
-        link=_link("app_pages/reproduction.py", "Check every published figure (Reproduction)"),
+        link=_link("reproduction", "Check every published figure (Reproduction)"),
         terms=("reconstructed_cohort", "ci95", "p_value"),
         notes=_missing_note(df, ["pfs_days", "pfs_event"]),
     )
