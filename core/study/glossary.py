@@ -6,7 +6,7 @@ longer ``definition`` (the *Glossary and methods* page, one section per term wit
 
 The statistical definitions state what the app computes and which R function it matches
 (survival package: ``survfit``, ``survdiff``, ``coxph``, ``concordance``; stats:
-``wilcox.test``, ``kruskal.test``, ``fisher.test``), as in ``docs/CONTRACT.md``.
+``wilcox.test``, ``kruskal.test``, ``fisher.test``), as ``docs/ARCHITECTURE.md`` describes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The guided story "What the study found": each step's live numbers beside the paper's.
 
 Every step function takes the active cohort (one row per patient, the columns of
-``docs/CONTRACT.md``) and returns a :class:`StoryStep`: a finding of the paper, figures
+``data/dictionary.csv``) and returns a :class:`StoryStep`: a finding of the paper, figures
 recomputed **live** from the cohort next to the **published** value read from
 ``data/published.yaml`` (via :mod:`core.study.published`; no published number is typed here), the
 view of the app that shows it in full (page + query parameters) and the glossary terms it
