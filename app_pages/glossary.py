@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
+from app_pages._ui.views.pages import GLOSSARY
 from core.study import glossary
 
-Q_SEARCH = "gl_q"  # query-parameter key of the search box
 
 METHODS = pd.DataFrame(
     [
@@ -46,18 +46,13 @@ page_header(
 )
 cohort_sidebar()  # keeps the shared filter (and the cohort badge) consistent across pages
 
-if Q_SEARCH not in st.session_state:
-    st.session_state[Q_SEARCH] = st.query_params.get(Q_SEARCH, "")
 query = st.text_input(
     "Search the glossary",
-    key=Q_SEARCH,
     placeholder="e.g. hazard, SOFA, censoring",
     help="Filters the terms below by name, alias or definition.",
+    max_chars=100,
+    **GLOSSARY.widget("q"),
 )
-if query:
-    st.query_params[Q_SEARCH] = query
-elif Q_SEARCH in st.query_params:
-    del st.query_params[Q_SEARCH]
 
 by_section = glossary.terms_by_section()
 shown = {s: [t for t in ts if not query or _matches(t, query)] for s, ts in by_section.items()}

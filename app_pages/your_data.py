@@ -13,6 +13,7 @@ import hashlib
 import streamlit as st
 
 from app_pages._ui import cohort as _ui
+from app_pages._ui.views.pages import UPLOAD_MODES, YOUR_DATA
 from core.cohort.ingest import IngestReport, build_cohort, load_into_session
 from core.cohort.mapping import (
     COHORT_COLUMNS,
@@ -47,20 +48,7 @@ def _fail(what: str, exc: Exception) -> None:
 
 
 def _mode() -> str:
-    qp = st.query_params.get(f"{PREFIX}mode", "paper")
-    modes = ["paper", "generic"]
-    mode = st.radio(
-        "Kind of file",
-        modes,
-        index=modes.index(qp) if qp in modes else 0,
-        format_func=lambda m: {
-            "paper": "This paper's cohort columns (all views incl. the published model)",
-            "generic": "Any survival data (choose duration, event and groups)",
-        }[m],
-        key=f"{PREFIX}mode",
-    )
-    st.query_params[f"{PREFIX}mode"] = mode
-    return mode
+    return st.radio("Kind of file", list(UPLOAD_MODES), **YOUR_DATA.widget("mode", UPLOAD_MODES))
 
 
 def _read(upload) -> tuple[str, RawTable] | None:

@@ -8,9 +8,12 @@ as Markdown.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages._ui.views.pages import YOUR_DATA
 from core.cohort.ingest import load_into_session, read_cohort
 from tests.apptest import USER_KEY, frame_with, run_page
 from tests.hostile import make_corpus as M
@@ -158,7 +161,7 @@ def test_hostile_headers_and_values_are_never_markdown():
     user = at.session_state[USER_KEY]
     assert user["mode"] == "generic"
     assert user["con"].execute("SELECT count(*) FROM patients").fetchone() == (2,)
-    assert at.query_params["ud_mode"] == "generic"
+    assert at.radio(key="ud_mode").value == "generic"
 
 
 def test_generic_mode_groups():
@@ -231,7 +234,7 @@ def test_browser_upload_hostile_file_runs_no_script(app_url, page):
 
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(f"{app_url}/your_data?ud_mode=generic")
+    page.goto(f"{app_url}/your_data?{urlencode(YOUR_DATA.link(mode='generic'))}")
     wait_for_app(page)
     filename, data = M.build_corpus()["html_sql_injection"]
     page.set_input_files(
