@@ -375,3 +375,29 @@ def test_glossary_types_no_published_figure():
     hrs = [f"{t.hr:.2f}" for t in paper_model().terms]
     text = " ".join(t.definition + t.short + t.in_this_study for t in glossary.TERMS)
     assert not any(h in text for h in hrs)
+
+
+@pytest.mark.parametrize("dropped", [["tocilizumab", "steroids"], ["age", "icu_los_days"]])
+def test_upload_missing_optional_columns_tells_what_is_not_recorded(dropped):
+    """A paper-format upload without optional columns: no crash (the session database holds
+    them as empty columns), and the story names what is missing instead of inlining it."""
+    from core.cohort import db, ingest
+
+    raw = db.read_cohort_csv().drop(columns=dropped).to_csv(index=False).encode()
+    cohort = db.fetch_cohort(ingest.load_into_session(ingest.read_cohort(raw, "upload.csv")))
+    assert cohort[dropped].isna().all().all()  # present, empty
+    steps = {s.key: s for s in st_.build_story(cohort)}
+    for step in steps.values():
+        assert "not in this cohort years" not in step.live_text
+        assert "not in this cohort days" not in step.live_text
+    text = steps["treatment"].live_text + steps["admission"].live_text
+    assert "not recorded in this cohort" in text
+
+
+def test_story_on_generic_survival_data():
+    from core.cohort import db
+
+    cohort = db.read_cohort_csv()[["patient_id", "os_days", "os_event", "ecog_ps"]]
+    steps = st_.build_story(cohort)
+    assert len(steps) == len(st_.STEPS)
+    assert all(" not in this cohort " not in s.live_text for s in steps)

@@ -224,12 +224,27 @@ def _text_count(name: str) -> dict[str, Any]:
 # live figures
 # --------------------------------------------------------------------------------------
 def _has(df: pd.DataFrame, *cols: str) -> bool:
-    return set(cols) <= set(df.columns)
+    """Columns present and holding at least one value (an upload may leave them empty)."""
+    return set(cols) <= set(df.columns) and all(df[c].notna().any() for c in cols)
+
+
+def _sentence(*clauses: tuple[str, str, str]) -> str:
+    """Join ``(name, template, value)`` clauses, leaving out those not in the cohort.
+
+    ``template`` holds ``{}`` for the value; a clause whose value is :data:`MISSING` is dropped
+    and its ``name`` listed once at the end ("not recorded in this cohort: age"), never printed
+    as "median age not in this cohort years".
+    """
+    shown = [t.format(v) for _, t, v in clauses if v not in (MISSING, EMPTY)]
+    absent = [name for name, _, v in clauses if v in (MISSING, EMPTY)]
+    if absent:
+        shown.append("not recorded in this cohort: " + ", ".join(absent))
+    return "; ".join(shown) + "."
 
 
 def _describe(df: pd.DataFrame, columns: list[str], by: str | None = None) -> pd.DataFrame:
-    """compare_groups on the columns present (empty frame when none or no patient)."""
-    present = [c for c in columns if c in df.columns and c != by]
+    """compare_groups on the columns holding values (empty frame when none or no patient)."""
+    present = [c for c in columns if c != by and _has(df, c)]
     if not present or len(df) == 0 or (by is not None and by not in df.columns):
         return pd.DataFrame(columns=["variable", "level"])
     return compare_groups(df, by, present)
@@ -312,8 +327,15 @@ def step_admission(df: pd.DataFrame) -> StoryStep:
     age = figures[1].live
     days = figures[6].live
     live = (
-        f"The active cohort has **{len(df)} patients**, median age {age} years; ICU "
-        f"admission came a median of {days} days after the CAR-T cell infusion."
+        f"The active cohort has **{len(df)} patients**: "
+        + _sentence(
+            ("age", "median age {} years", age),
+            (
+                "days from infusion to ICU",
+                "ICU admission a median of {} days after the CAR-T cell infusion",
+                days,
+            ),
+        )
         if len(df)
         else "No patient in the active cohort."
     )
@@ -389,8 +411,12 @@ def step_treatment(df: pd.DataFrame) -> StoryStep:
     res = _describe(df, cols)
     both = _text_count("both_tocilizumab_steroids")
     if _has(df, "tocilizumab", "steroids") and len(df):
-        n_both = int((df["tocilizumab"].astype(bool) & df["steroids"].astype(bool)).sum())
-        live_both = format_n_pct(n_both, 100 * n_both / len(df))
+        known = df[["tocilizumab", "steroids"]].notna().all(axis=1)  # both recorded
+        both_given = df["tocilizumab"].fillna(False).astype(bool) & df["steroids"].fillna(
+            False
+        ).astype(bool)
+        n_both = int((both_given & known).sum())
+        live_both = format_n_pct(n_both, 100 * n_both / int(known.sum()))
     else:
         n_both, live_both = math.nan, MISSING
     figures = (
@@ -409,8 +435,12 @@ def step_treatment(df: pd.DataFrame) -> StoryStep:
         _cont_figure(res, "icu_los_days", "ICU length of stay (days)", "median_iqr"),
     )
     live = (
-        f"In the active cohort {figures[0].live} received tocilizumab and {figures[1].live} "
-        f"steroids; the ICU stay lasted {figures[5].live} days."
+        "In the active cohort: "
+        + _sentence(
+            ("tocilizumab", "tocilizumab {}", figures[0].live),
+            ("steroids", "steroids {}", figures[1].live),
+            ("ICU length of stay", "ICU stay {} days", figures[5].live),
+        )
         if len(df)
         else "No patient in the active cohort."
     )
@@ -510,8 +540,11 @@ def step_one_year(df: pd.DataFrame) -> StoryStep:
     if conflict is not None:
         notes.append(f"Paper conflict (a): {conflict['resolution']}")
     live = (
-        f"In the active cohort **{live_d1y}** died within a year; "
-        f"{figures[1].live} in the ICU and {figures[2].live} in the hospital."
+        f"In the active cohort **{live_d1y}** died within a year: "
+        + _sentence(
+            ("ICU deaths", "{} in the ICU", figures[1].live),
+            ("hospital deaths", "{} in the hospital", figures[2].live),
+        )
         if ok
         else "Survival times are not available in the active cohort."
     )
