@@ -1,14 +1,15 @@
 """CAR-T ICU prognosis explorer: page configuration and navigation only."""
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 
 st.set_page_config(
     page_title="CAR-T ICU prognosis explorer",
-    page_icon=":material/monitor_heart:",
+    page_icon=str(Path(__file__).parent / "assets" / "icon.png"),  # local: works offline
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # collapsed on a phone, open on a desktop
 )
 
 HERE = Path(__file__).parent
@@ -34,4 +35,14 @@ for path, title, icon, section in PAGES:
         page = st.Page(path, title=title, icon=icon, default=path == "app_pages/overview.py")
         sections.setdefault(section, []).append(page)
 
-st.navigation(sections).run()
+page = st.navigation(sections)
+try:
+    page.run()
+except Exception:  # a page failed: a message in the clinician's words, the details in the log
+    logging.getLogger("cart_icu").exception("page %r failed", page.title)
+    st.error(
+        "This view could not be drawn with the active cohort and settings. Nothing you entered "
+        "is lost: go back, change a setting or widen the filter in the sidebar. If it happens "
+        "again, please report which page and settings (the details are in the server log).",
+        icon=":material/error:",
+    )

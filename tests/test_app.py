@@ -1,0 +1,42 @@
+"""app.py: configuration a user never sees fail (no traceback, offline icon), and the catch-all
+message when a page cannot be drawn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest import ROOT, USER_KEY, shipped_cohort, uploaded_cohort
+
+
+def test_streamlit_reads_no_error_details_from_the_config():
+    """``showErrorDetails = false`` means "stacktrace" in current Streamlit: it must be "none"."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    out = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; "
+         "print(config.get_option('client.showErrorDetails'))"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "none"
+
+
+def test_page_icon_is_a_local_file():
+    source = (ROOT / "app.py").read_text()
+    assert ":material/monitor_heart:" not in source  # favicons of Material icons are fetched
+    assert (ROOT / "assets" / "icon.png").stat().st_size > 0
+
+
+def test_a_page_that_fails_shows_a_message_not_an_exception():
+    """A broken session cohort (its database closed) makes the page fail: app.py says so in
+    plain words, and no Streamlit exception element is shown."""
+    user = uploaded_cohort(shipped_cohort().head(10))
+    user["con"].close()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[USER_KEY] = user
+    at.run()
+    assert not at.exception
+    assert any("could not be drawn" in e.value for e in at.error)
