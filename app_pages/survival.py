@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
-from app_pages._ui.render import chart_spec, post_admission_warning, show_chart
+from app_pages._ui.render import chart_spec, md, post_admission_warning, show_chart
 from app_pages._ui.survival import (
     competing_risks_tab,
     horizon_slider,
@@ -114,10 +114,10 @@ else:
     data, gcol, ordered, levels = grouping.df, grouping.column, grouping.ordered, grouping.levels
     if grouping.n_missing:
         st.caption(
-            f"{grouping.n_missing} patient(s) with missing {group_label(group_col)} not shown."
+            f"{grouping.n_missing} patient(s) without {md(group_label(group_col))} not shown."
         )
 if len(data) == 0:
-    st.warning(f"No patient has a value for {group_label(group_col)}.")
+    st.warning(f"No patient has a value for {md(group_label(group_col))}.")
     st.stop()
 grouped = data  # before any horizon censoring (the competing-risks tab)
 if state.trunc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -124,9 +126,24 @@ def post_admission_warning(labels: list[str], what: str) -> None:
     if not labels:
         return
     st.warning(
-        f"{', '.join(labels)}: measured after ICU admission, so {what} is subject to "
-        "immortal-time bias (patients had to survive long enough to receive it or to have the "
-        "event); interpret with care. "
+        f"{', '.join(md(x) for x in labels)}: measured after ICU admission, so {what} is "
+        "subject to immortal-time bias (patients had to survive long enough to receive it or "
+        "to have the event); interpret with care. "
         f"[What is immortal-time bias?]({glossary_url('immortal_time')})",
         icon=":material/warning:",
     )
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+
+
+def md(text: object) -> str:
+    """``text`` from a file, a URL or a widget, made inert for any Markdown element.
+
+    Every Markdown / HTML punctuation character is backslash-escaped, so a column name such as
+    ``![x](http://host/x.png)`` or ``[log in](http://host)`` is shown as those characters, never
+    as an image or a link (also ``:material/...:`` icons, ``$...$`` formulas, ``:red[...]``).
+    Use it for every user string inside ``st.markdown``/``st.caption``/``st.warning``/... text;
+    ``st.text``, ``st.code`` and data frames need no escaping.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))

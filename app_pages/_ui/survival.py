@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
+from app_pages._ui.render import chart_download, chart_spec, csv_download, md, show_chart
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
 from core.stats.competing import cumulative_incidence, cumulative_incidence_at
@@ -71,12 +71,13 @@ def km_tests(
         return
     lr = logrank(data, duration, event, gcol)
     if lr.warning:
-        st.warning(f"No test shown: {lr.warning}.")
+        st.warning(f"No test shown: {md(lr.warning)}.")
         return
     st.markdown(f"**Log-rank** {format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
     if ordered:
         tr = logrank_trend(data, duration, event, gcol)
-        st.markdown(f"**Trend** (ordered {label}) {format_chi2_test(tr.statistic, 1, tr.p_value)}")
+        test = format_chi2_test(tr.statistic, 1, tr.p_value)
+        st.markdown(f"**Trend** (ordered {md(label)}) {test}")
     if len(levels) > 2:
         with st.expander("Pairwise log-rank (Holm-adjusted)"):
             pw = pairwise_logrank(data, duration, event, gcol, adjust="holm")
