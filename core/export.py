@@ -5,6 +5,7 @@ rows of an upload, the upload template and the data dictionary.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -46,8 +47,30 @@ def export_latex(formatted: pd.DataFrame, caption: str = "") -> str:
     )
     kwargs: dict[str, Any] = {"hrules": True, "column_format": "l" + "r" * (table.shape[1] - 1)}
     if caption:
-        kwargs["caption"] = caption.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_")
+        kwargs["caption"] = latex_escape(caption)
     return styler.to_latex(**kwargs)
+
+
+# LaTeX's ten special characters and their text form; the same table as pandas' escape="latex"
+# for cells (its function is private, hence this copy for the caption).
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX))
+
+
+def latex_escape(text: str) -> str:
+    """``text`` as LaTeX prints it, with no command run (``\\input{...}`` shows as typed)."""
+    return _LATEX_RE.sub(lambda m: _LATEX[m.group(0)], str(text))
 
 
 # --------------------------------------------------------------------------------------------
