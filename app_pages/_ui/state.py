@@ -70,11 +70,18 @@ class PageState(Generic[M]):
         """
         kw: dict[str, Any] = {"key": self.key(name), **BIND}
         default = self.default(name)
+        if name in self.formats:
+            kw["format_func"] = self.formats[name]
+        if isinstance(default, list | tuple):  # multiselect: default = the allowed defaults
+            allowed = None if options is None else list(options)
+            kw["default"] = [v for v in default if allowed is None or v in allowed]
+            if allowed is not None and self.key(name) in st.session_state:
+                kept = st.session_state[self.key(name)]
+                st.session_state[self.key(name)] = [v for v in kept if v in allowed]
+            return kw
         if options is not None:
             options = list(options)
             kw["index"] = options.index(default) if default in options else 0
-            if name in self.formats:
-                kw["format_func"] = self.formats[name]
         else:
             kw["value"] = default
         self.keep_valid(name, options)
@@ -98,19 +105,21 @@ class PageState(Generic[M]):
             return self.model(**clean)
 
     def link(self, **values: Any) -> dict[str, str | list[str]]:
-        """Query parameters of this page showing ``values`` (defaults left out), validated.
+        """Query parameters of this page showing ``values``, validated by the model.
 
-        A list field (multiselect) gives one repeated parameter per item, as the binding reads.
+        Every named field is written, defaults included: a link sets what it names even when
+        the session kept other values (Streamlit then drops a default from the address bar).
+        A list field (multiselect) gives one repeated parameter per item, as the binding reads;
+        an empty list is the empty parameter (``?k=``), Streamlit's empty selection.
         """
         view = self.model(**values)
         fmt = self.formats
         out: dict[str, str | list[str]] = {}
         for name in values:
             v = getattr(view, name)
-            if v == self.default(name):
-                continue
             if isinstance(v, list | tuple):
-                out[self.key(name)] = [_url_text(fmt[name](x) if name in fmt else x) for x in v]
+                items = [_url_text(fmt[name](x) if name in fmt else x) for x in v]
+                out[self.key(name)] = items or ""
             else:
                 out[self.key(name)] = _url_text(fmt[name](v) if name in fmt else v)
         return out

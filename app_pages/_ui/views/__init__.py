@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app_pages._ui.state import PageState
+from app_pages._ui.views.cox import COX
 from app_pages._ui.views.survival import SURVIVAL
 
 
@@ -28,7 +29,7 @@ PAGES: dict[str, PageEntry] = {
     "reproduction": PageEntry("app_pages/reproduction.py"),
     "compare": PageEntry("app_pages/compare.py"),
     "survival": PageEntry("app_pages/survival.py", SURVIVAL),
-    "cox": PageEntry("app_pages/cox.py"),
+    "cox": PageEntry("app_pages/cox.py", COX),
     "calculator": PageEntry("app_pages/calculator.py"),
     "your_data": PageEntry("app_pages/your_data.py"),
     "glossary": PageEntry("app_pages/glossary.py"),

@@ -6,12 +6,11 @@ as repeated keys of their labels: ``cox_covs=Age (per year)&cox_covs=SOFA (per p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app_pages._ui.state import BIND, PageState, _url_text
+from app_pages._ui.state import PageState
 from core.study.model import paper_model
 from core.tables.cox import covariate_label
 
@@ -20,15 +19,17 @@ ENDPOINTS = {
     "os": (PAPER.duration, PAPER.event, "Overall survival (death)"),
     "pfs": ("pfs_days", "pfs_event", "Progression-free survival (progression or death)"),
 }
+PAPER_HORIZON = f"{PAPER.horizon_days:g}"  # the choice "365": the paper's horizon (days)
 HORIZONS = {
-    "paper": f"1 year ({PAPER.horizon_days:g} days, the paper)",
+    PAPER_HORIZON: f"1 year ({PAPER_HORIZON} days, the paper)",
     "none": "All follow-up",
     "custom": "Custom",
 }
 MODES = {
     "paper": "The paper's model (reason + ECOG PS + SOFA)",
     "pick": "Choose covariates",
-    "stepwise": f"Stepwise selection (entry p < {PAPER.entry_p:g}, removal p > {PAPER.removal_p:g})",
+    "stepwise": f"Stepwise selection (entry p < {PAPER.entry_p:g}, "
+    f"removal p > {PAPER.removal_p:g})",
 }
 TESTS = {"wald": "Wald (coxph)", "lrt": "Likelihood ratio"}
 ZPH_X = {"time": "Days", "x": "KM scale (as cox.zph's test)"}
@@ -54,7 +55,7 @@ class CoxView(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     endpoint: Literal["os", "pfs"] = "os"
-    hz: Literal["paper", "none", "custom"] = "paper"  # horizon: the paper's, none, custom
+    hz: Literal[tuple(HORIZONS)] = PAPER_HORIZON  # type: ignore[valid-type]
     hd: int = Field(int(PAPER.horizon_days), ge=1, le=5000)  # custom horizon (days)
     mode: Literal["paper", "pick", "stepwise"] = "paper"
     covs: tuple[str, ...] = PAPER.covariates  # mode "pick"
@@ -66,38 +67,7 @@ class CoxView(BaseModel):
     boot_sel: bool = True  # repeat the stepwise selection in each bootstrap replicate
 
 
-class ListPageState(PageState):
-    """PageState with list fields (multiselect): repeated URL keys of the options' shown text.
-
-    Streamlit binds a multiselect to repeated query parameters of its ``format_func`` text
-    (``?k=A&k=B``; ``?k=`` is the empty selection).  To be folded into PageState.
-    """
-
-    def is_list(self, name: str) -> bool:
-        return isinstance(self.default(name), tuple | list)
-
-    def widget(self, name: str, options: Sequence[Any] | None = None) -> dict[str, Any]:
-        if not self.is_list(name):
-            return super().widget(name, options)
-        kept = [v for v in self.default(name) if options is None or v in list(options)]
-        kw: dict[str, Any] = {"key": self.key(name), "default": kept, **BIND}
-        if name in self.formats:
-            kw["format_func"] = self.formats[name]
-        return kw  # the multiselect drops kept values that are no longer options itself
-
-    def link(self, **values: Any) -> dict[str, str | list[str]]:
-        lists = {n: values.pop(n) for n in list(values) if self.is_list(n)}
-        out: dict[str, str | list[str]] = dict(super().link(**values))
-        view = self.model(**lists)
-        for name in lists:
-            v = getattr(view, name)
-            if tuple(v) != tuple(self.default(name)):
-                fmt = self.formats.get(name, str)
-                out[self.key(name)] = [_url_text(fmt(x)) for x in v] or ""
-        return out
-
-
-COX = ListPageState(
+COX = PageState(
     CoxView,
     prefix="cox_",
     formats={
@@ -125,10 +95,4 @@ def bounds(name: str) -> dict[str, int]:
 
 def horizon_days(view: CoxView) -> float | None:
     """Follow-up censored at this day (None: all follow-up)."""
-    return {"paper": PAPER.horizon_days, "none": None}.get(view.hz, float(view.hd))
-
-
-def file_stem(view: CoxView) -> str:
-    """Download file names as before: ``cox_os_365``, ``cox_pfs_none``, ``cox_os_custom``."""
-    hz = f"{PAPER.horizon_days:g}" if view.hz == "paper" else view.hz
-    return f"cox_{view.endpoint}_{hz}"
+    return {PAPER_HORIZON: PAPER.horizon_days, "none": None}.get(view.hz, float(view.hd))
