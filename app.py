@@ -35,6 +35,37 @@ for path, title, icon, section in PAGES:
         page = st.Page(path, title=title, icon=icon, default=path == "app_pages/overview.py")
         sections.setdefault(section, []).append(page)
 
+# One history entry per view.  Streamlit pushes a history entry for every query-string change:
+# leaving a page it first pushes the page's path without its query, then the new page; coming
+# back it pushes the path, then the path with the restored query, so Back landed on an address
+# without the view's settings (and showed the defaults).  Here a push that only changes the
+# query of the current path replaces the entry instead, and a push that clears it is held back
+# briefly: when a switch to another page follows, the entry keeps the view's address.  Widget
+# changes already replace the entry (Streamlit's binding).  A constant script of the app's own.
+ONE_ENTRY_PER_VIEW = """<script>
+(function () {
+  const h = window.history;
+  if (h.__oneEntryPerView) { return; }
+  h.__oneEntryPerView = true;
+  const push = h.pushState.bind(h);
+  let held = null;
+  h.pushState = function (state, title, url) {
+    const next = new URL(url, window.location.href);
+    if (next.pathname === window.location.pathname) {
+      if (next.search === "" && window.location.search !== "") {
+        clearTimeout(held);
+        held = setTimeout(function () { held = null; h.replaceState(state, title, url); }, 1500);
+        return;
+      }
+      return h.replaceState(state, title, url);
+    }
+    if (held !== null) { clearTimeout(held); held = null; }  // a page switch: keep the address
+    return push(state, title, url);
+  };
+})();
+</script>"""
+st.html(ONE_ENTRY_PER_VIEW, unsafe_allow_javascript=True, width="content")
+
 page = st.navigation(sections)
 try:
     page.run()

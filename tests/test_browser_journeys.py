@@ -1,0 +1,65 @@
+"""Journeys a user walks in a real browser: settings kept across pages, reloads and Back.
+
+Each test changes a page's setting, leaves through the sidebar, comes back, reloads the URL
+and presses Back, as a person would (headless Chromium, Playwright).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def _nav(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+    wait_for_app(page)
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label`` (a combobox in Streamlit 1.67)."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def _selected(page, label: str) -> str:
+    return page.get_by_role("combobox", name=label, exact=True).input_value()
+
+
+def _query(page) -> dict[str, list[str]]:
+    return parse_qs(urlparse(page.url).query)
+
+
+def test_survival_preset_survives_pages_reload_and_back(app_url, page):
+    page.goto(f"{app_url}/survival")
+    wait_for_app(page)
+    _choose(page, "Preset", "Figure 3 (by reason for ICU admission)")
+    assert _selected(page, "Group by") == "Reason for ICU admission"
+    assert "km_preset" in _query(page)  # the URL reproduces the view
+    shared = page.url
+    _nav(page, "Overview")
+    _nav(page, "Survival curves")
+    assert _selected(page, "Preset") == "Figure 3 (by reason for ICU admission)"
+    assert _selected(page, "Group by") == "Reason for ICU admission"
+    page.goto(shared)  # a reload, or the link sent to a colleague
+    wait_for_app(page)
+    assert _selected(page, "Preset") == "Figure 3 (by reason for ICU admission)"
+    _nav(page, "Overview")
+    page.go_back()  # one press: back to the survival view as it was
+    wait_for_app(page)
+    assert urlparse(page.url).path.endswith("/survival")
+    assert _selected(page, "Group by") == "Reason for ICU admission"
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_hostile_url_values_are_ignored_not_crashing(app_url, page):
+    for query in ("km_h=1e309", "km_h=nan", "km_cut=inf&km_group=Age", "km_mo=-5", "km_unit=<b>"):
+        page.goto(f"{app_url}/survival?{query}")
+        wait_for_app(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, query
+        assert page.get_by_text("Median survival").count() >= 1, query
