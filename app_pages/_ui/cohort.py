@@ -82,10 +82,17 @@ def set_user_cohort(con: duckdb.DuckDBPyConnection, name: str, mode: str = "pape
     st.session_state[USER_KEY] = {"con": con, "name": name, "mode": mode}
 
 
+RESET_KEY = "_filter_reset"  # set: the next sidebar sets every filter to its full range
+
+
 def _reset_filter() -> None:
-    """Forget the shared filter: a new cohort starts unfiltered (the URL follows the widgets)."""
-    for key in _Q.values():
-        st.session_state.pop(key, None)
+    """A new cohort starts unfiltered: the next sidebar sets each filter to its full choice.
+
+    The widgets are bound to the URL, so forgetting their state is not enough (the address
+    would set them again): they are set to the new cohort's full levels and ranges, which
+    Streamlit then drops from the address bar.
+    """
+    st.session_state[RESET_KEY] = True
 
 
 def clear_user_cohort() -> None:
@@ -161,7 +168,9 @@ def _multiselect(facts: dict, field: str, label: str, fmt=str) -> tuple | None:
     if not options:
         return None
     key = _Q[field]
-    if key in st.session_state:  # keep only still-valid choices (the cohort may have changed)
+    if st.session_state.get(RESET_KEY):
+        st.session_state[key] = list(options)
+    elif key in st.session_state:  # keep only still-valid choices (the cohort may have changed)
         st.session_state[key] = [v for v in st.session_state[key] if v in options]
     chosen = st.sidebar.multiselect(
         label, options, default=list(options), key=key, format_func=fmt, **BIND
@@ -176,7 +185,9 @@ def _slider(facts: dict, field: str, label: str, step: float) -> tuple[float | N
         return None, None
     lo, hi = bounds
     key = _Q[field]
-    if key in st.session_state:  # clip a kept range to this cohort's
+    if st.session_state.get(RESET_KEY):
+        st.session_state[key] = (lo, hi)
+    elif key in st.session_state:  # clip a kept range to this cohort's
         cur = st.session_state[key]
         st.session_state[key] = (max(lo, float(cur[0])), min(hi, float(cur[1])))
     whole = float(step).is_integer() and float(lo).is_integer() and float(hi).is_integer()
@@ -210,6 +221,7 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
     sex = _multiselect(facts, "sex", "Sex", {"M": "Male", "F": "Female"}.get)
     age_min, age_max = _slider(facts, "age", "Age (years)", 1.0)
     sofa_min, sofa_max = _slider(facts, "sofa", "SOFA at admission (points)", 1.0)
+    st.session_state.pop(RESET_KEY, None)  # every filter now shows its full choice
     try:
         cohort_filter = CohortFilter(
             icu_reason=reasons,

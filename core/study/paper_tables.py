@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.cohort.schema import level_order
+from core.cohort.schema import column_label, level_order
+from core.cohort.variables import role
 from core.stats.compare import SEP, VariableSpec, level_str
 from core.study.published import load_published
 
@@ -245,6 +246,57 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
 }
+
+
+# ---------------------------------------------------------------------------------------
+# the catalog of describable variables (a custom comparison)
+# ---------------------------------------------------------------------------------------
+OTHER_SECTION = "Other variables"
+
+
+def _paper_specs() -> dict[str, VariableSpec]:
+    """The first spec of each column in Tables 1, 3 and 4 that describes it as itself."""
+    known: dict[str, VariableSpec] = {}
+    for key in ("table1", "table3", "table4"):
+        for spec in PRESETS[key].variables:
+            if spec.name == spec.column:
+                known.setdefault(spec.column, spec)
+    return known
+
+
+_KNOWN = _paper_specs()
+
+
+def catalog_spec(column: str) -> VariableSpec:
+    """How ``column`` is described: labelled and sectioned as in the paper where it appears,
+    else by its dictionary label under :data:`OTHER_SECTION` (kind inferred from the data)."""
+    spec = _KNOWN.get(column)
+    if spec is None:
+        spec = VariableSpec(column, None, column, column_label(column), OTHER_SECTION)
+    return spec
+
+
+def variable_catalog(columns) -> dict[str, VariableSpec]:
+    """Every describable column of ``columns`` (not the identifier nor an endpoint column),
+    in the data's order, each with its :func:`catalog_spec`."""
+    return {c: catalog_spec(c) for c in columns if role(c) not in ("identifier", "endpoint")}
+
+
+def by_section(catalog: dict[str, VariableSpec]) -> list[str]:
+    """The catalog's columns grouped by section (sections in order of first appearance)."""
+    sections: dict[str, list[str]] = {}
+    for c, spec in catalog.items():
+        sections.setdefault(spec.section, []).append(c)
+    return [c for cols in sections.values() for c in cols]
+
+
+def variable_label(name: str, preset: str = "custom") -> str:
+    """Printed label of the row ``name`` of a preset's table (a catalog column when custom)."""
+    if preset in PRESETS:
+        for spec in PRESETS[preset].variables:
+            if spec.name == name:
+                return spec.label
+    return catalog_spec(name).label
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app_pages._ui.state import PageState
+from app_pages._ui.views.compare import COMPARE
 from app_pages._ui.views.cox import COX
 from app_pages._ui.views.survival import SURVIVAL
 
@@ -27,7 +28,7 @@ PAGES: dict[str, PageEntry] = {
     "overview": PageEntry("app_pages/overview.py"),
     "story": PageEntry("app_pages/story.py"),
     "reproduction": PageEntry("app_pages/reproduction.py"),
-    "compare": PageEntry("app_pages/compare.py"),
+    "compare": PageEntry("app_pages/compare.py", COMPARE),
     "survival": PageEntry("app_pages/survival.py", SURVIVAL),
     "cox": PageEntry("app_pages/cox.py", COX),
     "calculator": PageEntry("app_pages/calculator.py"),
