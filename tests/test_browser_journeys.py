@@ -31,6 +31,11 @@ def _selected(page, label: str) -> str:
     return page.get_by_role("combobox", name=label, exact=True).input_value()
 
 
+def _main_multiselect(page) -> str:
+    """Text of the first multiselect of the page body (the sidebar holds the filter's)."""
+    return page.get_by_test_id("stMain").locator('[data-testid="stMultiSelect"]').first.inner_text()
+
+
 def _query(page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
@@ -63,3 +68,47 @@ def test_hostile_url_values_are_ignored_not_crashing(app_url, page):
         wait_for_app(page)
         assert page.locator('[data-testid="stException"]').count() == 0, query
         assert page.get_by_text("Median survival").count() >= 1, query
+
+
+def test_compare_table4_survives_pages_reload_and_back(app_url, page):
+    page.goto(f"{app_url}/compare")
+    wait_for_app(page)
+    _choose(page, "Table", "Table 4 — by 1-year outcome")
+    shared = page.url
+    _nav(page, "Survival curves")
+    _nav(page, "Compare groups")
+    assert _selected(page, "Table") == "Table 4 — by 1-year outcome"
+    page.goto(shared)
+    wait_for_app(page)
+    assert _selected(page, "Table") == "Table 4 — by 1-year outcome"
+    _nav(page, "Overview")
+    page.go_back()
+    wait_for_app(page)
+    assert urlparse(page.url).path.endswith("/compare")
+    assert _selected(page, "Table") == "Table 4 — by 1-year outcome"
+
+
+def test_cox_custom_covariates_survive_pages_reload_and_back(app_url, page):
+    page.goto(f"{app_url}/cox")
+    wait_for_app(page)
+    page.get_by_text("Choose covariates", exact=True).click()
+    wait_for_app(page)
+    page.get_by_role("combobox", name="Covariates in the model").click()
+    page.get_by_role("option", name="Age (per year)", exact=True).click()
+    page.keyboard.press("Escape")
+    wait_for_app(page)
+    shown = _main_multiselect(page)
+    assert "Age (per year)" in shown
+    shared = page.url
+    _nav(page, "Overview")
+    _nav(page, "Cox model")
+    assert "Age (per year)" in _main_multiselect(page)
+    page.goto(shared)
+    wait_for_app(page)
+    assert "Age (per year)" in _main_multiselect(page)
+    _nav(page, "Overview")
+    page.go_back()
+    wait_for_app(page)
+    assert urlparse(page.url).path.endswith("/cox")
+    assert "Age (per year)" in _main_multiselect(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
