@@ -21,6 +21,19 @@ from core.study import glossary
 from core.study import story as st_
 from core.study.model import paper_model
 from core.study.published import DAYS_PER_MONTH, load_published
+from core.study.story import common as story_common
+from core.study.story import model as story_model
+from core.study.story.common import (
+    DP,
+    MISSING,
+    REASON_PREFIX,
+    StoryFigure,
+    StoryStep,
+    format_median_iqr,
+    format_n_pct,
+)
+from core.study.story.model import cox_step_fit
+from core.study.story.survival import one_year_by_group
 from tests.r_oracle import run_r
 
 TOL = 1e-6
@@ -37,11 +50,11 @@ def cohort() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def story(cohort) -> dict[str, st_.StoryStep]:
+def story(cohort) -> dict[str, StoryStep]:
     return {s.key: s for s in st_.build_story(cohort)}
 
 
-def _fig(step: st_.StoryStep, label_start: str) -> st_.StoryFigure:
+def _fig(step: StoryStep, label_start: str) -> StoryFigure:
     return next(f for f in step.figures if f.label.startswith(label_start))
 
 
@@ -106,10 +119,10 @@ def test_published_numbers_follow_the_yaml_not_the_code(monkeypatch, cohort):
     altered = copy.deepcopy(load_published())
     altered["meta"]["n"] = 999
     altered["survival"]["median_os_months"]["value"] = 42.4
-    monkeypatch.setattr(st_, "load_published", lambda: altered)
+    monkeypatch.setattr(story_common, "load_published", lambda: altered)
     model = paper_model()
     terms = tuple(dataclasses.replace(t, hr=9.99, lower=1.0, upper=20.0) for t in model.terms)
-    monkeypatch.setattr(st_, "paper_model", lambda: dataclasses.replace(model, terms=terms))
+    monkeypatch.setattr(story_model, "paper_model", lambda: dataclasses.replace(model, terms=terms))
     steps = {s.key: s for s in st_.build_story(cohort)}
     assert _fig(steps["admission"], "Patients").published == "999"
     assert _fig(steps["one_year"], "Median overall survival").published.startswith("42.4 ")
@@ -126,7 +139,7 @@ def test_live_counts_match_the_published_tables(story):
     assert _fig(adm, "Diffuse large").live_value == 53  # Table 1
     reasons = story["reason"]
     for reason, n in PUB["groupings"]["icu_reason"]["levels"].items():
-        assert _fig(reasons, f"{st_.REASON_PREFIX}{reason}").live_value == n
+        assert _fig(reasons, f"{REASON_PREFIX}{reason}").live_value == n
     by_reason = story["survival_reason"]
     # Table 4: 1-year decedents per reason (CRS 11, CRS or sepsis 3, Sepsis 8, DP 4)
     for f in by_reason.figures[:4]:
@@ -197,7 +210,7 @@ def test_cox_step_equals_r_coxph(story, cohort, r_results):
     r = _r(r_results, "cox")
     for name, f in zip(paper_model().covariates, story["cox"].figures, strict=True):
         assert abs(f.live_value - r.loc[name, "value"]) <= TOL, name
-    fit = st_.cox_step_fit(cohort)
+    fit = cox_step_fit(cohort)
     summary = fit.summary.set_index("covariate")
     for name in paper_model().covariates:
         assert abs(summary.loc[name, "lower"] - r.loc[name, "lower"]) <= TOL
@@ -213,7 +226,7 @@ def test_median_os_equals_r_survfit(story, r_results):
 @pytest.mark.parametrize("group", ["ecog_ps", "icu_reason"])
 def test_one_year_survival_by_group_equals_r_summary_survfit(cohort, r_results, group):
     r = _r(r_results, f"s1y_{group}")
-    got = st_.one_year_by_group(cohort, group).set_index("group")
+    got = one_year_by_group(cohort, group).set_index("group")
     assert len(got) == len(r)
     for level, row in got.iterrows():
         ref = r.loc[str(level)]
@@ -246,7 +259,7 @@ def test_one_year_by_group_by_hand():
             "g": ["A", "A", "A", "A", "B", "B", "C"],
         }
     )
-    got = st_.one_year_by_group(df, "g").set_index("group")
+    got = one_year_by_group(df, "g").set_index("group")
     # A: S = 3/4 after day 100, then x 1/2 (2 at risk, 1 death) at day 300 -> 0.375
     assert got.loc["A", "surv_1y"] == pytest.approx(0.375, abs=TOL)
     assert got.loc["A", "deaths_1y"] == 2
@@ -260,20 +273,20 @@ def test_one_year_by_group_by_hand():
 
 def test_one_year_by_group_rejects_missing_columns():
     with pytest.raises(ValueError, match="'g'"):
-        st_.one_year_by_group(pd.DataFrame({"os_days": [1.0], "os_event": [1]}), "g")
+        one_year_by_group(pd.DataFrame({"os_days": [1.0], "os_event": [1]}), "g")
 
 
 # ---------------------------------------------------------------------------------------
 # formatting (hand)
 # ---------------------------------------------------------------------------------------
 def test_formatting():
-    assert st_.format_median_iqr(60, 37, 67.5) == "60 [37–67.5]"
-    assert st_.format_median_iqr(0.66, 0.2, 1.07) == "0.66 [0.2–1.07]"
-    assert st_.format_median_iqr(np.nan, 1, 2) == "NA"
-    assert st_.format_n_pct(42, 100 * 42 / 71) == "42 (59%)"
-    assert st_.format_n_pct(4, 100 * 4 / 71) == "4 (5.6%)"
-    assert st_.format_n_pct(3, of=4) == "3 of 4"
-    assert st_.format_n_pct(30) == "30"
+    assert format_median_iqr(60, 37, 67.5) == "60 [37–67.5]"
+    assert format_median_iqr(0.66, 0.2, 1.07) == "0.66 [0.2–1.07]"
+    assert format_median_iqr(np.nan, 1, 2) == "NA"
+    assert format_n_pct(42, 100 * 42 / 71) == "42 (59%)"
+    assert format_n_pct(4, 100 * 4 / 71) == "4 (5.6%)"
+    assert format_n_pct(3, of=4) == "3 of 4"
+    assert format_n_pct(30) == "30"
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,7 +302,7 @@ def test_empty_cohort(cohort):
 
 
 def test_cohort_without_disease_progression(cohort):
-    steps = {s.key: s for s in st_.build_story(cohort[cohort["icu_reason"] != st_.DP])}
+    steps = {s.key: s for s in st_.build_story(cohort[cohort["icu_reason"] != DP])}
     # reason_dp is constant: the paper's model cannot be refitted, the story says why
     assert any("cannot be fitted" in n for n in steps["cox"].notes)
     assert all(f.live == "not estimable" for f in steps["cox"].figures)
@@ -299,7 +312,7 @@ def test_cohort_without_disease_progression(cohort):
 def test_cohort_with_few_columns():
     df = pd.DataFrame({"os_days": [10.0, 20, 400, 500], "os_event": [1, 0, 1, 0]})
     steps = {s.key: s for s in st_.build_story(df)}
-    assert _fig(steps["admission"], "Age").live == st_.MISSING
+    assert _fig(steps["admission"], "Age").live == MISSING
     assert any("no column" in n for n in steps["admission"].notes)
     assert _fig(steps["one_year"], "Died within one year").live_value == 1
     assert steps["survival_ps"].chart is None

@@ -17,7 +17,9 @@ from core.stats.survival import kaplan_meier
 from core.study import glossary
 from core.study.model import paper_model
 from core.study.published import load_published
-from core.study.story import StoryStep, ViewLink, build_story, cox_step_fit
+from core.study.story.common import StoryStep, ViewLink
+from core.study.story import build_story
+from core.study.story.model import cox_step_fit
 
 PRESENT, STEP = "present", "step"  # query-parameter keys of this page
 CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 330  # px; charts take their column's width
