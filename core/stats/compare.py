@@ -586,10 +586,3 @@ def _f(x: Any) -> float:
 
 def _py(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
-
-
-# ---------------------------------------------------------------------------------------
-# grouping by a threshold
-# ---------------------------------------------------------------------------------------
-def _num(x: float) -> str:
-    return f"{x:g}"
