@@ -100,7 +100,7 @@ def main() -> None:
     if st.button("Use this cohort", type="primary", disabled=disabled, key=f"{PREFIX}use"):
         con = load_into_session(report)
         # the name is our own text (never the file name): pages show it in captions
-        _ui.set_user_cohort(con, name=f"Your data ({report.n_accepted} patients)", mode=mode)
+        _ui.set_user_cohort(con, name=f"Your data, {report.n_accepted} patients", mode=mode)
         st.rerun()
 
 

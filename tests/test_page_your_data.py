@@ -83,7 +83,7 @@ def test_upload_end_to_end_then_clear():
     assert [m.value for m in at.metric] == ["3", "3", "0"]
     _confirm_and_use(at)
     user = at.session_state[USER_KEY]
-    assert user["mode"] == "paper" and user["name"] == "Your data (3 patients)"
+    assert user["mode"] == "paper" and user["name"] == "Your data, 3 patients"
     expected = read_cohort(data, "cohort.csv").accepted
     got = user["con"].execute("SELECT patient_id, os_days, os_event FROM patients").df()
     assert got["patient_id"].tolist() == expected["patient_id"].tolist()
@@ -217,13 +217,13 @@ def test_uploaded_cohort_feeds_the_shared_sidebar():
     at = AppTest.from_string(SIDEBAR_SCRIPT, default_timeout=60)
     at.session_state[USER_KEY] = {
         "con": load_into_session(rep),
-        "name": "Your data (3 patients)",
+        "name": "Your data, 3 patients",
         "mode": "paper",
     }
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [t.value for t in at.main.text] == ["n=3 reconstructed=False"]
-    assert [t.value for t in at.sidebar.text] == ["Your data (3 patients)"]
+    assert [t.value for t in at.sidebar.text] == ["Your data, 3 patients"]
     assert at.sidebar.metric[0].value == "n = 3 of 3"
 
 
