@@ -224,3 +224,14 @@ def test_post_admission_grouping_warns_and_links_the_glossary_entry():
     warning = next(w.value for w in page.warning if "immortal-time bias" in w.value)
     assert glossary_url("immortal_time") in warning
     assert term("immortal time").key == "immortal_time"
+
+
+def test_the_papers_median_is_labelled_as_the_whole_cohorts_when_filtered():
+    at = run_page(PAGE, timeout=120, f_ps=["PS 2", "PS 3"], **SURVIVAL.link(group=NONE))
+    paper = next(c.value for c in at.caption if c.value.startswith("Paper ("))
+    n_total = len(shipped_cohort())
+    assert f"for all {n_total} patients of the paper" in paper
+    unfiltered = run_page(PAGE, timeout=120, **SURVIVAL.link(group=NONE))
+    assert "for all" not in next(
+        c.value for c in unfiltered.caption if c.value.startswith("Paper (")
+    )

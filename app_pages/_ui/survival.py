@@ -100,9 +100,15 @@ def km_captions(view, endpoint: str, *, grouped: bool) -> None:
     if not grouped and view.reconstructed:  # published figures describe the paper's cohort
         pub = load_published()["survival"][f"median_{endpoint}_months"]
         upper = "NA" if pub["upper"] is None else pub["upper"]
+        scope = (
+            f" — for all {view.n_total} patients of the paper, not the {view.n} in this "
+            "filtered view"
+            if view.n != view.n_total
+            else ""
+        )
         st.caption(
             f"Paper ({pub['source']}): median {pub['value']} months "
-            f"[95% CI {pub['lower']}–{upper}]."
+            f"[95% CI {pub['lower']}–{upper}]{scope}."
         )
     st.caption(
         f"Kaplan-Meier with Greenwood 95% CI (log scale, as R survfit); medians as R "
