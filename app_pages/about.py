@@ -28,11 +28,18 @@ project = _project()
 licence = project.get("license", {}).get("text", "see the repository")
 
 page_header("About the data")
-cohort_sidebar()  # keeps the shared filter (and the cohort badge) consistent across pages
+view = cohort_sidebar()  # keeps the shared filter (and the cohort badge) consistent
 
 st.warning(
-    "**For teaching and research, not for clinical decisions.** The patients in this app are "
-    "synthetic: they reproduce the paper's published aggregates, not any real patient.",
+    "**For teaching and research, not for clinical decisions.** "
+    + (
+        "The app's own cohort is synthetic: it reproduces the paper's published aggregates, "
+        "not any real patient."
+        if view.reconstructed
+        else "The active cohort is your uploaded file (this browser session only); the app's "
+        "own cohort, used when no file is loaded, is synthetic: it reproduces the paper's "
+        "published aggregates, not any real patient."
+    ),
     icon=":material/school:",
 )
 

@@ -176,3 +176,18 @@ def test_about_page_cites_the_study_and_states_the_licence():
     headers = [h.value for h in at.header]
     for h in ("The study", "How the cohort was reconstructed", "Limitations", "How to cite"):
         assert h in headers
+
+
+def test_about_says_the_active_cohort_is_the_upload_when_one_is_loaded():
+    from tests.apptest import USER_KEY, shipped_cohort, uploaded_cohort
+
+    at = run_page(
+        "app_pages/about.py",
+        timeout=60,
+        check=False,
+        session_state={USER_KEY: uploaded_cohort(shipped_cohort().head(12))},
+    )
+    assert not at.exception
+    warning = at.warning[0].value
+    assert "your uploaded file" in warning
+    assert not warning.split("**")[-1].strip().startswith("The app's own cohort is synthetic")
