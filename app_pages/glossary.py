@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
+from app_pages._ui.render import md
 from app_pages._ui.views.pages import GLOSSARY
 from core.study import glossary
-
 
 METHODS = pd.DataFrame(
     [
@@ -58,7 +58,7 @@ by_section = glossary.terms_by_section()
 shown = {s: [t for t in ts if not query or _matches(t, query)] for s, ts in by_section.items()}
 n_shown = sum(len(ts) for ts in shown.values())
 if query and n_shown == 0:
-    st.info(f"No term matches “{query}”.")
+    st.info(f"No term matches “{md(query)}”.")
 
 st.markdown(
     "**Sections:** "

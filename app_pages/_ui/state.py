@@ -22,11 +22,13 @@ press.  :meth:`PageState.link` builds the query parameters of a view for ``st.pa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import streamlit as st
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from streamlit.errors import StreamlitAPIException
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -70,6 +72,8 @@ class PageState(Generic[M]):
         """
         kw: dict[str, Any] = {"key": self.key(name), **BIND}
         default = self.default(name)
+        if self.key(name) not in st.session_state:  # first draw: check what the link holds
+            self._check_link(name, options)
         if name in self.formats:
             kw["format_func"] = self.formats[name]
         if isinstance(default, list | tuple):  # multiselect: default = the allowed defaults
@@ -86,6 +90,40 @@ class PageState(Generic[M]):
             kw["value"] = default
         self.keep_valid(name, options)
         return kw
+
+    def _check_link(self, name: str, options: Sequence[Any] | None) -> None:
+        """Drop a link's value that the model refuses, with a visible note (never a crash).
+
+        Streamlit's binding ignores an unknown option or an out-of-range number by itself, but
+        raises on a non-finite number for a whole-number widget (``?km_h=1e309``); such a value
+        is removed before the widget reads it.  Either way the user is told what was ignored.
+        """
+        key = self.key(name)
+        raw = st.query_params.get_all(key)
+        if not raw:
+            return
+        problem = None
+        if options is not None:
+            fmt = self.formats.get(name, str)
+            shown = {_url_text(fmt(o)) for o in options}
+            if any(v not in shown for v in raw if v != ""):
+                problem = "not one of the choices"
+        else:
+            field = self.model.model_fields[name]
+            try:
+                TypeAdapter(Annotated[field.annotation, *field.metadata]).validate_python(
+                    _parse_scalar(raw[0], field.annotation)
+                )
+            except (ValidationError, ValueError, OverflowError):
+                problem = "not a valid value here"
+                _forget_link_value(key)
+        if problem:
+            from app_pages._ui.render import md
+
+            st.toast(
+                f"Ignored from the link: {md(key)} = {md(raw[0][:40])} ({problem}).",
+                icon=":material/link_off:",
+            )
 
     def keep_valid(self, name: str, options: Sequence[Any] | None) -> None:
         """Drop a kept value that is no longer allowed (another cohort, another filter)."""
@@ -123,6 +161,37 @@ class PageState(Generic[M]):
             else:
                 out[self.key(name)] = _url_text(fmt[name](v) if name in fmt else v)
         return out
+
+
+def _forget_link_value(key: str) -> None:
+    """Remove ``key`` from the address before a bound widget reads it.
+
+    Streamlit 1.67's binding seeds a widget from the address it was opened with and catches
+    ValueError/TypeError, but a whole-number ``number_input`` meets ``int(inf)`` and raises
+    OverflowError (``?cox_hd=inf`` stopped the page).  Its public ``st.query_params`` cannot
+    change that first address, hence the session's own object (guarded: if Streamlit's
+    internals move, the value is left to Streamlit).
+    """
+    try:
+        from streamlit.runtime.state.session_state_proxy import get_session_state
+
+        with get_session_state().query_params() as qp:
+            qp._initial_query_params.pop(key, None)
+            qp.remove_param(key)
+    except (AttributeError, ImportError, KeyError, StreamlitAPIException):
+        pass
+
+
+def _parse_scalar(text: str, annotation: Any) -> Any:
+    """A URL text as the field's type would read it (numbers checked for finiteness)."""
+    if annotation in (int, float) or str(annotation).startswith(("int", "float")):
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
+        return int(value) if annotation is int and value.is_integer() else value
+    if annotation is bool:
+        return {"true": True, "false": False}[text.lower()]
+    return text
 
 
 def _url_text(value: Any) -> str:
