@@ -1,4 +1,5 @@
-"""core.stats.compare against R (wilcox.test, kruskal.test, fisher.test, quantile, p.adjust)."""
+"""core.stats.compare against R (wilcox.test, kruskal.test, fisher.test, quantile, p.adjust,
+t.test, oneway.test)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.cohort.variables import cut_variable
 from core.stats.compare import (
     OVERALL,
     TEST_KRUSKAL,
@@ -17,35 +17,13 @@ from core.stats.compare import (
     TEST_WILCOX_EXACT,
     VariableSpec,
     compare_groups,
-    result_groups,
 )
 from core.stats.compare_sql import compare_groups_sql
-from core.study.paper_tables import PRESETS, compare_with_published
 from core.tables.compare import format_table
+from tests.helpers_compare import _data
 from tests.r_oracle import run_r
 
 TOL = 1e-6
-
-
-def _data(seed: int = 7) -> pd.DataFrame:
-    """Random cohort-like data: groups of unequal size, ties, missing values."""
-    rng = np.random.default_rng(seed)
-    n = 140
-    g4 = rng.choice(["A", "B", "C", "D"], n, p=[0.4, 0.3, 0.2, 0.1])
-    d = pd.DataFrame(
-        {
-            "g4": g4,
-            "g2": np.where(rng.random(n) < 0.45, "yes", "no"),
-            "cont": rng.normal(50, 10, n),  # no ties
-            "score": rng.integers(0, 8, n).astype(float),  # many ties
-            "lab": np.round(rng.lognormal(1, 0.8, n), 1),  # some ties
-            "cat3": rng.choice(["x", "y", "z"], n, p=[0.5, 0.3, 0.2]),
-            "flag": rng.random(n) < 0.3,
-        }
-    )
-    d.loc[rng.choice(n, 9, replace=False), "lab"] = np.nan
-    d.loc[rng.choice(n, 5, replace=False), "cat3"] = None
-    return d
 
 
 R_TESTS = """
@@ -227,20 +205,6 @@ def test_normal_variables_use_welch_and_anova_like_r(data):
     assert _p(four, "cont") == pytest.approx(r["f"], rel=TOL)
 
 
-def test_sql_path_equals_pandas_path(data):
-    con = duckdb.connect()
-    con.register("src", data)
-    con.execute("CREATE TABLE pts AS SELECT * FROM src")
-    variables = ["cont", "score", "lab", "cat3", "flag"]
-    a = compare_groups(data, "g4", variables, adjust="BH")
-    b = compare_groups_sql(con, "pts", "g4", variables, adjust="BH")
-    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
-    with pytest.raises(ValueError, match="not in"):
-        compare_groups_sql(con, "pts", "g4", ['cont"; DROP TABLE pts; --'])
-    with pytest.raises(ValueError, match="not found"):
-        compare_groups_sql(con, "nope", "g4", ["cont"])
-
-
 def test_smd_by_hand():
     d = pd.DataFrame({"g": list("aaaabbbb"), "x": [1, 2, 3, 4, 2, 4, 6, 8], "f": [1, 1, 0, 0] * 2})
     d["f"] = d["f"].astype(bool)
@@ -249,19 +213,6 @@ def test_smd_by_hand():
     assert res.loc[res["variable"] == "x", "smd"].iloc[0] == pytest.approx(2.5 / math.sqrt(25 / 6))
     # f: p = 0.5 in both groups -> 0
     assert res.loc[res["variable"] == "f", "smd"].iloc[0] == pytest.approx(0.0)
-
-
-def test_cut_variable_labels_and_missing():
-    d = pd.DataFrame({"sofa": [2, 6, 7, np.nan, 5.5], "y": [1, 2, 3, 4, 5]})
-    out = cut_variable(d, "sofa", 6)
-    col = out["sofa ≥ 6"]
-    assert list(col.cat.categories) == ["sofa < 6", "sofa ≥ 6"]
-    assert col.tolist()[:3] == ["sofa < 6", "sofa ≥ 6", "sofa ≥ 6"]
-    assert pd.isna(col.iloc[3])
-    res = compare_groups(out, "sofa ≥ 6", ["y"])
-    assert result_groups(res) == ["sofa < 6", "sofa ≥ 6"]
-    with pytest.raises(ValueError, match="numeric"):
-        cut_variable(pd.DataFrame({"s": ["a"]}), "s", 1)
 
 
 def test_bad_input_raises():
@@ -276,63 +227,6 @@ def test_bad_input_raises():
         compare_groups(d, "g", ["x"], adjust="sidak2")
     with pytest.raises(ValueError, match="duplicate"):
         compare_groups(d, "g", ["x", VariableSpec("x")])
-
-
-def test_format_table_shapes(data):
-    res = compare_groups(data, "g4", ["cont", "cat3", "flag"], group_order=["D", "C", "B", "A"])
-    assert result_groups(res) == ["D", "C", "B", "A"]
-    tab = format_table(res)
-    assert list(tab.columns[:2]) == ["Characteristic", "Overall (n = 140)"]
-    assert "p" in tab.columns and "SMD" not in tab.columns
-    flag = tab[tab["Characteristic"] == "flag"].iloc[0]
-    n_true = int(data["flag"].sum())
-    assert flag.iloc[1].startswith(f"{n_true} (")
-    # cat3: a header row with the p-value, then one row per level
-    i = tab.index[tab["Characteristic"] == "cat3"][0]
-    assert tab.loc[i, "p"] != "" and tab.loc[i + 1, "Characteristic"].strip() == "x"
-
-
-def test_presets_match_published_yaml():
-    from core.study.published import load_published
-
-    pub = {v["name"]: v for v in load_published()["variables"]}
-    for preset in PRESETS.values():
-        for spec in preset.variables:
-            assert spec.name in pub, (preset.key, spec.name)
-            assert pub[spec.name]["column"] == spec.column
-            assert pub[spec.name]["kind"] == spec.kind
-    assert PRESETS["table3"].group_order == (
-        "CRS",
-        "CRS or sepsis",
-        "Disease progression",
-        "Sepsis",
-    )
-    assert PRESETS["table4"].by == "outcome_1y"
-
-
-def test_compare_with_published_structure():
-    # a tiny synthetic cohort: only the structure is checked here (values: page tests)
-    rng = np.random.default_rng(1)
-    n = 30
-    d = pd.DataFrame(
-        {
-            "outcome_1y": rng.choice(["1-year survivor", "1-year decedent"], n),
-            "age": rng.integers(20, 80, n),
-            "sex": rng.choice(["M", "F"], n),
-        }
-    )
-    preset = PRESETS["table4"]
-    specs = [v for v in preset.variables if v.column in d.columns]
-    res = compare_groups(d, "outcome_1y", specs, group_order=preset.group_order)
-    cmp = compare_with_published(res, "table4")
-    age = cmp[(cmp["variable"] == "age") & (cmp["statistic"] == "median")]
-    assert set(age["group"]) == {"Overall", "1-year survivor", "1-year decedent"}
-    assert set(age["published"]) == {60.0, 58.0}  # Table 1 overall 60, Table 4 60 / 58
-    male = cmp[(cmp["variable"] == "male") & (cmp["statistic"] == "n")]
-    assert set(male["level"]) == {"M"}
-    assert male["recomputed"].notna().all()
-    # variables absent from the result are reported with NaN, not dropped
-    assert cmp.loc[cmp["variable"] == "sofa", "recomputed"].isna().all()
 
 
 R_EXCLUDED = """
@@ -380,125 +274,3 @@ def test_exclude_small_groups_two_groups_left_uses_wilcoxon():
     # only one group left -> no test, said why
     one = compare_groups(d[d["g"] != "b"], "g", ["x"], exclude_small_groups=True)
     assert math.isnan(_p(one, "x")) and "fewer than 2 groups left" in one["note"].iloc[0]
-
-
-def test_format_table_puts_statistics_before_published_columns(data):
-    res = compare_groups(data, "g2", ["cont"])
-    pub = pd.DataFrame(
-        {
-            "variable": ["cont", "cont"],
-            "level": ["", ""],
-            "group": ["no", ""],
-            "statistic": ["median", "p"],
-            "published": [50.0, 0.5],
-        }
-    )
-    cols = [str(c) for c in format_table(res, published=pub).columns]
-    assert cols.index("p") < cols.index("SMD") < cols.index("test") < cols.index("no (paper)")
-    assert cols.index("no (paper)") < cols.index("p (paper)")
-    assert all(cols.index("p") > i for i, c in enumerate(cols) if " (n = " in c)
-
-
-# --------------------------------------------------------------------------------------
-# display helpers (hand-written expectations)
-# --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("text", "significant"),
-    [("0.049", True), ("0.05", False), ("<0.001", True), ("", False), ("n/a", False)],
-)
-def test_is_significant(text, significant):
-    from core.tables.compare import is_significant
-
-    assert is_significant(text) is significant
-
-
-def test_is_significant_other_alpha():
-    from core.tables.compare import is_significant
-
-    assert is_significant("0.02", alpha=0.01) is False
-    assert is_significant("0.009", alpha=0.01) is True
-
-
-def test_too_small_groups_names_groups_under_two():
-    from core.tables.compare import too_small_groups
-
-    d = pd.DataFrame({"g": ["a", "a", "a", "b", "c", "c"], "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
-    assert too_small_groups(compare_groups(d, "g", ["x"])) == [("b", 1)]
-    d2 = d.assign(g=["a", "a", "a", "b", "b", "c"])
-    assert too_small_groups(compare_groups(d2, "g", ["x"])) == [("c", 1)]
-    d3 = d.assign(g=list("aabbcc"))
-    assert too_small_groups(compare_groups(d3, "g", ["x"])) == []
-
-
-def test_notes_table_drops_the_small_group_clause():
-    from core.tables.compare import notes_table
-
-    result = pd.DataFrame(
-        {
-            "variable": ["a", "a", "b", "c", "d"],
-            "label": ["A", "A", "B", "C", "D"],
-            "note": [
-                "tested without b (n = 1); 3 missing",
-                "tested without b (n = 1); 3 missing",
-                "",
-                "tested without b (n = 1)",
-                "ties",
-            ],
-        }
-    )
-    notes = notes_table(result)
-    assert notes.columns.tolist() == ["label", "note"]
-    assert notes["label"].tolist() == ["A", "D"]
-    assert notes["note"].tolist() == ["3 missing", "ties"]
-
-
-def test_tests_used_once_and_sorted():
-    from core.tables.compare import tests_used
-
-    result = pd.DataFrame(
-        {
-            "variable": ["a", "a", "b", "c", "d"],
-            "test": ["Fisher's exact", "Fisher's exact", "Kruskal-Wallis", "", "Fisher's exact"],
-        }
-    )
-    assert tests_used(result) == ["Fisher's exact", "Kruskal-Wallis"]
-    assert tests_used(result.assign(test="")) == []
-
-
-def test_published_agreement_counts_figures_not_p_values():
-    from core.tables.compare import published_agreement
-
-    published = pd.DataFrame(
-        {"statistic": ["n", "pct", "p", "median", "q1"], "matches": [True, False, False, True, 1]}
-    )
-    assert published_agreement(published) == (3, 4)
-
-
-def test_style_table_sections_paper_columns_and_significant_p():
-    from core.tables.compare import style_table
-
-    table = pd.DataFrame(
-        {
-            "Characteristic": ["Demographics", "Age (years)", "SOFA score"],
-            "Overall (n = 10)": ["", "60 [50–70]", "5 [3–8]"],
-            "p": ["", "0.01", "0.2"],
-            "Overall (paper)": ["", "61 [50–70]", "5 [3–8]"],
-            "_kind": ["section", "variable", "variable"],
-        }
-    )
-    styler = style_table(table)
-    assert styler.data.columns.tolist() == [
-        "Characteristic",
-        "Overall (n = 10)",
-        "p",
-        "Overall (paper)",
-    ]
-    styler._compute()
-    css = {k: dict(v) for k, v in styler.ctx.items()}
-    bold_band = {"font-weight": "700", "background-color": "#eef2f7"}
-    assert all(css[(0, j)] == bold_band for j in range(4))  # the section row
-    assert css[(1, 2)] == {"font-weight": "700"}  # p = 0.01 < 0.05
-    assert (2, 2) not in css or css[(2, 2)] == {}  # p = 0.2: plain
-    grey = {"color": "#6b7280", "font-style": "italic"}
-    assert css[(1, 3)] == grey and css[(2, 3)] == grey
-    assert (1, 0) not in css or css[(1, 0)] == {}

@@ -1,44 +1,29 @@
-"""Tests for core.cohort.ingest: formats, mapping, durations, event codings, hostile input, session.
+"""Tests for core.cohort.ingest: durations, event values, validation and rejected rows, hostile
+text, generic mode, session.
 
-Expected values are hand calculations (dates, 30.4375 days/month) or R (survival::Surv status
-coding, via tests/r_oracle.py). The hostile corpus is built in memory by
-tests/hostile/make_corpus.py; nothing is written to disk.
+Expected values are hand calculations (dates, 30.4375 days/month). The hostile corpus is built in
+memory by tests/hostile/make_corpus.py; nothing is written to disk.  Reading the file is tested in
+tests/test_read.py, the column mapping and event codings in tests/test_mapping.py, the downloads
+in tests/test_export.py.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import tempfile
 
 import duckdb
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from core.cohort import ingest as ingest_module
 from core.cohort.db import quote_ident
-from core.cohort.ingest import IngestReport, build_cohort, load_into_session, read_cohort
-from core.cohort.mapping import (
-    COHORT_COLUMNS,
-    apply_event_coding,
-    detect_event_coding,
-    suggest_mapping,
-    suggest_units,
-)
-from core.cohort.read import DEFAULT_MAX_BYTES, IngestError, read_table
-from core.export import (
-    accepted_csv,
-    dictionary_csv,
-    neutralise_formulas,
-    rejected_csv,
-    template_csv,
-)
+from core.cohort.ingest import IngestReport, load_into_session, read_cohort
+from core.cohort.mapping import COHORT_COLUMNS
+from core.cohort.read import IngestError
+from core.export import accepted_csv, rejected_csv
 from tests.hostile import make_corpus as M
-from tests.r_oracle import run_r
 
 
 @pytest.fixture(scope="module")
@@ -49,156 +34,6 @@ def corpus() -> dict[str, tuple[str, bytes]]:
 def _read(corpus, name: str, **kw) -> IngestReport:
     filename, data = corpus[name]
     return read_cohort(data, filename, **kw)
-
-
-def _raises(corpus, name: str, match: str, **kw) -> None:
-    filename, data = corpus[name]
-    with pytest.raises(IngestError, match=match):
-        read_cohort(data, filename, **kw)
-
-
-def _expected_base() -> pd.DataFrame:
-    return pd.DataFrame(
-        M.ROWS, columns=M.HEADER.split(","), index=pd.Index([2, 3, 4], name="row")
-    ).astype({"os_days": float})
-
-
-# ------------------------------------------------------------------ formats
-
-
-@pytest.mark.parametrize(
-    "name", ["comma", "semicolon_decimal_comma", "tab", "utf8_bom", "crlf", "utf16", "xlsx"]
-)
-def test_text_and_xlsx_variants_give_the_same_cohort(corpus, name):
-    rep = _read(corpus, name)
-    exp = _expected_base()
-    assert rep.rejected.empty
-    assert list(rep.accepted.index) == [2, 3, 4]
-    got = rep.accepted[exp.columns]
-    assert got["patient_id"].tolist() == exp["patient_id"].tolist()
-    assert got["age"].tolist() == exp["age"].tolist()
-    assert got["sex"].tolist() == ["M", "F", "M"]
-    assert got["icu_reason"].tolist() == ["CRS", "Sepsis", "Disease progression"]
-    np.testing.assert_allclose(got["os_days"].to_numpy(), [30.5, 400.0, 12.0], atol=1e-12)
-    assert got["os_event"].tolist() == [1, 0, 1]
-
-
-def test_sniffed_delimiter_and_decimal(corpus):
-    t = read_table(corpus["semicolon_decimal_comma"][1], "c.csv")
-    assert (t.delimiter, t.decimal) == (";", ",")
-    t = read_table(corpus["tab"][1], "c.tsv")
-    assert (t.delimiter, t.decimal) == ("\t", ".")
-    t = read_table(corpus["utf8_bom"][1], "c.csv")
-    assert t.df.columns[0] == "patient_id"  # BOM stripped
-
-
-def test_latin1_fallback(corpus):
-    rep = _read(corpus, "latin1")
-    assert any("not UTF-8" in w for w in rep.warnings)
-    assert rep.mapping["os_event"] == "statut" and rep.mapping["age"] == "âge"
-    assert rep.accepted["os_event"].tolist() == [1, 0]  # décédé / vivant
-    assert rep.accepted["os_days"].tolist() == [12.0, 30.0]
-
-
-def test_parquet(corpus):
-    rep = _read(corpus, "parquet")
-    assert rep.source_format == "parquet"
-    assert rep.mapping == {
-        "patient_id": "patient_id",
-        "age": "Age",
-        "ecog_ps": "ECOG",
-        "os_days": "time",
-        "os_event": "death",
-    }
-    assert rep.event_coding.name == "true/false"
-    assert rep.accepted["os_event"].tolist() == [1, 0, 1]
-    assert rep.accepted["ecog_ps"].tolist() == [1, 2, 0]
-    assert list(rep.accepted.index) == [2, 3, 4]
-
-
-def test_xlsx_named_csv_is_read_as_xlsx_with_warning(corpus):
-    rep = read_cohort(corpus["xlsx"][1], "cohort.csv")
-    assert rep.source_format == "xlsx"
-    assert any("named .csv" in w for w in rep.warnings)
-
-
-def test_xlsx_header_below_row_1_keeps_sheet_row_numbers():
-    data = M.xlsx_bytes(
-        [["Cohort export"], [], ["patient_id", "os_days", "os_event"], ["A", 5, 1], ["B", -1, 0]]
-    )
-    rep = read_cohort(data, "x.xlsx")
-    assert list(rep.accepted.index) == [4]
-    assert rep.rejected[["row", "column", "value"]].values.tolist() == [[5, "os_days", "-1"]]
-
-
-# ------------------------------------------------------------------ formulas
-
-
-def test_xlsx_formulas_are_never_evaluated():
-    data = M.xlsx_bytes(
-        [["patient_id", "os_days", "os_event"], ["P1", 10, 1], ["P2", 20, 0]],
-        formulas={"B3": "=B2*2"},
-    )
-    # Excel's cached result (999) is used; the formula (=20) is not computed.
-    rep = read_cohort(M.with_cached_values(data, {"B3": "999"}), "x.xlsx")
-    assert rep.accepted["os_days"].tolist() == [10.0, 999.0]
-    assert any("formulas are never evaluated" in w for w in rep.warnings)
-
-
-def test_xlsx_formula_without_cached_value_is_empty_and_rejected(corpus):
-    rep = _read(corpus, "xlsx_formulas")
-    assert any("without a saved value" in w for w in rep.warnings)
-    assert sorted(map(tuple, rep.rejected[["row", "column"]].values.tolist())) == [
-        (2, "patient_id"),
-        (3, "os_days"),
-    ]
-
-
-def test_formula_text_kept_then_neutralised_on_export(corpus):
-    rep = _read(
-        corpus,
-        "formula_cells",
-        mode="generic",
-        mapping={"os_days": "os_days", "os_event": "os_event"},
-    )
-    ids = rep.accepted["patient_id"].tolist()
-    assert ids == ['=HYPERLINK("http://evil.example","x")', "@SUM(A1)", "TAB"]  # stripped \t
-    assert rep.accepted["note"].tolist() == ["+cmd|' /C calc'!A0", "-2+3", "safe"]
-    safe = neutralise_formulas(rep.accepted)
-    assert safe["patient_id"].tolist() == [
-        '\'=HYPERLINK("http://evil.example","x")',
-        "'@SUM(A1)",
-        "TAB",
-    ]
-    assert safe["note"].tolist() == ["'+cmd|' /C calc'!A0", "'-2+3", "safe"]
-    assert safe["os_days"].tolist() == [10.0, 20.0, 30.0]  # numbers untouched
-    csv_text = accepted_csv(rep).decode("utf-8-sig")
-    assert "\n=" not in csv_text and ",=" not in csv_text and ",+" not in csv_text
-
-
-def test_neutralise_formulas_every_trigger_and_headers():
-    df = pd.DataFrame({"=cmd": ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "ok", None], "n": range(8)})
-    out = neutralise_formulas(df)
-    assert list(out.columns) == ["'=cmd", "n"]
-    assert out["'=cmd"].tolist() == ["'=1+1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "ok", None]
-    assert out["n"].tolist() == list(range(8))
-
-
-def test_neutralise_formulas_after_spaces_and_full_width_signs():
-    df = pd.DataFrame({"v": ["  =HYPERLINK(1)", " +1", "\uff1d1", "a=1", "1-2"]})
-    out = neutralise_formulas(df)["v"].tolist()
-    assert out == ["'  =HYPERLINK(1)", "' +1", "'\uff1d1", "a=1", "1-2"]
-
-
-def test_rejected_csv_is_neutralised():
-    data = b"patient_id,os_days,os_event\nP1,=1+1,1\n=evil(),5,1\nP3,7,0\n"
-    rep = read_cohort(data, "f.csv")
-    out = pd.read_csv(io.BytesIO(rejected_csv(rep)), encoding="utf-8-sig", dtype=str)
-    assert out.columns.tolist() == ["row", "column", "value", "reason"]
-    assert out[["row", "column", "value"]].values.tolist() == [["2", "os_days", "'=1+1"]]
-    # '=evil()' is a valid (text) patient id: accepted, neutralised on export
-    assert rep.accepted["patient_id"].tolist() == ["=evil()", "P3"]
-    assert "'=evil()" in accepted_csv(rep).decode("utf-8-sig")
 
 
 # ------------------------------------------------------------------ durations
@@ -260,73 +95,7 @@ def test_months_from_header_name_and_stated_unit():
         read_cohort(b"time,status\n2,dead\n", "m.csv", units={"os_days": "fortnights"})
 
 
-# ------------------------------------------------------------------ event coding
-
-
-@pytest.mark.parametrize(
-    ("event", "censored", "coding"),
-    [
-        ("1", "0", "0/1"),
-        ("1.0", "0.0", "0/1"),
-        ("2", "1", "1/2"),
-        ("TRUE", "FALSE", "true/false"),
-        ("yes", "no", "yes/no"),
-        ("Oui", "Non", "yes/no"),
-        ("dead", "alive", "dead/alive"),
-        ("Décédé", "Vivant", "dead/alive"),
-        ("DECEDEE", "vivante", "dead/alive"),
-    ],
-)
-def test_event_codings(event, censored, coding):
-    data = f"time,status\n10,{event}\n20,{censored}\n30,{event}\n".encode()
-    t = read_table(data, "e.csv")
-    assert detect_event_coding(t.df["status"]).name == coding
-    rep = build_cohort(t)
-    assert rep.event_coding.name == coding
-    assert rep.accepted["os_event"].tolist() == [1, 0, 1]
-
-
-def test_r_surv_status_agrees_for_codings_r_accepts():
-    """survival::Surv(time, status) turns 0/1, TRUE/FALSE and 1/2 into status 1 = event."""
-    d = pd.DataFrame(
-        {
-            "time": [10, 20, 30, 40],
-            "s01": [1, 0, 1, 0],
-            "s12": [2, 1, 2, 1],
-            "stf": ["TRUE", "FALSE", "TRUE", "FALSE"],
-        }
-    )
-    r = run_r(
-        'd <- read.csv(Sys.getenv("ORACLE_IN"))\n'
-        "res <- data.frame("
-        "s01 = Surv(d$time, d$s01)[, 'status'], "
-        "s12 = Surv(d$time, d$s12)[, 'status'], "
-        "stf = Surv(d$time, as.logical(d$stf))[, 'status'])\n"
-        'write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)\n',
-        d,
-    )
-    for col in ("s01", "s12", "stf"):
-        ours, bad = apply_event_coding(d[col], detect_event_coding(d[col]))
-        assert not bad.any()
-        assert ours.tolist() == r[col].astype(int).tolist()
-
-
-def test_event_coding_ambiguous_or_unknown():
-    with pytest.raises(IngestError, match="every value is 1"):
-        detect_event_coding(pd.Series(["1", "1"]))
-    with pytest.raises(IngestError, match="0, 1 and 2"):
-        detect_event_coding(pd.Series([0, 1, 2]))
-    with pytest.raises(IngestError, match="not recognised"):
-        detect_event_coding(pd.Series(["maybe", "perhaps"]))
-    with pytest.raises(IngestError, match="no values"):
-        detect_event_coding(pd.Series(["", None]))
-    # all-1 column once the user states the coding
-    rep = read_cohort(b"time,status\n1,1\n2,1\n", "a.csv", event_coding="0/1")
-    assert rep.accepted["os_event"].tolist() == [1, 1]
-    rep = read_cohort(b"time,status\n1,1\n2,1\n", "a.csv", event_coding="1/2")
-    assert rep.accepted["os_event"].tolist() == [0, 0]
-    with pytest.raises(IngestError, match="unknown event coding"):
-        read_cohort(b"time,status\n1,1\n", "a.csv", event_coding="sometimes")
+# ------------------------------------------------------------------ event values
 
 
 def test_unrecognised_event_values_are_rejected_rows():
@@ -339,75 +108,6 @@ def test_unrecognised_event_values_are_rejected_rows():
 
 
 # ------------------------------------------------------------------ refusals
-
-
-@pytest.mark.parametrize(
-    ("name", "match"),
-    [
-        ("empty", "file is empty"),
-        ("whitespace_only", "file is empty"),
-        ("binary_junk", "binary data"),
-        ("binary_junk_no_nul", "binary data"),
-        ("text_as_xlsx", r"extension \.xlsx but its content is plain text"),
-        ("text_as_parquet", r"extension \.parquet but its content is plain text"),
-        ("legacy_xls", r"legacy Excel 97-2003 \(\.xls\)"),
-        ("pdf", "PDF document"),
-        ("zip_not_xlsx", "ZIP archive but not an Excel workbook"),
-        ("truncated_parquet", "truncated or corrupt"),
-        ("html_page", "HTML/XML document"),
-        ("json", "JSON"),
-        ("header_only", "header row but no data rows"),
-        ("ragged", "row 3 has 4 fields but the rows above have 2"),
-        ("zip_bomb", "zip bomb"),
-    ],
-)
-def test_hostile_files_are_refused_with_a_clear_message(corpus, name, match):
-    _raises(corpus, name, match)
-
-
-def test_ingest_error_is_a_value_error():
-    assert issubclass(IngestError, ValueError)
-
-
-def test_oversize_is_refused_before_parsing():
-    data = b"time,status\n" + b"1,1\n" * (DEFAULT_MAX_BYTES // 4 + 1)
-    assert len(data) > DEFAULT_MAX_BYTES
-    with pytest.raises(IngestError, match=r"file is 10\.0 MB; the upload limit is 10\.0 MB"):
-        read_cohort(data, "big.csv")
-    with pytest.raises(IngestError, match="upload limit is 1 KB"):
-        read_cohort(b"x" * 2000, "big.csv", max_bytes=1024)
-
-
-def test_one_million_rows_csv_ends_in_a_clear_message():
-    data = b"os_days,os_event\n" + b"1,0\n" * 1_000_000  # 4 MB: under the size limit
-    assert len(data) < DEFAULT_MAX_BYTES
-    with pytest.raises(IngestError, match=r"about 1,000,000 rows; the limit is 200,000"):
-        read_cohort(data, "big.csv")
-
-
-def test_one_million_rows_parquet_uses_metadata():
-    table = pa.table({"os_days": np.ones(1_000_000), "os_event": np.zeros(1_000_000, "int8")})
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    with pytest.raises(IngestError, match=r"1,000,000 rows; the limit is 200,000"):
-        read_cohort(buf.getvalue(), "big.parquet")
-
-
-def test_too_many_columns_is_refused_before_parsing():
-    wide = b",".join(b"c%d" % i for i in range(5_000)) + b"\n" + b"1," * 4_999 + b"1\n"
-    with pytest.raises(IngestError, match="about 5,000 columns; the limit is 1,000"):
-        read_cohort(wide, "wide.csv")
-
-
-def test_row_limit_exact_boundary_csv_and_xlsx():
-    rows = b"".join(b"%d,%d\n" % (i, i % 2) for i in range(1, 11))
-    assert len(read_cohort(b"time,status\n" + rows, "r.csv", max_rows=10).accepted) == 10
-    with pytest.raises(IngestError, match="more than 9 data rows"):
-        read_cohort(b"time,status\n" + rows, "r.csv", max_rows=9)
-    x = M.xlsx_bytes([["time", "status"], *[[i, i % 2] for i in range(1, 11)]])
-    assert len(read_cohort(x, "r.xlsx", max_rows=10).accepted) == 10
-    with pytest.raises(IngestError, match="more than 9 data rows"):
-        read_cohort(x, "r.xlsx", max_rows=9)
 
 
 def test_missing_survival_columns_are_named():
@@ -425,32 +125,7 @@ def test_missing_survival_columns_are_named():
         )
 
 
-# ------------------------------------------------------------------ headers & text
-
-
-def test_duplicate_headers_are_renamed_and_reported(corpus):
-    rep = _read(corpus, "duplicate_headers")
-    t = read_table(corpus["duplicate_headers"][1], "d.csv")
-    assert list(t.df.columns) == ["id", "age", "Age (2)", "time", "status", "age (3)"]
-    assert sum("duplicate column name" in w for w in rep.warnings) == 2
-    assert rep.mapping["age"] == "age"
-    assert rep.accepted["age"].tolist() == [60, 50]
-
-
-def test_all_empty_columns_dropped(corpus):
-    t = read_table(corpus["all_empty_column"][1], "e.csv")
-    assert list(t.df.columns) == ["id", "time", "status"]
-    assert any("3 all-empty column(s) ignored" in w for w in t.warnings)
-
-
-def test_blank_lines_keep_user_row_numbers():
-    data = b"patient_id,os_days,os_event\nP1,10,1\n\nP3,abc,1\nP4,5,x\nP5,1e3,0\n"
-    rep = read_cohort(data, "r.csv")
-    assert list(rep.accepted.index) == [2, 6]
-    assert rep.rejected[["row", "column", "value", "reason"]].values.tolist() == [
-        [4, "os_days", "abc", "not a number"],
-        [5, "os_event", "x", "not a valid event value for coding '0/1'"],
-    ]
+# ------------------------------------------------------------------ rejected rows & hostile text
 
 
 def test_rejected_rows_named_by_row_and_column():
@@ -510,63 +185,7 @@ def test_quote_ident():
     assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
-def test_unicode_junk_in_headers_and_values(corpus):
-    rep = _read(corpus, "unicode_junk")
-    assert rep.mapping == {
-        "patient_id": "id",
-        "age": "age",
-        "os_days": "time",
-        "os_event": "status",
-    }
-    assert rep.accepted["patient_id"].tolist() == ["\U0001f600\u0301", "Z\u0327\ufeff"]
-    assert any("invisible/control" in w for w in rep.warnings)
-
-
 # ------------------------------------------------------------------ mapping
-
-
-@pytest.mark.parametrize(
-    ("header", "target"),
-    [
-        ("Age (years)", "age"),
-        ("AGE", "age"),
-        ("âge", "age"),
-        (" Age ", "age"),
-        ("time", "os_days"),
-        ("survival_days", "os_days"),
-        ("Survival (days)", "os_days"),
-        ("OS_months", "os_days"),
-        ("status", "os_event"),
-        ("death", "os_event"),
-        ("dead", "os_event"),
-        ("Décès", "os_event"),
-        ("PS", "ecog_ps"),
-        ("ECOG", "ecog_ps"),
-        ("SOFA score", "sofa"),
-        ("Sexe", "sex"),
-        ("Reason for ICU admission", "icu_reason"),
-        ("ICU admission date", "os_start_date"),
-        ("Date of death", "os_end_date"),
-    ],
-)
-def test_suggest_mapping_synonyms(header, target):
-    assert suggest_mapping([header, "unrelated"]) == {target: header}
-
-
-def test_suggest_mapping_uses_each_column_once_and_prefers_exact_names():
-    cols = ["time", "os_days", "status", "icu_death", "death"]
-    m = suggest_mapping(cols)
-    assert m["os_days"] == "os_days" and m["icu_death"] == "icu_death"
-    assert m["os_event"] == "status"
-    assert len(set(m.values())) == len(m)
-    assert suggest_units({"os_days": "OS (months)", "pfs_days": "pfs"}) == {
-        "os_days": "months",
-        "pfs_days": "days",
-    }
-    assert set(suggest_mapping(["age", "time", "status"], mode="generic")) == {
-        "os_days",
-        "os_event",
-    }
 
 
 def test_missing_optional_columns_listed_in_warnings():
@@ -708,19 +327,7 @@ def test_nothing_is_written_to_disk(corpus, tmp_path, monkeypatch):
     assert list(cwd.iterdir()) == [] and list(tmp.iterdir()) == []
 
 
-def test_template_and_dictionary_downloads():
-    t = pd.read_csv(io.BytesIO(template_csv()))
-    assert list(t.columns) == list(COHORT_COLUMNS) and t.empty
-    d = pd.read_csv(io.BytesIO(dictionary_csv()))
-    assert "column" in d.columns and set(COHORT_COLUMNS) <= set(d["column"])
-
-
-def test_leading_blank_lines_title_lines_and_negative_event_codes():
-    rep = read_cohort(b"\n\nid,time,status\na,1,1\nb,2,-1\nc,3,0\n", "x.csv")
-    assert list(rep.accepted.index) == [4, 6]
-    assert rep.rejected[["row", "column", "value"]].values.tolist() == [[5, "status", "-1"]]
-    with pytest.raises(IngestError, match="delete them so the header is row 1"):
-        read_cohort(b"My cohort\nid,time,status\na,1,1\n", "x.csv")
+# ------------------------------------------------------------------ validation
 
 
 def test_pfs_event_ambiguity_falls_back_to_os_coding():

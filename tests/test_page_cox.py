@@ -2,7 +2,7 @@
 cohort.
 
 No number is typed here: the page must agree with core.stats.cox.fit on the same cohort
-(core.stats.cox.fit itself is checked against R in tests/test_cox.py) and with the paper's model
+(core.stats.cox.fit itself is checked against R in tests/test_cox_*.py) and with the paper's model
 (core.study.model.paper_model: terms, HRs, endpoint, horizon). URLs are built by the page's view
 state (``COX.link``), as the story builds its links.
 """

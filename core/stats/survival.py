@@ -1,6 +1,7 @@
 """Survival analysis matching R's ``survival`` package (Therneau), vectorised with NumPy.
 
-Every estimator here is checked against R in ``tests/test_survival.py``:
+Every estimator is checked against R in ``tests/test_survival.py``, ``test_logrank.py`` and
+``test_competing.py``:
 
 * :func:`kaplan_meier` = ``survfit(Surv(time, status) ~ group, conf.type=...)`` (Greenwood
   variance; ``std.err`` is the standard error of the cumulative hazard, i.e. se(S)/S) and the

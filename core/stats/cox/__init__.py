@@ -1,6 +1,6 @@
 """Cox proportional-hazards models matching R's ``survival`` package (Therneau), in NumPy.
 
-Every estimator is checked against R in ``tests/test_cox.py``:
+Every estimator is checked against R in ``tests/test_cox_*.py``:
 
 * :func:`fit_cox` = ``coxph(Surv(time, status) ~ x1 + ..., ties = "efron")``: the Newton-Raphson
   iteration of ``survival``'s C routine ``coxfit6`` is reproduced step for step (start at 0,

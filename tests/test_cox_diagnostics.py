@@ -1,0 +1,210 @@
+"""core.stats.cox.diagnostics and core.stats.cox.concordance against R's survival package
+(cox.zph, concordance, survfit.coxph and survfit for calibration) and a brute-force pair count;
+the bootstrap C-index is checked for its seeding and bookkeeping.
+
+Expected values are R literals (with the R call in a comment) or computed live with
+``tests.r_oracle.run_r``.  Tolerance 1e-6 unless stated.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.stats.cox.concordance import concordance_index
+from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
+from core.stats.cox.fit import fit_cox
+from tests.helpers_cox import TOL, lung_data, step_data, tied_data
+from tests.r_oracle import run_r
+
+
+# --------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lung() -> pd.DataFrame:
+    return lung_data()
+
+
+# --------------------------------------------------------------------------------------
+# concordance
+# --------------------------------------------------------------------------------------
+def brute_concordance(t, e, r):
+    conc = disc = tx = 0
+    for i, j in itertools.permutations(range(len(t)), 2):
+        if e[i] == 1 and (t[i] < t[j] or (t[i] == t[j] and e[j] == 0)):
+            if r[i] > r[j]:
+                conc += 1
+            elif r[i] < r[j]:
+                disc += 1
+            else:
+                tx += 1
+    return conc, disc, tx
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_concordance_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n = 60
+    t = rng.integers(1, 8, n).astype(float)
+    e = rng.integers(0, 2, n)
+    r = rng.integers(0, 5, n).astype(float)
+    cc = concordance_index(t, e, r, counts=True)
+    assert (cc["concordant"], cc["discordant"], cc["tied_x"]) == brute_concordance(t, e, r)
+
+
+def test_concordance_vs_r():
+    d = tied_data(11).assign(risk=lambda x: np.round(x["x1"], 1))
+    r = run_r(
+        """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+cc <- concordance(Surv(time, status) ~ risk, data = d, reverse = TRUE)
+write.csv(data.frame(t(cc$count), c = cc$concordance), Sys.getenv("ORACLE_OUT"),
+          row.names = FALSE)
+""",
+        d,
+    )
+    cc = concordance_index(d["time"], d["status"], d["risk"], counts=True)
+    assert cc["concordant"] == r["concordant"][0]
+    assert cc["discordant"] == r["discordant"][0]
+    assert cc["tied_x"] == r["tied.x"][0]
+    assert cc["tied_y"] == r["tied.y"][0]
+    assert cc["tied_xy"] == r["tied.xy"][0] > 0
+    assert cc["concordance"] == pytest.approx(r["c"][0], abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# cox.zph
+# --------------------------------------------------------------------------------------
+R_ZPH = """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+fit <- coxph(FORMULA, data = d)
+z <- cox.zph(fit)
+tab <- data.frame(kind = "table", term = rownames(z$table), a = z$table[, 1],
+                  b = z$table[, 2], c = z$table[, 3])
+y <- as.data.frame(z$y)
+res <- tab
+for (j in seq_len(ncol(y))) res <- rbind(res, data.frame(kind = "y", term = colnames(y)[j],
+                                         a = y[, j], b = z$x, c = z$time))
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+def check_zph(res, df, formula, tol=TOL):
+    z = ph_test(res)
+    r = run_r(R_ZPH.replace("FORMULA", formula), df)
+    rt = r[r["kind"] == "table"]
+    np.testing.assert_allclose(z.table["chisq"], rt["a"], rtol=0, atol=tol)
+    np.testing.assert_allclose(z.table["df"], rt["b"])
+    np.testing.assert_allclose(z.table["p"], rt["c"], rtol=0, atol=tol)
+    ry = r[r["kind"] == "y"]
+    for k, term in enumerate(z.table["term"][:-1]):
+        part = ry.iloc[k * len(z.residuals) : (k + 1) * len(z.residuals)]
+        np.testing.assert_allclose(z.residuals[term], part["a"], rtol=0, atol=tol)
+        np.testing.assert_allclose(z.residuals["x"], part["b"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(z.residuals["time"], part["c"], rtol=0, atol=1e-12)
+    return z
+
+
+def test_zph_lung_literals(lung):
+    # R: cox.zph(coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung))$table
+    z = ph_test(fit_cox(lung, "time", "status", ["age", "sex", "ph_ecog"]))
+    expected = np.array(
+        [
+            [0.18798767365229, 1, 0.664596763116371],
+            [2.30543722740497, 1, 0.128921998810965],
+            [2.05424877405441, 1, 0.151782098908100],
+            [4.46365758875861, 3, 0.215554945341796],
+        ]
+    )
+    np.testing.assert_allclose(z.table[["chisq", "df", "p"]].to_numpy(), expected, atol=1e-10)
+    # cox.zph(fit)$y[1, ] (time 5): age 0.0596552515373, sex 3.00589500373,
+    # ph.ecog -2.2292645718607
+    np.testing.assert_allclose(
+        z.residuals.iloc[0][["age", "sex", "ph_ecog"]].to_numpy(dtype=float),
+        [0.0596552515373, 3.00589500373, -2.2292645718607],
+        atol=1e-10,
+    )
+
+
+def test_zph_lung_live(lung):
+    res = fit_cox(lung, "time", "status", ["age", "sex", "ph_ecog"])
+    check_zph(res, lung.dropna(subset=["ph_ecog"]), "Surv(time, status) ~ age + sex + ph_ecog")
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_zph_tied_data(seed):
+    d = tied_data(seed)
+    res = fit_cox(d, "time", "status", ["x1", "x2", "x3"])
+    check_zph(res, d, "Surv(time, status) ~ x1 + x2 + x3")
+
+
+def test_zph_factor_term():
+    # a 3-level factor is one term with df = 2 (cox.zph terms = TRUE)
+    d = tied_data(23)
+    res = fit_cox(d, "time", "status", ["x1", "grp"])
+    z = check_zph(res, d, "Surv(time, status) ~ x1 + grp")
+    assert z.table.set_index("term").loc["grp", "df"] == 2
+
+
+# --------------------------------------------------------------------------------------
+# calibration and bootstrap
+# --------------------------------------------------------------------------------------
+def test_calibration_vs_r():
+    d = tied_data(51, n=200, n_times=30)
+    res = fit_cox(d, "time", "status", ["x1", "x2"])
+    cal = calibration(d, res, horizon=8, groups=3)
+    lp = res.model.linear_predictor()
+    grp = pd.qcut(lp, 3, labels=False) + 1
+    r = run_r(
+        """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+fit <- coxph(Surv(time, status) ~ x1 + x2, data = d)
+sf <- survfit(fit, newdata = d)
+pred <- summary(sf, times = 8)$surv
+km <- summary(survfit(Surv(time, status) ~ g, data = d), times = 8)
+res <- data.frame(g = 1:3, pred = tapply(c(pred), d$g, mean), obs = km$surv,
+                  lo = km$lower, hi = km$upper)
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+""",
+        d.assign(g=grp),
+    )
+    t = cal.table
+    np.testing.assert_allclose(t["predicted"], r["pred"], atol=TOL)
+    np.testing.assert_allclose(t["observed"], r["obs"], atol=TOL)
+    np.testing.assert_allclose(t["obs_lower"], r["lo"], atol=TOL)
+    np.testing.assert_allclose(t["obs_upper"], r["hi"], atol=TOL)
+    assert t["n"].sum() == res.n
+
+
+def test_bootstrap_cindex_seeded_with_progress():
+    d = tied_data(61, n=80)
+    calls = []
+    a = bootstrap_cindex(
+        d, "time", "status", ["x1", "x2"], n_boot=15, seed=3, progress=lambda i, n: calls.append(i)
+    )
+    b = bootstrap_cindex(d, "time", "status", ["x1", "x2"], n_boot=15, seed=3)
+    assert calls == list(range(1, 16))
+    assert a.corrected == b.corrected
+    assert a.apparent == pytest.approx(fit_cox(d, "time", "status", ["x1", "x2"]).concordance)
+    assert a.corrected == pytest.approx(a.apparent - a.replicates["optimism"].mean())
+    assert len(a.replicates) + a.n_failed == 15
+    # Harrell: the apparent C is optimistic on average
+    assert a.optimism > -0.05
+
+
+def test_bootstrap_with_selection_runs():
+    d = step_data(seed=44, n=120)
+    out = bootstrap_cindex(
+        d,
+        "time",
+        "status",
+        ["strong", "medium"],
+        n_boot=4,
+        seed=1,
+        selection={"candidates": ["strong", "medium", "noise1"], "entry": 0.2, "removal": 0.1},
+    )
+    assert len(out.replicates) + out.n_failed == 4

@@ -1,0 +1,57 @@
+"""R parity and edge cases for core/stats/logrank.py (logrank, logrank_trend, univariable_hr).
+
+Expected values come from R's survival package, quoted with the R call that produced them
+(survdiff, the score test of coxph(..., ties = "exact")), or from hand reasoning.  lifelines'
+``load_lung`` codes status 0 = censored / 1 = dead, R's ``lung`` 1 = censored / 2 = dead;
+``Surv(time, status)`` reads both the same way.
+
+The live-R checks of logrank, logrank_trend, pairwise_logrank and univariable_hr share one Rscript
+run with the Kaplan-Meier checks, so they are in tests/test_survival.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.stats.logrank import logrank, logrank_trend, univariable_hr
+from tests.helpers_survival import TOL, _assert_close, _lung, _random_set
+
+
+# ------------------------------------------------------------------------------------------------
+# R's lung: quoted values
+# ------------------------------------------------------------------------------------------------
+def test_lung_logrank_quoted():
+    # R: s <- survdiff(Surv(time, status) ~ sex, data = lung); s$chisq; pchisq(s$chisq, 1, lower=F)
+    lr = logrank(_lung(), "time", "status", "sex")
+    assert abs(lr.statistic - 10.3267419548856) < TOL
+    assert lr.dof == 1
+    assert abs(lr.p_value - 0.00131116452035549) < TOL
+    assert lr.warning is None
+
+
+def test_lung_trend_quoted():
+    d = _lung().dropna(subset=["ph.ecog"])
+    # R: coxph(Surv(time, status) ~ ph.ecog, data = d, ties = "exact")$score  (= 17.8751207625279)
+    # and identically sum(w * (O - E))^2 / (t(w) %*% survdiff(...)$var %*% w)
+    tr = logrank_trend(d, "time", "status", "ph.ecog")
+    assert abs(tr.statistic - 17.8751207625279) < TOL
+    assert abs(tr.p_value - 2.35884767413181e-05) < TOL
+    assert tr.warning is not None  # ph.ecog = 3 has one patient
+    # R: survdiff(Surv(time, status) ~ ph.ecog, data = d)$chisq
+    assert abs(logrank(d, "time", "status", "ph.ecog").statistic - 21.962131682476) < TOL
+
+
+# ------------------------------------------------------------------------------------------------
+# edge cases (hand calculations)
+# ------------------------------------------------------------------------------------------------
+def test_univariable_hr_levels_without_events():
+    d = _random_set(21, 3, n=120)
+    d.loc[d["g"] == "G2", "status"] = 0
+    hr = univariable_hr(d, "time", "status", "g", reference="G0")
+    assert np.isnan(hr.loc[hr["level"] == "G2", "hr"]).all()
+    assert np.isfinite(hr.loc[hr["level"] == "G1", "hr"]).all()
+    # the estimate for G1 equals the fit without the event-free level (the limit of R's MLE)
+    alone = univariable_hr(d[d["g"] != "G2"], "time", "status", "g", reference="G0")
+    _assert_close(hr["hr"].iloc[1], alone["hr"].iloc[1], "hr")
+    none_ref = univariable_hr(d, "time", "status", "g", reference="G2")
+    assert none_ref.loc[~none_ref["reference"], "hr"].isna().all()
