@@ -47,7 +47,7 @@ COLD_RUNS = 3
 REGISTRY_N = 100_000
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if not p.stem.startswith("_"))
+PAGES = sorted(p.stem for p in (ROOT / "app_pages").glob("*.py") if not p.stem.startswith("_"))
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:
@@ -225,7 +225,7 @@ CHOICES = {
     "cmp_by": "sex",
     "cmp_adj": "holm",  # its labels ("None", "Holm", ...) are not its values
     "cox_mode": "pick",
-    "cox_ep": "pfs",
+    "cox_endpoint": "pfs",
     "cox_hz": "none",
     "calc_mode": "refit",
     "calc_reason0": "Sepsis",
@@ -296,7 +296,7 @@ def _time_widget(at, kind: str, key: str, original, new) -> tuple[float, float |
 def _apptest(stem: str, query: dict[str, str]):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / f"{stem}.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{stem}.py"), default_timeout=120)
     for k, v in query.items():
         at.query_params[k] = v
     return at
@@ -335,12 +335,12 @@ def _page_rows(stem: str, query: dict[str, str]) -> list[list[str]]:
     at = _apptest(stem, query)
     at.run()
     try:  # the shared sidebar filter (the same widget on every page)
-        everything = list(at.sidebar.multiselect(key="_f_icu_reason").value)
-        at.sidebar.multiselect(key="_f_icu_reason").set_value(everything[:-1])
+        everything = list(at.sidebar.multiselect(key="f_reason").value)
+        at.sidebar.multiselect(key="f_reason").set_value(everything[:-1])
         t1 = _timed_run(at)
-        at.sidebar.multiselect(key="_f_icu_reason").set_value(everything)
+        at.sidebar.multiselect(key="f_reason").set_value(everything)
         _timed_run(at)
-        at.sidebar.multiselect(key="_f_icu_reason").set_value(everything[:-1])
+        at.sidebar.multiselect(key="f_reason").set_value(everything[:-1])
         rows.append([label, "sidebar filter (reason)", ms(t1), ms(_timed_run(at)), ""])
     except (KeyError, IndexError, ValueError):
         pass

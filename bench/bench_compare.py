@@ -160,7 +160,7 @@ def main() -> None:
     t_core = min(s for name, _, _, s in rows if name.startswith("compare_groups") and "4" in name)
     t_tableone = tableone_time(d, variables, categorical, continuous)
 
-    print(f"\ncore.compare benchmark ({n:,} synthetic patients)")
+    print(f"\ncore.stats.compare benchmark ({n:,} synthetic patients)")
     print(f"{'step':42s} {'rows':>9s} {'vars':>5s} {'seconds':>9s}")
     for name, k, v, s in rows:
         print(f"{name:42s} {k:>9,d} {v:>5d} {s:>9.3f}")
