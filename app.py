@@ -48,13 +48,18 @@ ONE_ENTRY_PER_VIEW = """<script>
   if (h.__oneEntryPerView) { return; }
   h.__oneEntryPerView = true;
   const push = h.pushState.bind(h);
+  const replace = h.replaceState.bind(h);
   let held = null;
+  h.replaceState = function (state, title, url) {  // a newer address wins over a held clear
+    if (held !== null) { clearTimeout(held); held = null; }
+    return replace(state, title, url);
+  };
   h.pushState = function (state, title, url) {
     const next = new URL(url, window.location.href);
     if (next.pathname === window.location.pathname) {
       if (next.search === "" && window.location.search !== "") {
         clearTimeout(held);
-        held = setTimeout(function () { held = null; h.replaceState(state, title, url); }, 1500);
+        held = setTimeout(function () { held = null; replace(state, title, url); }, 1500);
         return;
       }
       return h.replaceState(state, title, url);

@@ -111,10 +111,13 @@ class PageState(Generic[M]):
         else:
             field = self.model.model_fields[name]
             try:
-                TypeAdapter(Annotated[field.annotation, *field.metadata]).validate_python(
-                    _parse_scalar(raw[0], field.annotation)
+                kind = (
+                    Annotated[field.annotation, *field.metadata]
+                    if field.metadata
+                    else field.annotation
                 )
-            except (ValidationError, ValueError, OverflowError):
+                TypeAdapter(kind).validate_python(_parse_scalar(raw[0], field.annotation))
+            except (ValidationError, ValueError, OverflowError, KeyError):
                 problem = "not a valid value here"
                 _forget_link_value(key)
         if problem:

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.cohort.schema import level_order
-from core.cohort.variables import DERIVED_INDICATORS
+from core.cohort.variables import DERIVED_INDICATORS, NOT_PREDICTORS
 from core.stats.cox.fit import CoxResult, fit_cox, fit_cox_fixed
 from core.stats.cox.predict import predict_survival
 from core.study.model import paper_model
@@ -151,6 +151,42 @@ def make_profile(**values: Any) -> PatientProfile:
         raise ProfileError(_describe_errors(err)) from None
 
 
+def input_bounds(name: str) -> tuple[int, int]:
+    """Allowed range of a profile input as :class:`PatientProfile` validates it.
+
+    ``ecog_ps`` and ``sofa``: (lowest, highest) points; ``label``: (min, max) length.
+
+    >>> input_bounds("ecog_ps"), input_bounds("sofa"), input_bounds("label")
+    ((0, 4), (0, 24), (1, 40))
+    """
+    lo = hi = None
+    for rule in PatientProfile.model_fields[name].metadata:
+        lo = getattr(rule, "ge", getattr(rule, "min_length", lo))
+        hi = getattr(rule, "le", getattr(rule, "max_length", hi))
+    if lo is None or hi is None:
+        raise KeyError(f"{name!r} is not a bounded profile input")
+    return int(lo), int(hi)
+
+
+def baseline_profile(
+    extra: Mapping[str, Any] | None = None, *, label: str = "Reference"
+) -> PatientProfile:
+    """The model's zero: the first reason for ICU admission (not disease progression), the
+    lowest ECOG PS and SOFA; ``extra`` gives the refit model's additional covariates."""
+    return make_profile(
+        label=label,
+        icu_reason=ICU_REASONS[0],
+        ecog_ps=input_bounds("ecog_ps")[0],
+        sofa=input_bounds("sofa")[0],
+        extra=dict(extra or {}),
+    )
+
+
+def describe_profile(profile: PatientProfile) -> str:
+    """A profile's inputs in one line: ``'CRS, PS 0, SOFA 0'``."""
+    return f"{profile.icu_reason}, PS {profile.ecog_ps}, SOFA {profile.sofa}"
+
+
 def profile_row(profile: PatientProfile) -> dict[str, Any]:
     """The profile as a cohort-like row (icu_reason, reason_dp, ecog_ps, sofa, extras)."""
     return {
@@ -251,6 +287,24 @@ def build_model(
     else:
         raise ValueError(f"mode must be 'published' or 'refit', got {mode!r}")
     return CalculatorModel(mode, res, covs, hr, horizon_days, duration, event)
+
+
+def extra_candidates(cohort: pd.DataFrame) -> list[str]:
+    """Columns a refit model may add to the paper's covariates, in the cohort's order.
+
+    Numeric or boolean columns that are neither identifiers, endpoints nor outcomes
+    (:data:`core.cohort.variables.NOT_PREDICTORS`) nor already among the paper's covariates
+    (or the column one of them is derived from, e.g. ``icu_reason`` for ``reason_dp``).
+    """
+    covariates = paper_model().covariates
+    sources = {DERIVED_INDICATORS[c][0] for c in covariates if c in DERIVED_INDICATORS}
+    taken = NOT_PREDICTORS | set(covariates) | sources
+    return [
+        c
+        for c in cohort.columns
+        if c not in taken
+        and (pd.api.types.is_numeric_dtype(cohort[c]) or pd.api.types.is_bool_dtype(cohort[c]))
+    ]
 
 
 def _profiles_frame(model: CalculatorModel, profiles: Sequence[PatientProfile]) -> pd.DataFrame:

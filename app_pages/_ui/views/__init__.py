@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app_pages._ui.state import PageState
+from app_pages._ui.views.calculator import CALCULATOR
 from app_pages._ui.views.compare import COMPARE
 from app_pages._ui.views.cox import COX
+from app_pages._ui.views.pages import GLOSSARY, YOUR_DATA
 from app_pages._ui.views.survival import SURVIVAL
 
 
@@ -31,8 +33,8 @@ PAGES: dict[str, PageEntry] = {
     "compare": PageEntry("app_pages/compare.py", COMPARE),
     "survival": PageEntry("app_pages/survival.py", SURVIVAL),
     "cox": PageEntry("app_pages/cox.py", COX),
-    "calculator": PageEntry("app_pages/calculator.py"),
-    "your_data": PageEntry("app_pages/your_data.py"),
-    "glossary": PageEntry("app_pages/glossary.py"),
+    "calculator": PageEntry("app_pages/calculator.py", CALCULATOR),
+    "your_data": PageEntry("app_pages/your_data.py", YOUR_DATA),
+    "glossary": PageEntry("app_pages/glossary.py", GLOSSARY),
     "about": PageEntry("app_pages/about.py"),
 }
