@@ -44,7 +44,7 @@ STREAMLIT_OWNED = {
 
 def _url_paths() -> list[str]:
     """Every page file of the app, as st.navigation serves it (file stem; overview = /)."""
-    stems = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if not p.stem.startswith("_"))
+    stems = sorted(p.stem for p in (ROOT / "app_pages").glob("*.py") if not p.stem.startswith("_"))
     return ["" if s == "overview" else s for s in stems]
 
 
