@@ -55,7 +55,7 @@ df = view.df
 if view.n == 0:
     st.warning("No patient passes the current filter: widen it in the sidebar.")
     st.stop()
-catalog = variable_catalog(df.columns)
+catalog = variable_catalog(df)
 options = [NONE, *grouping_columns(df)]  # outcomes too: Table 4 groups by the 1-year outcome
 
 c1, c2, c3 = st.columns([1.3, 1.2, 1])

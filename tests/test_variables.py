@@ -62,3 +62,23 @@ def test_derived_reason_dp():
     out = add_derived(df)
     assert out["reason_dp"].tolist()[:3] == [0.0, 1.0, 0.0]
     assert np.isnan(out["reason_dp"].iloc[3])
+
+
+def test_identifier_like_text_and_repeated_groupings_are_not_offered():
+    from core.cohort.variables import grouping_columns, looks_like_identifier
+    from core.study.paper_tables import variable_catalog
+
+    n = 20
+    df = pd.DataFrame(
+        {
+            "record": [f"P{i:02d}" for i in range(n)],  # a generic upload's own identifier
+            "arm": ["A", "B"] * (n // 2),
+            "death_1y": [True, False] * (n // 2),
+            "outcome_1y": ["1-year decedent", "1-year survivor"] * (n // 2),
+            "os_days": range(1, n + 1),
+        }
+    )
+    assert looks_like_identifier(df["record"]) and not looks_like_identifier(df["arm"])
+    assert not looks_like_identifier(df["os_days"])  # numbers are never identifiers here
+    assert grouping_columns(df) == ["arm", "outcome_1y"]  # death_1y repeats outcome_1y
+    assert "record" not in variable_catalog(df) and "arm" in variable_catalog(df)

@@ -131,16 +131,16 @@ SOFA_INPUTS = (
         ("platelets_g_l", "Platelets (x10^9/L)", 0.0, 2000.0, 200.0, None, "s_plt"),
     ),
     (
-        ("bilirubin_umol_l", "Bilirubin (umol/L)", 0.0, 1000.0, 10.0, None, "s_bili"),
+        ("bilirubin_umol_l", "Bilirubin (µmol/L)", 0.0, 1000.0, 10.0, None, "s_bili"),
         ("map_mmhg", "MAP (mmHg)", 0.0, 200.0, 75.0, None, "s_map"),
-        ("dopamine", "Dopamine (ug/kg/min)", 0.0, 50.0, 0.0, None, "s_dopa"),
-        ("dobutamine", "Dobutamine (ug/kg/min)", 0.0, 50.0, 0.0, None, "s_dobu"),
+        ("dopamine", "Dopamine (µg/kg/min)", 0.0, 50.0, 0.0, None, "s_dopa"),
+        ("dobutamine", "Dobutamine (µg/kg/min)", 0.0, 50.0, 0.0, None, "s_dobu"),
     ),
     (
-        ("epinephrine", "Epinephrine (ug/kg/min)", 0.0, 5.0, 0.0, 0.01, "s_epi"),
-        ("norepinephrine", "Norepinephrine (ug/kg/min)", 0.0, 5.0, 0.0, 0.01, "s_nor"),
+        ("epinephrine", "Epinephrine (µg/kg/min)", 0.0, 5.0, 0.0, 0.01, "s_epi"),
+        ("norepinephrine", "Norepinephrine (µg/kg/min)", 0.0, 5.0, 0.0, 0.01, "s_nor"),
         ("gcs", "Glasgow coma scale", 3, 15, 15, None, "s_gcs"),
-        ("creatinine_umol_l", "Creatinine (umol/L)", 0.0, 3000.0, 80.0, None, "s_creat"),
+        ("creatinine_umol_l", "Creatinine (µmol/L)", 0.0, 3000.0, 80.0, None, "s_creat"),
     ),
 )
 

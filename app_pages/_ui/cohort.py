@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from app_pages._ui.state import BIND
 from core.cohort import db
-from core.cohort.schema import CohortFilter
+from core.cohort.schema import CohortFilter, column_label
 
 RECONSTRUCTED_LABEL = "Reconstructed from published aggregates — not patient data"
 
@@ -293,9 +293,13 @@ def page_header(title: str, intro: str | None = None) -> None:
 
 def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
     """Show a clear message and return False when the active cohort lacks columns."""
-    missing = [c for c in needed if c not in view.columns]
+    missing = [c for c in needed if c not in view.columns or view.df[c].isna().all()]
     if missing:
-        st.info(f"{what} needs the column(s) {', '.join(missing)}, absent from the active cohort.")
+        names = ", ".join(column_label(c) for c in missing)  # in words, not internal names
+        st.info(
+            f"{what} needs {names}, not in the active cohort. On *Your data*, map the file's "
+            "columns to them."
+        )
         return False
     if view.n == 0:
         st.warning("No patient passes the current filter: widen it in the sidebar.")

@@ -143,7 +143,7 @@ def published_caption(published: pd.DataFrame | None) -> None:
     if published is not None:
         ok, n_fig = published_agreement(published)
         st.caption(
-            f"Grey italic columns: the published values. {ok} of {n_fig} published counts, "
+            f"Grey columns: the published values. {ok} of {n_fig} published counts, "
             "percentages and quartiles are reproduced to their printed precision; p-values "
             "are recomputed (the paper's own printed p-values are not all consistent with its "
             "counts)."

@@ -158,10 +158,10 @@ def ph_section(res) -> None:
 
 def epv_section(res) -> None:
     st.subheader("Events per variable", help=HELP["epv"])
-    if res.epv < EPV_MIN:
-        st.warning(
-            f"{res.events} events for {len(res.summary)} coefficient(s): {res.epv:.1f} events per "
-            "variable (< 10). Estimates are unstable and optimistic."
+    if res.epv < EPV_MIN:  # the model tab already warns: state the numbers, once
+        st.markdown(
+            f"**{res.epv:.1f}** events per variable ({res.events} events for "
+            f"{len(res.summary)} coefficient(s)), below the usual minimum of 10."
         )
     else:
         st.success(f"{res.epv:.1f} events per variable (>= 10).")

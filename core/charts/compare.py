@@ -37,15 +37,65 @@ def _title_lines(label: str, width_px: int) -> str | list[str]:
     return textwrap.wrap(label, chars) if len(label) > chars else label
 
 
+MAX_POINTS = 2_000  # jittered points drawn at most; above, a seeded sample (the box stays exact)
+
+
+def _box_stats(data: pd.DataFrame) -> pd.DataFrame:
+    """Per group: quartiles (R type 7) and Tukey whiskers (furthest values within 1.5 IQR)."""
+    rows = []
+    for g, v in data.groupby("group", observed=True)["value"]:
+        x = v.astype(float)
+        q1, med, q3 = x.quantile([0.25, 0.5, 0.75]).tolist()
+        iqr = q3 - q1
+        inside = x[(x >= q1 - 1.5 * iqr) & (x <= q3 + 1.5 * iqr)]
+        rows.append(
+            {"group": g, "q1": q1, "median": med, "q3": q3, "lo": inside.min(),
+             "hi": inside.max(), "n": len(x)}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _aggregated_strip(data, x, y, color, label: str, order: list) -> alt.LayerChart:
+    """A large cohort: the box from five numbers per group, a sample of the points.
+
+    The chart's size then no longer grows with the number of patients (Altair refuses more
+    than 5,000 rows, and every row would travel to the browser).
+    """
+    stats = _box_stats(data)
+    base = alt.Chart(stats).encode(x=x, color=color)
+    whisker = base.mark_rule().encode(
+        y=alt.Y("lo:Q", title=_short_axis_title(label), scale=alt.Scale(zero=False)), y2="hi:Q"
+    )
+    box = base.mark_bar(size=38, opacity=0.45).encode(y="q1:Q", y2="q3:Q")
+    mid = base.mark_tick(size=38, thickness=2, color="#222").encode(y="median:Q")
+    sample = data.sample(n=MAX_POINTS, random_state=2024) if len(data) > MAX_POINTS else data
+    pts = (
+        alt.Chart(sample)
+        .transform_calculate(jitter="(random() - 0.5) * 30")
+        .mark_circle(size=14, opacity=0.35)
+        .encode(x=x, xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-40, 40])), y=y,
+                color=color)
+    )  # fmt: skip
+    width = max(WIDTH_PER_GROUP * len(order), 220)
+    title = _title_lines(f"{label} ({len(sample):,} of {len(data):,} points shown)", width)
+    return (whisker + box + mid + pts).properties(width=width, height=HEIGHT, title=title)
+
+
 def continuous_strip(
     df: pd.DataFrame, column: str, by: str | None, label: str, groups: Sequence[str] | None = None
 ) -> alt.Chart:
-    """Box plot and jittered points of ``column`` per group of ``by`` (or overall)."""
+    """Box plot and jittered points of ``column`` per group of ``by`` (or overall).
+
+    Above :data:`MAX_POINTS` patients the box is computed here (same quartiles and whiskers)
+    and a seeded sample of the points is drawn.
+    """
     data = _frame(df, column, by, groups)
     order = list(groups) if groups else sorted(data["group"].unique())
     x = alt.X("group:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160))
     color = alt.Color("group:N", sort=order, scale=alt.Scale(range=PALETTE), legend=None)
     y = alt.Y("value:Q", title=_short_axis_title(label), scale=alt.Scale(zero=False))
+    if len(data) > MAX_POINTS:
+        return _aggregated_strip(data, x, y, color, label, order)
     box = (
         alt.Chart(data)
         .mark_boxplot(size=38, opacity=0.45, extent=1.5, outliers=False)

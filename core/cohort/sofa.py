@@ -10,15 +10,15 @@ Respiration    PaO2/FiO2 (mmHg): >= 400 -> 0; < 400 -> 1; < 300 -> 2; < 200 *wit
                respiratory support the score is capped at 2.
 Coagulation    Platelets (x10^9/L = x10^3/mm3): >= 150 -> 0; < 150 -> 1; < 100 -> 2;
                < 50 -> 3; < 20 -> 4.
-Liver          Bilirubin (umol/L): < 20 -> 0; 20-32 -> 1; 33-101 -> 2; 102-204 -> 3;
+Liver          Bilirubin (µmol/L): < 20 -> 0; 20-32 -> 1; 33-101 -> 2; 102-204 -> 3;
                > 204 -> 4 (for non-integer values: [20, 33) -> 1, [33, 102) -> 2,
                [102, 204] -> 3).
 Cardiovascular MAP >= 70 mmHg and no vasopressor -> 0; MAP < 70 -> 1; dopamine <= 5 or
                dobutamine (any dose) -> 2; dopamine > 5 or epinephrine <= 0.1 or
                norepinephrine <= 0.1 -> 3; dopamine > 15 or epinephrine > 0.1 or
-               norepinephrine > 0.1 -> 4 (ug/kg/min, given for at least 1 hour).
+               norepinephrine > 0.1 -> 4 (µg/kg/min, given for at least 1 hour).
 CNS            Glasgow coma scale: 15 -> 0; 13-14 -> 1; 10-12 -> 2; 6-9 -> 3; < 6 -> 4.
-Renal          Creatinine (umol/L): < 110 -> 0; 110-170 -> 1; 171-299 -> 2; 300-440 -> 3;
+Renal          Creatinine (µmol/L): < 110 -> 0; 110-170 -> 1; 171-299 -> 2; 300-440 -> 3;
                > 440 -> 4 (non-integer values: [110, 171) -> 1, [171, 300) -> 2,
                [300, 440] -> 3); or urine output < 500 mL/day -> 3, < 200 mL/day -> 4
                (the worse of the two criteria counts).
@@ -75,16 +75,16 @@ class SofaInput(BaseModel):
         None, ge=0, le=2000, description="Platelets, x10^9/L (= x10^3/mm3)"
     )
     bilirubin_umol_l: float | None = Field(
-        None, ge=0, le=1000, description="Total bilirubin, umol/L (mg/dL x 17.1)"
+        None, ge=0, le=1000, description="Total bilirubin, µmol/L (mg/dL x 17.1)"
     )
     map_mmhg: float | None = Field(None, ge=0, le=200, description="Mean arterial pressure, mmHg")
-    dopamine: float = Field(0.0, ge=0, le=50, description="Dopamine, ug/kg/min (>= 1 h)")
-    dobutamine: float = Field(0.0, ge=0, le=50, description="Dobutamine, ug/kg/min (>= 1 h)")
-    epinephrine: float = Field(0.0, ge=0, le=5, description="Epinephrine, ug/kg/min (>= 1 h)")
-    norepinephrine: float = Field(0.0, ge=0, le=5, description="Norepinephrine, ug/kg/min (>= 1 h)")
+    dopamine: float = Field(0.0, ge=0, le=50, description="Dopamine, µg/kg/min (>= 1 h)")
+    dobutamine: float = Field(0.0, ge=0, le=50, description="Dobutamine, µg/kg/min (>= 1 h)")
+    epinephrine: float = Field(0.0, ge=0, le=5, description="Epinephrine, µg/kg/min (>= 1 h)")
+    norepinephrine: float = Field(0.0, ge=0, le=5, description="Norepinephrine, µg/kg/min (>= 1 h)")
     gcs: int | None = Field(None, ge=3, le=15, description="Glasgow coma scale, 3-15 points")
     creatinine_umol_l: float | None = Field(
-        None, ge=0, le=3000, description="Serum creatinine, umol/L (mg/dL x 88.4)"
+        None, ge=0, le=3000, description="Serum creatinine, µmol/L (mg/dL x 88.4)"
     )
     urine_ml_day: float | None = Field(None, ge=0, le=20000, description="Urine output, mL/day")
 

@@ -66,6 +66,22 @@ def cut_labels(name: str, threshold: float) -> tuple[str, str]:
     return f"{name} < {threshold:g}", f"{name} ≥ {threshold:g}"
 
 
+def looks_like_identifier(s: pd.Series) -> bool:
+    """Text with a different value on every row (at least 10): an identifier, whatever its name.
+
+    A generic upload may keep its record numbers in a column the dictionary does not know
+    ("P01", "P02", ...); describing or grouping by it means nothing.
+    """
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    values = s.dropna()
+    return len(values) >= 10 and values.nunique() == len(values)
+
+
+#: derived columns that repeat another grouping: offered once (Table 4's 1-year outcome)
+SAME_GROUPS = {"death_1y": "outcome_1y"}
+
+
 def grouping_columns(df: pd.DataFrame, *, outcomes: bool = True) -> list[str]:
     """Columns of ``df`` that may define groups (Compare, Survival, the sidebar's choices).
 
@@ -78,6 +94,8 @@ def grouping_columns(df: pd.DataFrame, *, outcomes: bool = True) -> list[str]:
     for col in df.columns:
         r = role(col)
         if r in ("identifier", "endpoint") or (not outcomes and r == "outcome"):
+            continue
+        if SAME_GROUPS.get(col) in df.columns or looks_like_identifier(df[col]):
             continue
         s = df[col]
         k = s.nunique(dropna=True)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from core.cohort.schema import column_label, level_order
-from core.cohort.variables import role
+from core.cohort.variables import looks_like_identifier, role
 from core.stats.compare import SEP, VariableSpec, level_str
 from core.study.published import load_published
 
@@ -276,10 +276,15 @@ def catalog_spec(column: str) -> VariableSpec:
     return spec
 
 
-def variable_catalog(columns) -> dict[str, VariableSpec]:
-    """Every describable column of ``columns`` (not the identifier nor an endpoint column),
-    in the data's order, each with its :func:`catalog_spec`."""
-    return {c: catalog_spec(c) for c in columns if role(c) not in ("identifier", "endpoint")}
+def variable_catalog(df: pd.DataFrame) -> dict[str, VariableSpec]:
+    """Every describable column of ``df`` (not the identifier nor an endpoint column, nor a
+    text column that is an identifier by its values), in the data's order, each with its
+    :func:`catalog_spec`."""
+    return {
+        c: catalog_spec(c)
+        for c in df.columns
+        if role(c) not in ("identifier", "endpoint") and not looks_like_identifier(df[c])
+    }
 
 
 def by_section(catalog: dict[str, VariableSpec]) -> list[str]:
