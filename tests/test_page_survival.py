@@ -235,3 +235,18 @@ def test_the_papers_median_is_labelled_as_the_whole_cohorts_when_filtered():
     assert "for all" not in next(
         c.value for c in unfiltered.caption if c.value.startswith("Paper (")
     )
+
+
+def test_small_group_shows_the_test_with_a_warning_and_a_permutation_p():
+    """By reason for ICU admission the disease-progression group has 4 patients (Table 3)."""
+    from core.stats.logrank import logrank, logrank_permutation
+
+    at = run_page(PAGE, timeout=120, **SURVIVAL.link(group="icu_reason"))
+    cohort = shipped_cohort()
+    lr = logrank(cohort, "os_days", "os_event", "icu_reason")
+    assert lr.warning  # the reconstruction keeps the paper's group of 4
+    shown = " ".join(m.value for m in at.markdown)
+    assert f"{lr.statistic:.2f}" in shown  # the test is shown, not hidden
+    warning = next(w.value for w in at.warning if "Small groups" in w.value)
+    perm = logrank_permutation(cohort, "os_days", "os_event", "icu_reason")
+    assert "Permutation log-rank" in warning and f"{perm:.3f}"[:4] in warning

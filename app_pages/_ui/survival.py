@@ -9,9 +9,16 @@ from app_pages._ui.render import chart_download, chart_spec, csv_download, md, s
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
 from core.stats.competing import cumulative_incidence, cumulative_incidence_at
-from core.stats.logrank import logrank, logrank_trend, pairwise_logrank, univariable_hr
+from core.stats.logrank import (
+    logrank,
+    logrank_permutation,
+    logrank_trend,
+    pairwise_logrank,
+    univariable_hr,
+)
 from core.stats.survival import DAYS_PER_MONTH, truncate_at
 from core.study.published import load_published
+from core.tables.format import p_phrase
 from core.tables.survival import (
     format_chi2_test,
     format_cif_table,
@@ -70,10 +77,14 @@ def km_tests(
         st.info("Only one group is present: no comparison.")
         return
     lr = logrank(data, duration, event, gcol)
-    if lr.warning:
-        st.warning(f"No test shown: {md(lr.warning)}.")
-        return
     st.markdown(f"**Log-rank** {format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
+    if lr.warning:  # small groups: the chi-square p is shown with a warning and a permutation p
+        perm = logrank_permutation(data, duration, event, gcol)
+        st.warning(
+            f"Small groups: {md(lr.warning)}. Permutation log-rank (2,000 seeded relabellings "
+            f"of the groups, no chi-square approximation): {p_phrase(perm)}.",
+            icon=":material/warning:",
+        )
     if ordered:
         tr = logrank_trend(data, duration, event, gcol)
         test = format_chi2_test(tr.statistic, 1, tr.p_value)

@@ -307,3 +307,46 @@ def univariable_hr(
             }
         )
     return pd.DataFrame(rows)
+
+
+def logrank_permutation(
+    df: pd.DataFrame,
+    duration: str,
+    event: str,
+    group: str,
+    *,
+    n_resamples: int = 2000,
+    seed: int = 20170701,
+) -> float:
+    """Permutation p-value of the log-rank statistic, for groups too small for the chi-square.
+
+    The group labels are shuffled over the patients (their times and events fixed) and the
+    ``survdiff`` statistic recomputed; p = share of shuffles at least as extreme, with
+    ``scipy.stats.permutation_test`` (independent samples, ``(b + 1) / (B + 1)``).  This is
+    the conditional test that R's ``coin::logrank_test(distribution = approximate(B))``
+    approximates; seeded, so the same data give the same p.
+    """
+    from scipy.stats import permutation_test  # scipy.stats: only when the test is asked for
+
+    d = _prepare(df, duration, event, group)
+    _need_two_groups(d, group)
+    idx = [np.flatnonzero(d.gidx == k) for k in range(len(d.levels))]
+    idx = [i for i in idx if len(i)]
+
+    def statistic(*samples: np.ndarray) -> float:
+        gidx = np.empty(len(d.time), dtype=np.int64)
+        for k, rows in enumerate(samples):
+            gidx[rows.astype(np.int64)] = k
+        perm = _Data(d.time, d.event, gidx, tuple(range(len(samples))))
+        return _logrank_data(perm)[0]
+
+    res = permutation_test(
+        idx,
+        statistic,
+        permutation_type="independent",
+        n_resamples=n_resamples,
+        alternative="greater",
+        vectorized=False,
+        random_state=np.random.default_rng(seed),
+    )
+    return float(res.pvalue)
