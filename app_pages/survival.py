@@ -16,6 +16,7 @@ from app_pages._ui.survival import (
     km_downloads,
     km_tests,
     switch_unit,
+    two_groups,
 )
 from app_pages._ui.views.common import NONE, group_label
 from app_pages._ui.views.survival import ENDPOINTS, HORIZON, PRESET_GROUP
@@ -24,9 +25,7 @@ from app_pages._ui.views.survival import SURVIVAL_PRESETS as PRESETS
 from core.charts import survival as ch
 from core.cohort.schema import level_order
 from core.cohort.variables import (
-    default_threshold,
     grouping_columns,
-    is_continuous,
     is_post_admission,
     make_groups,
 )
@@ -50,7 +49,8 @@ def _custom() -> None:
 
 
 def _new_group() -> None:
-    st.session_state.pop(VIEW.key("cut"), None)  # the next column's cut starts at its median
+    for name in ("cut", "split", "merge"):  # the next column starts as one group per level
+        st.session_state.pop(VIEW.key(name), None)
     _custom()
 
 
@@ -88,11 +88,9 @@ group_col = state.group if state.group in groups else NONE
 if group_col != NONE and is_post_admission(group_col):
     post_admission_warning([group_label(group_col)], "comparing survival by it")
 duration, event, endpoint_name, y_title = ENDPOINTS[state.endpoint]
-threshold = None
-if group_col != NONE and is_continuous(df[group_col]):
-    kw = VIEW.widget("cut")
-    kw["value"] = default_threshold(df[group_col])
-    threshold = g2.number_input(f"Cut {group_label(group_col)} at (default: median)", **kw)
+threshold = merge = None
+if group_col != NONE:
+    threshold, merge = two_groups(VIEW, df[group_col], group_label(group_col), g2, _custom)
 horizon = horizon_slider(VIEW, state.unit, max_t, on_change=_custom)
 st.caption(f"Horizon: day {horizon:.0f} = {horizon / DAYS_PER_MONTH:.1f} months.")
 t1, t2, t3, t4 = st.columns(4)
@@ -110,7 +108,8 @@ if group_col == NONE:
     data, gcol, ordered, levels = df, None, False, ("All",)
 else:
     short = group_label(group_col) if len(group_label(group_col)) <= 16 else group_col
-    grouping = make_groups(df, group_col, threshold, label=short, order=level_order(group_col))
+    order = level_order(group_col)
+    grouping = make_groups(df, group_col, threshold, label=short, order=order, merge=merge)
     data, gcol, ordered, levels = grouping.df, grouping.column, grouping.ordered, grouping.levels
     if grouping.n_missing:
         st.caption(

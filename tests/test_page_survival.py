@@ -250,3 +250,23 @@ def test_small_group_shows_the_test_with_a_warning_and_a_permutation_p():
     warning = next(w.value for w in at.warning if "Small groups" in w.value)
     perm = logrank_permutation(cohort, "os_days", "os_event", "icu_reason")
     assert "Permutation log-rank" in warning and f"{perm:.3f}"[:4] in warning
+
+
+def test_ordinal_cut_and_merged_levels_give_two_groups_with_log_rank_and_hr():
+    """PS ≥ 2 vs < 2 (Table 1: 22 + 6 vs 11 + 32), and disease progression vs the other three
+    reasons (Table 3: 4 vs 67), each with its log-rank test from core on the same split."""
+    from core.cohort.variables import make_groups
+    from core.stats.logrank import logrank
+
+    cohort = shipped_cohort()
+    ps = run_page(PAGE, timeout=120, **SURVIVAL.link(group="ecog_ps", split=True, cut=2))
+    med = frame_with(ps, "N")
+    assert med["N"].tolist() == [43, 28]
+    split = make_groups(cohort, "ecog_ps", 2.0, label="ECOG PS")
+    lr = logrank(split.df, "os_days", "os_event", split.column)
+    assert f"{lr.statistic:.2f}" in " ".join(m.value for m in ps.markdown)
+    dp = run_page(
+        PAGE, timeout=120,
+        **SURVIVAL.link(group="icu_reason", split=True, merge=("Disease progression",)),
+    )  # fmt: skip
+    assert frame_with(dp, "N")["N"].tolist() == [4, 67]

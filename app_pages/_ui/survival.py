@@ -8,6 +8,8 @@ import streamlit as st
 from app_pages._ui.render import chart_download, chart_spec, csv_download, md, show_chart
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
+from core.cohort.schema import level_order
+from core.cohort.variables import default_threshold, is_continuous, order_levels
 from core.stats.competing import cumulative_incidence, cumulative_incidence_at
 from core.stats.logrank import (
     logrank,
@@ -28,6 +30,33 @@ from core.tables.survival import (
 
 CR_COLUMNS = ["os_days", "os_event", "pfs_days", "pfs_event"]
 FIGURE_WIDTH = 600
+
+
+def two_groups(view: PageState, s: pd.Series, label: str, where, on_change):
+    """The cut of a numeric grouping or the levels of a categorical one put together.
+
+    A continuous column is always cut (default: its median); an ordinal or categorical one
+    becomes two groups when "Two groups" is on: ``PS ≥ 2`` vs ``< 2``, or chosen levels vs the
+    others (disease progression vs the three other reasons, as in the paper's model).
+    Returns ``(threshold, merge)``, at most one of them set.
+    """
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if not is_continuous(s):
+        split = where.toggle(
+            "Two groups", on_change=on_change, help="Cut at a value, or put levels together "
+            "against the others", **view.widget("split"),
+        )  # fmt: skip
+        if not split:
+            return None, None
+        if not numeric:
+            order = level_order(str(s.name))
+            levels = [str(v) for v in order_levels(s.dropna().unique().tolist(), order)]
+            kw = {**view.widget("merge", levels), "default": levels[:1]}
+            merge = where.multiselect(f"First group ({label})", levels, on_change=on_change, **kw)
+            return None, (merge or None)
+    kw = {**view.widget("cut"), "value": default_threshold(s)}
+    cut = where.number_input(f"Cut {label} at (≥ goes up; default: median)", **kw)
+    return cut, None
 
 
 def horizon_step(max_t: int) -> int:

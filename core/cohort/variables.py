@@ -58,6 +58,22 @@ def add_derived(df: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Data
 MAX_LEVELS = 8
 
 
+def level_text(level) -> str:
+    """A level as text: a whole float without its decimals (``2.0 -> '2'``)."""
+    if isinstance(level, float) and level.is_integer():
+        return str(int(level))
+    return str(level)
+
+
+def order_levels(levels, order: Sequence | None) -> list:
+    """``levels`` in ``order`` (others after, sorted), else sorted."""
+    out = sorted(levels, key=lambda v: (str(type(v)), v))
+    if order is not None:
+        rank = {v: i for i, v in enumerate(order)}
+        out = sorted(out, key=lambda v: (v not in rank, rank.get(v, 0)))
+    return out
+
+
 def cut_labels(name: str, threshold: float) -> tuple[str, str]:
     """Names of the two groups of a variable cut at ``threshold``: ``name < t``, ``name ≥ t``.
 
@@ -155,13 +171,18 @@ def make_groups(
     *,
     label: str | None = None,
     order: list | tuple | None = None,
+    merge: Sequence | None = None,
 ) -> Grouping:
-    """Grouping by a categorical column, or by a continuous one cut at ``threshold``.
+    """Grouping by a categorical column, or by a numeric one cut at ``threshold``.
 
-    Continuous columns (see :func:`is_continuous`) are cut into ``"<label> < t"`` and
-    ``"<label> ≥ t"`` (threshold default: the median; label default: the column name).  Rows with
-    a missing group are dropped and counted; levels are those present (no empty groups), in
-    ``order`` when given (e.g. the data dictionary's order; others follow, sorted), else sorted.
+    Continuous columns (see :func:`is_continuous`) are always cut, into ``"<label> < t"`` and
+    ``"<label> ≥ t"`` (threshold default: the median; label default: the column name); an
+    ordinal one (e.g. ECOG PS) is cut when ``threshold`` is given (PS < 2 vs PS ≥ 2).
+    ``merge`` makes two groups of a categorical column: the listed levels together
+    (``"A or B"``) against the others (``"other <label>"``), e.g. disease progression vs the
+    three other reasons, as in the paper's model.  Rows with a missing group are dropped and
+    counted; levels are those present (no empty groups), in ``order`` when given (e.g. the data
+    dictionary's order; others follow, sorted), else sorted.
     """
     if column not in df.columns:
         raise ValueError(f"column(s) not in data: {[column]}; available: {list(df.columns)}")
@@ -170,7 +191,22 @@ def make_groups(
     s = df[column]
     missing = s.isna()
     sub = df.loc[~missing].copy()
-    if is_continuous(s):
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if merge:
+        wanted = {str(v) for v in merge}
+        chosen = [v for v in pd.unique(sub[column]) if str(v) in wanted]
+        if not chosen:
+            raise ValueError(f"none of {list(merge)} is a level of {column!r}")
+        first = " or ".join(level_text(v) for v in (order_levels(chosen, order)))
+        rest = f"other {label or column}"
+        name = f"{column} (2 groups)"
+        sub[name] = pd.Categorical(
+            np.where(sub[column].isin(chosen), first, rest), categories=[first, rest]
+        )
+        present = [c for c in (first, rest) if (sub[name] == c).any()]
+        sub[name] = sub[name].cat.set_categories(present)
+        return Grouping(sub, name, tuple(present), False, None, int(missing.sum()))
+    if is_continuous(s) or (numeric and threshold is not None):
         t = default_threshold(s) if threshold is None else float(threshold)
         if not np.isfinite(t):
             raise ValueError(f"threshold must be a finite number, got {threshold}")
@@ -186,11 +222,7 @@ def make_groups(
     is_bool = pd.api.types.is_bool_dtype(s)
     if is_bool:
         sub[column] = sub[column].astype(bool)
-    levels = sorted(pd.unique(sub[column]).tolist(), key=lambda v: (str(type(v)), v))
-    if order is not None:
-        rank = {v: i for i, v in enumerate(order)}
-        levels = sorted(levels, key=lambda v: (v not in rank, rank.get(v, 0)))
-    levels = tuple(levels)
+    levels = tuple(order_levels(pd.unique(sub[column]).tolist(), order))
     sub[column] = pd.Categorical(sub[column].tolist(), categories=list(levels))  # keeps the order
     ordered = pd.api.types.is_numeric_dtype(s) and not is_bool and 2 < len(levels) <= MAX_LEVELS
     return Grouping(sub, column, levels, bool(ordered), None, int(missing.sum()))

@@ -34,7 +34,9 @@ class SurvivalView(BaseModel):
     unit: Literal["days", "months"] = "days"
     h: int = Field(HORIZON, ge=1, le=36_500)  # horizon in days (days axis)
     mo: int = Field(round(HORIZON / DAYS_PER_MONTH), ge=1, le=1_200)  # in months (months axis)
-    cut: float | None = Field(None, allow_inf_nan=False)
+    cut: float | None = Field(None, allow_inf_nan=False)  # a numeric grouping cut at this value
+    split: bool = False  # an ordinal or categorical grouping made two groups
+    merge: tuple[str, ...] = ()  # the levels of the first group (categorical split)
     ci: bool = True
     cens: bool = True
     lm: bool = True
