@@ -28,9 +28,11 @@ from app_pages._ui.views.calculator import MODES
 from core.charts import cox as ch
 from core.study.calculator import (
     MAX_PROFILES,
+    TABLE_DAYS,
     ProfileError,
     extra_candidates,
     make_profile,
+    parse_times,
     predict_profiles,
     range_warnings,
 )
@@ -93,9 +95,18 @@ if errors:
 for p in profiles:
     for w in range_warnings(p, df):
         st.warning(md(f"{p.label}: {w}"))
+typed = st.text_input(
+    "Survival also at (days, months or years)", placeholder="e.g. 28, 6 months, 1 year",
+    max_chars=80, **VIEW.widget("times"),
+)  # fmt: skip
 try:
     model = calculator_model(view, mode, extra_cols)
-    pred = predict_profiles(model, profiles)
+    try:
+        extra_days = parse_times(typed, model.horizon_days)
+    except ValueError as exc:
+        st.warning(md(f"Time points not added: {exc}."))
+        extra_days = ()
+    pred = predict_profiles(model, profiles, days=sorted({*TABLE_DAYS, *extra_days}))
 except ValueError as exc:
     st.error(md(f"No prediction: {exc}"))
     st.stop()

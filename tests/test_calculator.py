@@ -350,3 +350,17 @@ def test_observed_range():
     assert observed_range(cohort, "ps") == "0-4"
     assert observed_range(cohort, "x") == "1.5-2"
     assert observed_range(cohort, "t") == "no data"
+
+
+def test_time_points_typed_by_a_clinician():
+    from core.study.calculator import parse_times
+
+    # by hand: 6 months = 6 x 30.4375 = 182.6 -> 183 days; 1 year = 365.25 -> 365 days
+    assert parse_times("28, 6 months, 1 year") == (28, 183, 365)
+    assert parse_times("12 mo; 90 d") == (90, 365)
+    assert parse_times("1,5 months") == (46,)  # decimal comma: 1.5 x 30.4375 = 45.7
+    assert parse_times("") == ()
+    with pytest.raises(ValueError, match="'abc' is not a time"):
+        parse_times("28, abc")
+    with pytest.raises(ValueError, match="after the model's horizon"):
+        parse_times("2 years", horizon_days=365)

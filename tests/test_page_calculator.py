@@ -389,3 +389,11 @@ def test_hostile_link_values_are_ignored_without_a_crash(query):
     for text in (str(e.value) for kind in kinds for e in at.get(kind)):
         assert "](http://127.0.0.1:9" not in text, text  # URL text is never a link or image
     assert frame_with(at, "Day 365") is not None  # the page still predicts
+
+
+def test_survival_at_typed_time_points():
+    at = run_page(PAGE, calc_times="28, 6 months")
+    table = frame_with(at, "Day 28", substring=True)
+    assert "Day 28" in table.columns and "Day 183" in table.columns  # 6 x 30.4375 days
+    late = run_page(PAGE, calc_times="2 years")
+    assert any("Time points not added" in w.value for w in late.warning)

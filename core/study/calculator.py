@@ -25,6 +25,7 @@ covariate (e.g. ``4.02 x 1.97^dPS x 1.16^dSOFA``) whose product is the ratio.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,6 +333,35 @@ class ProfilePrediction:
     table: pd.DataFrame
     labels: tuple[str, ...]
     model: CalculatorModel
+
+
+_TIME = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(d|days?|m|mo|months?|y|years?)?\s*$", re.I)
+
+
+def parse_times(text: str, horizon_days: float | None = None) -> tuple[int, ...]:
+    """Time points typed by a clinician, in days: ``"28, 6 months, 1 year"`` -> (28, 183, 365).
+
+    A bare number is days; ``m``/``mo``/``months`` are months of 30.4375 days (rounded to a
+    day), ``y``/``years`` 365.25 days.  Raises ValueError naming the entry that is not a time,
+    or is beyond the model's horizon (the model says nothing after it).
+    """
+    out: list[int] = []
+    for part in filter(None, (p.strip() for p in re.split(r"[;\n]|,(?!\d)", text or ""))):
+        m = _TIME.match(part)
+        if m is None:
+            raise ValueError(f"'{part}' is not a time: write days (28), months (6 months) or years")
+        value = float(m.group(1).replace(",", "."))
+        unit = (m.group(2) or "d").lower()
+        days = value * (30.4375 if unit.startswith("m") else 365.25 if unit.startswith("y") else 1)
+        days = round(days)
+        if days <= 0:
+            raise ValueError(f"'{part}' is not after ICU admission")
+        if horizon_days is not None and days > horizon_days:
+            raise ValueError(
+                f"'{part}' ({days:g} days) is after the model's horizon ({horizon_days:g} days)"
+            )
+        out.append(days)
+    return tuple(sorted(set(out)))
 
 
 def predict_profiles(

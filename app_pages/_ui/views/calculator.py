@@ -43,6 +43,7 @@ class CalculatorView(BaseModel):
     band: bool = True  # 95% band on the curves
     extra: tuple[str, ...] = ()  # refit mode: extra covariates (cohort columns)
     ref: Literal["0", "1", "2", "3", "baseline"] = "0"  # relative-hazard reference
+    times: str = Field("", max_length=80)  # extra time points, typed ("28, 6 months")
     # the profile examples (defaults of the four slots)
     label0: Label = "Profile 1"
     reason0: Reason = ICU_REASONS[0]
