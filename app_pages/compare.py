@@ -24,6 +24,7 @@ from app_pages._ui.compare import (
     variable_chart,
     variables_picker,
 )
+from app_pages._ui.render import md
 from app_pages._ui.views.common import NONE
 from app_pages._ui.views.compare import ADJUST, by_label
 from app_pages._ui.views.compare import COMPARE as VIEW
@@ -125,9 +126,9 @@ if on_paper:
 elif group_by is None:
     title = "Whole cohort"
 elif cut_value is not None:
-    title = f"By {by_label(by)}: {by} < {cut_value:g} vs ≥ {cut_value:g}"
+    title = f"By {md(by_label(by))}: {md(by)} < {cut_value:g} vs ≥ {cut_value:g}"
 else:
-    title = f"By {by_label(by)}"
+    title = f"By {md(by_label(by))}"
 st.subheader(title)
 small_groups_warning(result)
 published_caption(published)

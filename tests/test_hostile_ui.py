@@ -58,3 +58,31 @@ def test_glossary_search_from_a_link_is_plain_text():
     at = run_page("app_pages/glossary.py", timeout=60, check=False, gl_q=IMG)
     assert not at.exception
     assert at.text_input(key="gl_q").value == IMG  # kept as typed, shown in an input box
+
+
+def test_generic_upload_with_hostile_group_names_is_shown_as_text():
+    """Column names and levels from a file: Compare's header, small-group warning and tests
+    caption, and Survival's warnings, never render them as an image or a link."""
+    import pandas as pd
+
+    from tests.apptest import USER_KEY, uploaded_cohort
+
+    n = 12
+    df = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(n)],
+            "os_days": [10.0 * (i + 1) for i in range(n)],
+            "os_event": [i % 2 for i in range(n)],
+            IMG: ["a"] * (n - 1) + [LINK],  # a group of one patient: the small-group warning
+        }
+    )
+    state = {USER_KEY: uploaded_cohort(df, mode="generic")}
+    for page in ("app_pages/compare.py", "app_pages/survival.py"):
+        at = run_page(page, timeout=120, check=False, session_state=state)
+        if page.endswith("compare.py"):
+            at.selectbox(key="cmp_by").set_value(IMG).run()
+        else:
+            at.selectbox(key="km_group").set_value(IMG).run()
+        assert not at.exception, page
+        for text in _shown_text(at):
+            assert "](http://127.0.0.1:9" not in text, (page, text)

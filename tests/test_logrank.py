@@ -83,3 +83,23 @@ def test_permutation_logrank_is_exact_on_a_tiny_table_and_close_to_chi2_on_a_lar
     )
     p_chi2 = logrank(null, "t", "e", "g").p_value
     assert abs(logrank_permutation(null, "t", "e", "g") - p_chi2) < 0.03
+
+
+def test_permutation_logrank_with_a_single_patient_group():
+    """A group of one (scipy refuses it): the hand Monte Carlo gives a p-value in (0, 1]
+    that follows the same rule, and is reproducible with its seed."""
+    from core.stats.logrank import logrank_permutation
+
+    d = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 1, 0], "g": list("abbbbb")})
+    p1 = logrank_permutation(d, "t", "e", "g", n_resamples=500)
+    assert 0 < p1 <= 1
+    assert p1 == logrank_permutation(d, "t", "e", "g", n_resamples=500)
+    # exact conditional p by enumerating the 6 relabellings (who is the patient of group a);
+    # 500 resamples: Monte Carlo SE <= 0.023
+    observed = logrank(d, "t", "e", "g").statistic
+    stats = [
+        logrank(d.assign(g=["a" if j == i else "b" for j in range(6)]), "t", "e", "g").statistic
+        for i in range(6)
+    ]
+    exact = sum(x >= observed - 1e-12 for x in stats) / 6
+    assert abs(p1 - exact) < 0.07

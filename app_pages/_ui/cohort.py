@@ -293,6 +293,9 @@ def page_header(title: str, intro: str | None = None) -> None:
 
 def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
     """Show a clear message and return False when the active cohort lacks columns."""
+    if view.n == 0:
+        st.warning("No patient passes the current filter: widen it in the sidebar.")
+        return False
     missing = [c for c in needed if c not in view.columns or view.df[c].isna().all()]
     if missing:
         names = ", ".join(column_label(c) for c in missing)  # in words, not internal names
@@ -300,8 +303,5 @@ def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
             f"{what} needs {names}, not in the active cohort. On *Your data*, map the file's "
             "columns to them."
         )
-        return False
-    if view.n == 0:
-        st.warning("No patient passes the current filter: widen it in the sidebar.")
         return False
     return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.render import chart_download, chart_spec, show_chart
+from app_pages._ui.render import chart_download, chart_spec, md, show_chart
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.compare import option_label
 from core.charts import compare as ch
@@ -128,7 +128,7 @@ def variables_picker(view: PageState, order: list[str], by: str | None) -> list[
 def small_groups_warning(result: pd.DataFrame) -> None:
     small = too_small_groups(result)
     if small:
-        names = ", ".join(f"{g} (n = {k})" for g, k in small)
+        names = ", ".join(f"{md(g)} (n = {k})" for g, k in small)
         it = "it" if len(small) == 1 else "them"
         st.warning(
             f"{names}: fewer than 2 patients, too few for a test. The p-values compare the "
@@ -177,7 +177,7 @@ def notes_and_tests(result: pd.DataFrame) -> None:
             st.dataframe(notes, hide_index=True, width="stretch")
     tests = tests_used(result)
     if tests:
-        st.caption("Tests used: " + "; ".join(tests) + ". Two-sided.")
+        st.caption("Tests used: " + "; ".join(md(t) for t in tests) + ". Two-sided.")
 
 
 def variable_chart(

@@ -17,8 +17,8 @@ from core.stats.survival import kaplan_meier
 from core.study import glossary
 from core.study.model import paper_model
 from core.study.published import load_published
-from core.study.story.common import StoryStep, ViewLink
 from core.study.story import build_story
+from core.study.story.common import StoryStep, ViewLink
 from core.study.story.model import cox_step_fit
 
 PRESENT, STEP = "present", "step"  # query-parameter keys of this page

@@ -322,7 +322,8 @@ def logrank_permutation(
 
     The group labels are shuffled over the patients (their times and events fixed) and the
     ``survdiff`` statistic recomputed; p = share of shuffles at least as extreme, with
-    ``scipy.stats.permutation_test`` (independent samples, ``(b + 1) / (B + 1)``).  This is
+    ``scipy.stats.permutation_test`` (independent samples, ``(b + 1) / (B + 1)``; the same
+    Monte Carlo by hand when a group has a single patient, which scipy refuses).  This is
     the conditional test that R's ``coin::logrank_test(distribution = approximate(B))``
     approximates; seeded, so the same data give the same p.
     """
@@ -340,6 +341,16 @@ def logrank_permutation(
         perm = _Data(d.time, d.event, gidx, tuple(range(len(samples))))
         return _logrank_data(perm)[0]
 
+    if min(len(i) for i in idx) < 2:  # scipy needs two patients per group: shuffle by hand
+        rng = np.random.default_rng(seed)
+        observed = statistic(*idx)
+        sizes = np.cumsum([len(i) for i in idx])[:-1]
+        rows = np.arange(len(d.time))
+        hits = sum(
+            statistic(*np.split(rng.permutation(rows), sizes)) >= observed * (1 - 1e-12)
+            for _ in range(n_resamples)
+        )
+        return float((hits + 1) / (n_resamples + 1))
     res = permutation_test(
         idx,
         statistic,
