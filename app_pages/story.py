@@ -14,6 +14,7 @@ from app_pages._ui.cohort import cohort_sidebar, page_header
 from app_pages._ui.story import (
     PRESENT,
     PRESENT_CSS,
+    PRESENT_KEYS,
     _current_step,
     _set_step,
     _start_presentation,
@@ -47,6 +48,7 @@ steps = _story(fingerprint, view.df)
 n_steps = len(steps)
 
 if present:
+    st.html(PRESENT_KEYS, unsafe_allow_javascript=True, width="content")
     i = _current_step(n_steps)
     b1, b2, b3, b4 = st.columns([1, 1, 4, 1], vertical_alignment="center")
     b1.button(

@@ -112,3 +112,16 @@ def test_cox_custom_covariates_survive_pages_reload_and_back(app_url, page):
     assert urlparse(page.url).path.endswith("/cox")
     assert "Age (per year)" in _main_multiselect(page)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_presentation_mode_follows_page_down_and_page_up(app_url, page):
+    page.goto(f"{app_url}/story?present=1&step=1")
+    wait_for_app(page)
+    page.get_by_text("step 1 of").first.wait_for(timeout=30_000)
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no widget focus
+    page.keyboard.press("PageDown")
+    wait_for_app(page)
+    page.get_by_text("step 2 of").first.wait_for(timeout=30_000)
+    page.keyboard.press("PageUp")
+    wait_for_app(page)
+    page.get_by_text("step 1 of").first.wait_for(timeout=30_000)

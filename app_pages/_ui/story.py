@@ -196,3 +196,25 @@ def _current_step(n: int) -> int:
     if st.query_params.get(STEP) != str(step):
         st.query_params[STEP] = str(step)
     return step
+
+
+# A clicker or the keyboard moves between steps in presentation mode (PageDown / PageUp, the
+# arrow keys): the buttons Next / Previous are clicked for the presenter.  A constant script of
+# the app's own (never user text); typing in a text box is left alone.
+PRESENT_KEYS = """<script>
+(function () {
+  if (window.__storyKeys) { return; }
+  window.__storyKeys = true;
+  document.addEventListener("keydown", function (e) {
+    if (!new URLSearchParams(window.location.search).get("present")) { return; }
+    const t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) { return; }
+    const next = e.key === "PageDown" || e.key === "ArrowRight";
+    const prev = e.key === "PageUp" || e.key === "ArrowLeft";
+    if (!next && !prev) { return; }
+    const key = next ? ".st-key-story_next button" : ".st-key-story_prev button";
+    const b = document.querySelector(key);
+    if (b && !b.disabled) { e.preventDefault(); b.click(); }
+  });
+})();
+</script>"""
