@@ -385,3 +385,15 @@ def test_pydantic_errors_become_rejected_rows(monkeypatch):
     assert seen["rows"] == 2  # rows 2 and 4 of the file (every 2nd): position 1 -> row 4
     assert rep.rejected["row"].unique().tolist() == [4]
     assert any("checked 1 row in 2" in w for w in rep.warnings)
+
+
+def test_dates_in_a_duration_column_say_to_map_the_date_columns():
+    """Each date cell is rejected with the hint, not as 'not a number'; a warning says it once."""
+    from core.cohort.ingest import DATE_IN_DURATION
+
+    data = b"patient_id,os_days,os_event\n1,2019-03-04,1\n2,04/03/2019,0\n3,abc,1\n4,40,1\n"
+    rep = read_cohort(data, "dates.csv")
+    reasons = dict(zip(rep.rejected["value"], rep.rejected["reason"], strict=True))
+    assert reasons["2019-03-04"] == reasons["04/03/2019"] == DATE_IN_DURATION
+    assert reasons["abc"] == "not a number"
+    assert any("are dates, not durations" in w for w in rep.warnings)

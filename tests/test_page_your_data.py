@@ -252,3 +252,10 @@ def test_browser_upload_hostile_file_runs_no_script(app_url, page):
     assert dialogs == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "your_data_upload.png"), full_page=True)
+
+
+def test_no_event_column_mapped_says_what_to_do():
+    """A file without a recognisable event column: the page says what step 2 needs."""
+    at = run_page(PAGE, timeout=120)
+    _upload(at, "noevent.csv", b"futime,grp\n59,a\n115,b\n156,a\n")
+    assert any("whether each patient died" in i.value for i in at.info)

@@ -146,7 +146,11 @@ def _mapping_editor(table: RawTable, mode: str, fid: str) -> tuple[dict, dict, b
 
 def _event_coding(table: RawTable, mapping: dict, fid: str):
     src = mapping.get("os_event")
-    if not src:
+    if not src:  # never a silent stop: say what the next step needs
+        st.info(
+            "To go on, choose the column that says whether each patient died (the event: "
+            "1 / 0, yes / no, dead / alive ...) in step 2."
+        )
         return None, False
     st.subheader("3. Confirm the event coding")
     detected = None
@@ -169,6 +173,7 @@ def _event_coding(table: RawTable, mapping: dict, fid: str):
         placeholder="Choose the coding",
     )
     if name is None:
+        st.info("To go on, choose how the event column is coded above.")
         return None, False
     ok = st.checkbox(
         f"I confirm: {as_event_coding(name).description}",

@@ -263,6 +263,20 @@ def read_cohort(
     )
 
 
+DATE_IN_DURATION = (
+    "a date, not a duration: map the start and end date columns instead (the duration is "
+    "computed from them)"
+)
+
+
+def _looks_like_dates(series: pd.Series) -> pd.Series:
+    """Cells that read as calendar dates (2019-03-04, 04/03/2019, datetimes from Excel)."""
+    text = series.map(lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+    has_sep = text.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True, na=False)
+    parsed = pd.to_datetime(text.where(has_sep), errors="coerce", format="mixed", dayfirst=True)
+    return parsed.notna() & has_sep
+
+
 class _Rejects:
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
@@ -354,7 +368,15 @@ def _duration(
             warnings.append(f"{src!r} read as {unit} (from its name) and converted to days.")
         used_units[target] = unit
         vals, bad = _to_number(raw[src], decimal)
-        rej.add(bad, src, raw[src], "not a number")
+        dates = bad & _looks_like_dates(raw[src])
+        rej.add(bad & ~dates, src, raw[src], "not a number")
+        rej.add(dates, src, raw[src], DATE_IN_DURATION)
+        if dates.any():
+            warnings.append(
+                f"{int(dates.sum())} value(s) of {src!r} are dates, not durations: map the "
+                "admission and last follow-up date columns instead (step 2), and the duration "
+                "is computed from them."
+            )
         neg = vals < 0
         rej.add(neg, src, raw[src], "negative duration")
         vals = vals.where(~neg) * DAYS_PER_UNIT[unit]
