@@ -20,6 +20,7 @@ from app_pages._ui.your_data import (
     _plain,
     _read,
     _validation,
+    preview,
 )
 from core.cohort.ingest import build_cohort, load_into_session
 from core.cohort.read import IngestError
@@ -71,7 +72,7 @@ def main() -> None:
         return
     fid, table = got
     st.caption(f"Preview ({len(table.df)} rows, {table.df.shape[1]} columns)")
-    st.dataframe(table.df.head(200))
+    st.dataframe(preview(table.df))
     _plain(table.warnings, title="How the file was read")
 
     mapping, units, dayfirst = _mapping_editor(table, mode, fid)

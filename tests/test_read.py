@@ -251,3 +251,17 @@ def test_leading_blank_lines_title_lines_and_negative_event_codes():
     assert rep.rejected[["row", "column", "value"]].values.tolist() == [[5, "status", "-1"]]
     with pytest.raises(IngestError, match="delete them so the header is row 1"):
         read_cohort(b"My cohort\nid,time,status\na,1,1\n", "x.csv")
+
+
+def test_a_cell_longer_than_excels_limit_is_cut_and_said():
+    from core.cohort.read import MAX_CELL_CHARS, read_table
+
+    long = "x" * (MAX_CELL_CHARS * 3)
+    for name, data in (
+        ("line.csv", f"patient_id,os_days,os_event,note\n1,10,1,{long}\n2,20,0,ok\n".encode()),
+        ("quoted.csv", f'patient_id,note\n1,"{long[:40000]}\n{long[:40000]}"\n2,ok\n'.encode()),
+    ):
+        table = read_table(data, name)
+        assert len(table.df.iloc[0]["note"]) == MAX_CELL_CHARS, name
+        assert table.df.iloc[1]["note"] == "ok"
+        assert any("were cut" in w for w in table.warnings), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 from app_pages._ui.views.pages import UPLOAD_MODES, YOUR_DATA
@@ -201,3 +202,14 @@ def _validation(report: IngestReport, table: RawTable) -> None:
         )
     with st.expander("Accepted rows (preview)"):
         st.dataframe(report.accepted.head(200))
+
+
+PREVIEW_ROWS, PREVIEW_CHARS = 200, 200
+
+
+def preview(df: pd.DataFrame) -> pd.DataFrame:
+    """The first rows of the file, each text cell cut to 200 characters for the screen."""
+    head = df.head(PREVIEW_ROWS)
+    return head.map(
+        lambda v: v[:PREVIEW_CHARS] + "…" if isinstance(v, str) and len(v) > PREVIEW_CHARS else v
+    )

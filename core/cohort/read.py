@@ -20,6 +20,9 @@ import pandas as pd
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # same as .streamlit/config.toml server.maxUploadSize = 10
 
 
+MAX_CELL_CHARS = 32_767  # Excel's own cell limit: a longer cell is cut (and said so)
+# a text file can only hold a longer cell on a line at least that long (a C-speed scan)
+LONG_LINE = re.compile(r"[^\n]{" + str(MAX_CELL_CHARS + 1) + "}")
 DEFAULT_MAX_ROWS = 200_000
 
 
@@ -320,7 +323,9 @@ def _read_text(text: str, encoding: str, warnings: list[str], *, max_rows: int) 
                 "numbers use both decimal commas and points; commas are read as decimal marks."
             )
             decimal = ","
-    df, cols, col_warn = _finish(body, header)
+    # a long cell needs a long line, unless quotes let a cell span lines: then check them all
+    maybe_long = '"' in text or LONG_LINE.search(text) is not None
+    df, cols, col_warn = _finish(body, header, long_cells=maybe_long)
     info = f"read as {_DELIM_NAMES[delim]}-separated text ({encoding}"
     info += ", decimal comma)" if decimal == "," else ")"
     return RawTable(
@@ -535,7 +540,7 @@ def _clean_header(value: Any, j: int) -> str:
 
 
 def _finish(
-    body: pd.DataFrame, header: Sequence[Any]
+    body: pd.DataFrame, header: Sequence[Any], *, long_cells: bool = True
 ) -> tuple[pd.DataFrame, tuple[str, ...], list[str]]:
     """Clean headers (unique, case-insensitively), drop empty rows and all-empty columns."""
     warnings: list[str] = []
@@ -590,6 +595,21 @@ def _finish(
     if body.shape[1] == 0:
         raise IngestError("every column of the file is empty.")
     body = body.astype(object)
+    n_long = 0
+    for c in body.columns if long_cells else ():  # a cell over Excel's limit is cut, and said so
+        col = body[c]
+        try:
+            is_long = col.str.len().gt(MAX_CELL_CHARS)  # non-text cells: NaN, never long
+        except AttributeError:  # no text cell in the column
+            continue
+        if is_long.any():
+            n_long += int(is_long.sum())
+            body[c] = col.where(~is_long, col[is_long].map(lambda v: v[:MAX_CELL_CHARS]))
+    if n_long:
+        warnings.append(
+            f"{n_long} cell(s) longer than {MAX_CELL_CHARS:,} characters (Excel's limit) "
+            "were cut to that length."
+        )
     body.index.name = "row"
     return body, originals, warnings
 
