@@ -414,3 +414,20 @@ def test_story_on_generic_survival_data():
     steps = st_.build_story(cohort)
     assert len(steps) == len(st_.STEPS)
     assert all(" not in this cohort " not in s.live_text for s in steps)
+
+
+@pytest.mark.parametrize(
+    "label,live,pub,mark",
+    [
+        ("Patients", 71, 71, "✓"),
+        ("Age", 60.4, 60, "✓"),  # within half a unit of the printed 60
+        ("Deaths", 28, 26, "≈"),  # within 10%
+        ("Deaths", 40, 26, "✗"),
+        ("p (survivors vs decedents)", 0.0012, 0.023, "≈"),  # same side of 0.05, factor 19
+        ("p (survivors vs decedents)", 0.01, 0.023, "✓"),  # within a factor of 3
+        ("p (survivors vs decedents)", 0.2, 0.023, "✗"),  # the other side of 0.05
+        ("Patients", None, 71, ""),
+    ],
+)
+def test_live_vs_published_mark(label, live, pub, mark):
+    assert StoryFigure(label, "", "", "", live, pub).agreement == mark

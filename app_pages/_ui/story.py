@@ -130,6 +130,7 @@ def _figures_table(step: StoryStep, present: bool) -> pd.DataFrame:
         "Figure": [f.label for f in step.figures],
         "This cohort (live)": [f.live for f in step.figures],
         "Paper": [f.published for f in step.figures],
+        "Agrees": [f.agreement for f in step.figures],  # ✓ / ≈ / ✗ live vs published
     }
     if not present:
         table["Where in the paper"] = [f.source for f in step.figures]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.cohort.variables import DERIVED_INDICATORS
 from core.stats.compare import OVERALL, SEP, compare_groups, level_str
-from core.study.published import DAYS_PER_MONTH, load_published
+from core.study.published import DAYS_PER_MONTH, load_published, tolerance
 
 MISSING = "not in this cohort"
 
@@ -52,6 +52,26 @@ class StoryFigure:
     live_value: float | None = None
     published_value: float | None = None
     term: str | None = None  # glossary key for a tooltip
+
+    @property
+    def agreement(self) -> str:
+        """Live vs published: ✓ within the printed precision, ≈ close, ✗ apart, "" unknown.
+
+        Counts and medians: ✓ within half a unit of the last printed digit, ≈ within 10%.
+        p-values (label starting with "p "): ✓ within a factor of 3 (the reconstruction's
+        target), ≈ on the same side of 0.05, ✗ on the other side — a teacher showing
+        p = 0.0012 beside the paper's 0.023 sees the mark.
+        """
+        live, pub = self.live_value, self.published_value
+        if live is None or pub is None or _isnan(live) or _isnan(pub):
+            return ""
+        if self.label.startswith("p "):
+            if live > 0 and pub > 0 and abs(math.log10(live / pub)) <= math.log10(3):
+                return "✓"
+            return "≈" if (live < 0.05) == (pub < 0.05) else "✗"
+        if abs(live - pub) <= tolerance(pub) + 1e-9:
+            return "✓"
+        return "≈" if pub and abs(live / pub - 1) <= 0.10 else "✗"
 
 
 @dataclass(frozen=True)
