@@ -8,6 +8,7 @@ AppTest does not see the URL follow a widget, so the tests read widgets and show
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pandas as pd
@@ -230,7 +231,10 @@ def test_table_csv_neutralises_formula_label(monkeypatch):
     at = run_page(PAGE, calc_label0=formula)
     assert at.session_state["calc_label0"] == formula  # the label itself is accepted
     for name in ("calculator_table.csv", "calculator_curves.csv"):
-        frame = pd.read_csv(io.BytesIO(seen[name]), dtype=str)
+        stamp, _, body = seen[name].decode().partition("\n")
+        assert stamp.startswith("# CAR-T ICU prognosis explorer · reconstructed cohort")
+        assert "filter: no filter" in stamp and f"exported {datetime.date.today()}" in stamp
+        frame = pd.read_csv(io.StringIO(body), dtype=str)
         cells = frame.to_numpy().ravel().tolist() + list(frame.columns)
         assert not any(str(c).startswith(("=", "+", "@")) for c in cells), name
         assert "'" + formula in frame["profile"].tolist()

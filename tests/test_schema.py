@@ -55,3 +55,11 @@ def test_dictionary_table_has_one_row_per_column_with_ranges_spelled_out():
     assert age["allowed"] == f"{float(lo):g} to {float(hi):g}"
     sex = table.set_index("column").loc["sex"]
     assert sex["allowed"] == " | ".join(rows["sex"]["allowed"].split("|"))
+
+
+def test_filter_in_words_for_the_export_stamp():
+    from core.cohort.schema import CohortFilter
+
+    assert CohortFilter().describe() == "no filter"
+    words = CohortFilter(ecog_ps=(2, 3), age_min=40, sofa_max=8).describe()
+    assert words == "ECOG PS 2, 3; age 40–… years; SOFA …–8 points"

@@ -14,6 +14,7 @@ session only (``st.session_state``), in its own in-memory DuckDB.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
 
@@ -27,6 +28,21 @@ from core.cohort import db
 from core.cohort.schema import CohortFilter, column_label
 
 RECONSTRUCTED_LABEL = "Reconstructed from published aggregates — not patient data"
+STAMP_KEY = "_export_stamp"  # what every file taken away says about its data (render.py)
+
+
+def export_stamp(user: dict | None, cohort_filter: CohortFilter, n: int) -> str:
+    """One line for every export: the cohort, the filter in words, the size and the date."""
+    cohort = (
+        "uploaded cohort (this session)"
+        if user
+        else f"reconstructed cohort ({RECONSTRUCTED_LABEL})"
+    )
+    today = datetime.date.today().isoformat()
+    return (
+        f"CAR-T ICU prognosis explorer · {cohort} · filter: {cohort_filter.describe()} · "
+        f"n = {n} · exported {today}"
+    )
 
 
 USER_KEY = "user_cohort"  # session_state: {"con": DuckDB connection, "name": str, "mode": str}
@@ -247,6 +263,7 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
     if not cohort_filter.is_empty and sb.button("Reset filter"):
         _reset_filter()
         st.rerun()
+    st.session_state[STAMP_KEY] = export_stamp(user, cohort_filter, len(df))
     return ActiveCohort(
         df=df,
         name=user["name"] if user else "Reconstructed cohort",

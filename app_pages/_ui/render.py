@@ -78,14 +78,26 @@ def csv_download(
 
     ``where`` is the container (a column) that holds the button; no rerun on click.
     """
+    stamp = st.session_state.get("_export_stamp")  # cohort, filter, date (app_pages/_ui/cohort)
+    head = f"# {stamp}\n" if stamp else ""  # read.csv(comment.char = "#") / pandas comment="#"
     where.download_button(
         label,
-        neutralise_formulas(frame).to_csv(index=False),
+        head + neutralise_formulas(frame).to_csv(index=False),
         file_name,
         "text/csv",
         key=key,
         on_click="ignore",
     )
+
+
+def _stamped(spec: dict, stamp: str | None) -> dict:
+    """The chart with the export stamp as its subtitle (the cohort, filter and date)."""
+    if not stamp:
+        return spec
+    title = spec.get("title", "")
+    if isinstance(title, dict):
+        return {**spec, "title": {**title, "subtitle": stamp}}
+    return {**spec, "title": {"text": title or "", "subtitle": stamp}}
 
 
 _IMAGE_MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -107,7 +119,7 @@ def chart_download(
     render = chart_png if fmt == "png" else chart_svg
     where.download_button(
         label,
-        lambda: render(spec),
+        lambda: render(_stamped(spec, st.session_state.get("_export_stamp"))),
         file_name,
         _IMAGE_MIME[fmt],
         key=key,

@@ -217,6 +217,24 @@ class CohortFilter(BaseModel):
     sofa_min: int | None = Field(None, ge=0, le=24, description="Minimum SOFA (points)")
     sofa_max: int | None = Field(None, ge=0, le=24, description="Maximum SOFA (points)")
 
+    def describe(self) -> str:
+        """The filter in words ("no filter"; "ECOG PS 2, 3; age 40–80 years")."""
+        parts = []
+        for name, label in (
+            ("icu_reason", "reason for ICU admission"), ("ecog_ps", "ECOG PS"),
+            ("malignancy", "malignancy"), ("sex", "sex"),
+        ):  # fmt: skip
+            values = getattr(self, name)
+            if values is not None:
+                parts.append(f"{label} {', '.join(str(v) for v in values)}")
+        for name, unit in (("age", "years"), ("sofa", "points")):
+            lo, hi = getattr(self, f"{name}_min"), getattr(self, f"{name}_max")
+            if lo is not None or hi is not None:
+                lo_t = "…" if lo is None else f"{lo:g}"
+                hi_t = "…" if hi is None else f"{hi:g}"
+                parts.append(f"{name.upper() if name == 'sofa' else name} {lo_t}–{hi_t} {unit}")
+        return "; ".join(parts) or "no filter"
+
     @model_validator(mode="after")
     def _ranges(self) -> CohortFilter:
         for lo, hi, name in (
