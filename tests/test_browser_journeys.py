@@ -6,10 +6,11 @@ and presses Back, as a person would (headless Chromium, Playwright).
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
+from app_pages._ui.views.pages import YOUR_DATA
 from tests.conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -125,3 +126,33 @@ def test_presentation_mode_follows_page_down_and_page_up(app_url, page):
     page.keyboard.press("PageUp")
     wait_for_app(page)
     page.get_by_text("step 1 of").first.wait_for(timeout=30_000)
+
+
+def test_hostile_column_names_draw_no_image_or_link_on_compare_and_survival(app_url, page):
+    """Real Chromium: a generic upload whose group column is named like a Markdown image and
+    whose level is a Markdown link; Compare and Survival show them as text: no <img> or <a>
+    to that address, and the browser never requests it."""
+    img = "![x](http://127.0.0.1:9/x.png)"
+    link = "[log in](http://127.0.0.1:9/login)"
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url) if "127.0.0.1:9/" in r.url else None)
+    rows = "\n".join(f"{10 * (i + 1)},{i % 2},{'a' if i < 10 else link}" for i in range(12))
+    data = f'futime,fustat,"{img}"\n{rows}\n'.encode()
+    page.goto(f"{app_url}/your_data?{urlencode(YOUR_DATA.link(mode='generic'))}")
+    wait_for_app(page)
+    page.set_input_files(
+        'input[type="file"]', files=[{"name": "g.csv", "mimeType": "text/csv", "buffer": data}]
+    )
+    page.get_by_text("3. Confirm the event coding", exact=True).wait_for(timeout=60_000)
+    wait_for_app(page)
+    page.get_by_text("I confirm:").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Use this cohort").click()
+    wait_for_app(page)
+    for title, label in (("Compare groups", "Group by"), ("Survival curves", "Group by")):
+        _nav(page, title)
+        _choose(page, label, img)
+        assert page.locator('[data-testid="stException"]').count() == 0, title
+        assert page.locator("img[src*='127.0.0.1:9']").count() == 0, title
+        assert page.locator("a[href*='127.0.0.1:9']").count() == 0, title
+    assert requested == []

@@ -146,6 +146,8 @@ def post_admission_warning(labels: list[str], what: str) -> None:
     )
 
 
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?:https?|ftp|mailto|www)(?=\\[:.])\\|@")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
 
 
@@ -158,4 +160,7 @@ def md(text: object) -> str:
     Use it for every user string inside ``st.markdown``/``st.caption``/``st.warning``/... text;
     ``st.text``, ``st.code`` and data frames need no escaping.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # GitHub-flavoured Markdown also links bare addresses (http://, www., name@host) after the
+    # escapes are read: an invisible word joiner keeps them plain text, shown the same
+    return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], escaped)
