@@ -98,7 +98,7 @@ else:
     specs = [catalog[c] for c in order if c in chosen]
     group_order = None
 if not specs:
-    st.info("Choose at least one variable.")
+    st.info("No variable is chosen: open *Variables* above and pick at least one.")
     st.stop()
 show_all = st.toggle("Show every level (e.g. 'no' rows of yes/no variables)", **VIEW.widget("all"))
 

@@ -107,7 +107,7 @@ state = VIEW.current()
 if group_col == NONE:
     data, gcol, ordered, levels = df, None, False, ("All",)
 else:
-    short = group_label(group_col) if len(group_label(group_col)) <= 16 else group_col
+    short = group_label(group_col)  # "SOFA score < 4", never the raw "sofa < 4"
     order = level_order(group_col)
     grouping = make_groups(df, group_col, threshold, label=short, order=order, merge=merge)
     data, gcol, ordered, levels = grouping.df, grouping.column, grouping.ordered, grouping.levels
