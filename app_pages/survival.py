@@ -26,6 +26,7 @@ from core.charts import survival as ch
 from core.cohort.schema import level_order
 from core.cohort.variables import (
     grouping_columns,
+    has_values,
     is_post_admission,
     make_groups,
 )
@@ -59,9 +60,7 @@ view = cohort_sidebar()
 df = view.df
 if not require_columns(view, list(ENDPOINTS["os"][:2]), "Survival curves"):
     st.stop()
-available = [
-    k for k, (d, e, *_) in ENDPOINTS.items() if {d, e} <= set(df) and df[[d, e]].notna().any().all()
-]
+available = [k for k, (d, e, *_) in ENDPOINTS.items() if has_values(df, d, e)]
 groups = [NONE, *grouping_columns(df, outcomes=False)]
 last = max(df[ENDPOINTS[k][0]].max() for k in available)
 max_t = max(int(last) if last == last else 0, HORIZON)  # slider range (days), both endpoints

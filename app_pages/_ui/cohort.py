@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from app_pages._ui.state import BIND
 from core.cohort import db
 from core.cohort.schema import CohortFilter, column_label
+from core.cohort.variables import has_values
 
 RECONSTRUCTED_LABEL = "Reconstructed from published aggregates — not patient data"
 STAMP_KEY = "_export_stamp"  # what every file taken away says about its data (render.py)
@@ -313,7 +314,7 @@ def require_columns(view: ActiveCohort, needed: list[str], what: str) -> bool:
     if view.n == 0:
         st.warning("No patient passes the current filter: widen it in the sidebar.")
         return False
-    missing = [c for c in needed if c not in view.columns or view.df[c].isna().all()]
+    missing = [c for c in needed if not has_values(view.df, c)]
     if missing:
         names = ", ".join(column_label(c) for c in missing)  # in words, not internal names
         st.info(

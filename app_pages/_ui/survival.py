@@ -9,7 +9,7 @@ from app_pages._ui.render import chart_download, chart_spec, csv_download, md, s
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
 from core.cohort.schema import level_order
-from core.cohort.variables import default_threshold, is_continuous, order_levels
+from core.cohort.variables import default_threshold, has_values, is_continuous, order_levels
 from core.stats.competing import cumulative_incidence, cumulative_incidence_at
 from core.stats.logrank import (
     logrank,
@@ -162,7 +162,7 @@ def competing_risks_tab(
 ) -> None:
     """Aalen-Johansen cumulative incidence of progression and of death without progression."""
     state = view.current()
-    if not set(CR_COLUMNS) <= set(grouped) or grouped[CR_COLUMNS].isna().all().any():
+    if not has_values(grouped, *CR_COLUMNS):
         st.info(
             "Competing risks need both endpoints: overall survival (time and death) and "
             "progression-free survival (time and event)."

@@ -82,6 +82,11 @@ def cut_labels(name: str, threshold: float) -> tuple[str, str]:
     return f"{name} < {threshold:g}", f"{name} ≥ {threshold:g}"
 
 
+def has_values(df: pd.DataFrame, *columns: str) -> bool:
+    """Every column present and holding at least one value (an upload may leave one empty)."""
+    return set(columns) <= set(df.columns) and all(df[c].notna().any() for c in columns)
+
+
 def looks_like_identifier(s: pd.Series) -> bool:
     """Text with a different value on every row (at least 10): an identifier, whatever its name.
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.cohort.variables import DERIVED_INDICATORS
+from core.cohort.variables import has_values as _has
 from core.stats.compare import OVERALL, SEP, compare_groups, level_str
 from core.study.published import DAYS_PER_MONTH, load_published, tolerance
 
@@ -209,11 +210,6 @@ def _text_count(name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 # live figures
 # --------------------------------------------------------------------------------------
-def _has(df: pd.DataFrame, *cols: str) -> bool:
-    """Columns present and holding at least one value (an upload may leave them empty)."""
-    return set(cols) <= set(df.columns) and all(df[c].notna().any() for c in cols)
-
-
 def _sentence(*clauses: tuple[str, str, str]) -> str:
     """Join ``(name, template, value)`` clauses, leaving out those not in the cohort.
 
