@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers_browser import wait_for_app  # noqa: F401  (re-exported for the tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 CHROMIUM = shutil.which("chromium") or (
@@ -117,18 +119,3 @@ def page(browser) -> Iterator[object]:
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script and drawn every element."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_function(
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            const state = app && app.getAttribute('data-test-script-state');
-            return state === 'notRunning'
-                && !document.querySelector('[data-testid="stSkeleton"]');
-        }""",
-        timeout=timeout,
-    )
-    page.wait_for_timeout(800)

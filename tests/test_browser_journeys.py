@@ -6,12 +6,12 @@ and presses Back, as a person would (headless Chromium, Playwright).
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from app_pages._ui.views.pages import YOUR_DATA
 from tests.conftest import wait_for_app
+from tests.helpers_browser import upload_cohort
 
 pytestmark = pytest.mark.browser
 
@@ -138,17 +138,7 @@ def test_hostile_column_names_draw_no_image_or_link_on_compare_and_survival(app_
     page.on("request", lambda r: requested.append(r.url) if "127.0.0.1:9/" in r.url else None)
     rows = "\n".join(f"{10 * (i + 1)},{i % 2},{'a' if i < 10 else link}" for i in range(12))
     data = f'futime,fustat,"{img}"\n{rows}\n'.encode()
-    page.goto(f"{app_url}/your_data?{urlencode(YOUR_DATA.link(mode='generic'))}")
-    wait_for_app(page)
-    page.set_input_files(
-        'input[type="file"]', files=[{"name": "g.csv", "mimeType": "text/csv", "buffer": data}]
-    )
-    page.get_by_text("3. Confirm the event coding", exact=True).wait_for(timeout=60_000)
-    wait_for_app(page)
-    page.get_by_text("I confirm:").click()
-    wait_for_app(page)
-    page.get_by_role("button", name="Use this cohort").click()
-    wait_for_app(page)
+    upload_cohort(page, app_url, "g.csv", data, mode="generic")
     for title, label in (("Compare groups", "Group by"), ("Survival curves", "Group by")):
         _nav(page, title)
         _choose(page, label, img)
