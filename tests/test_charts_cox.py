@@ -69,3 +69,19 @@ def test_profile_curves_carry_to_the_horizon_and_export():
     png = ch.chart_png(spec, scale=1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert ch.chart_svg(chart).lstrip().startswith(b"<svg")
+
+
+def test_schoenfeld_panels_of_a_large_cohort_draw_a_sample_and_say_so():
+    """10,000 events: each panel embeds at most MAX_POINTS residuals (the browser runs the
+    LOESS on what it is sent) and its title says how many of how many are drawn."""
+    from core.charts import MAX_POINTS
+
+    rng = np.random.default_rng(3)
+    n = 10_000
+    res = pd.DataFrame({"time": np.sort(rng.uniform(1, 365, n)), "sofa": rng.normal(size=n)})
+    res["x"] = np.linspace(0.01, 0.9, n)  # the km-scale x of cox.zph
+    (panel,) = ch.schoenfeld_panels(res, {"sofa": 0.1}, labels={"sofa": "SOFA"})
+    spec = panel.to_dict()
+    n_rows = max(len(v) for v in spec["datasets"].values())
+    assert n_rows == MAX_POINTS
+    assert f"{MAX_POINTS:,} of {n:,} events drawn" in str(spec["title"])

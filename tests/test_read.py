@@ -265,3 +265,30 @@ def test_a_cell_longer_than_excels_limit_is_cut_and_said():
         assert len(table.df.iloc[0]["note"]) == MAX_CELL_CHARS, name
         assert table.df.iloc[1]["note"] == "ok"
         assert any("were cut" in w for w in table.warnings), name
+
+
+def test_a_workbook_cell_of_150_mb_is_refused_without_loading_it():
+    """A 150 KB workbook holding one 150,000,000-character cell (Excel's limit is 32,767) is
+    refused with a message; the check streams the sheet in pieces, so the read allocates a
+    small fraction of the cell's size (tracemalloc sees every bytes object zipfile makes)."""
+    import tracemalloc
+
+    data = M.huge_cell_xlsx(150_000_000)
+    assert len(data) < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError, match="far over Excel's own limit of 32,767"):
+            read_table(data, "huge_cell.xlsx")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_workbook_cell_just_over_excels_limit_is_cut_not_refused():
+    """(openpyxl itself writes at most 32,767 characters, so the sheet XML is written here.)"""
+    from core.cohort.read import MAX_CELL_CHARS
+
+    table = read_table(M.huge_cell_xlsx(MAX_CELL_CHARS + 5), "long.xlsx")
+    assert len(table.df.iloc[0]["note"]) == MAX_CELL_CHARS
+    assert any("were cut" in w for w in table.warnings)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from core.charts import MAX_POINTS, point_sample
+
 __all__ = ["categorical_bars", "continuous_strip", "variable_chart"]
 
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2", "#9D755D"]
@@ -35,9 +37,6 @@ def _title_lines(label: str, width_px: int) -> str | list[str]:
     """The chart title (the full label), wrapped to the chart's width so it is never clipped."""
     chars = max(16, width_px // 8)  # ~8 px per character of the 13-px bold title font
     return textwrap.wrap(label, chars) if len(label) > chars else label
-
-
-MAX_POINTS = 2_000  # jittered points drawn at most; above, a seeded sample (the box stays exact)
 
 
 def _box_stats(data: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +67,7 @@ def _aggregated_strip(data, x, y, color, label: str, order: list) -> alt.LayerCh
     )
     box = base.mark_bar(size=38, opacity=0.45).encode(y="q1:Q", y2="q3:Q")
     mid = base.mark_tick(size=38, thickness=2, color="#222").encode(y="median:Q")
-    sample = data.sample(n=MAX_POINTS, random_state=2024) if len(data) > MAX_POINTS else data
+    sample = point_sample(data)
     pts = (
         alt.Chart(sample)
         .transform_calculate(jitter="(random() - 0.5) * 30")

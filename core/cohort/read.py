@@ -27,6 +27,10 @@ DEFAULT_MAX_ROWS = 200_000
 
 
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # zip-bomb guard for .xlsx
+# Longest run of text between two XML tags accepted in a workbook: a 32,767-character cell is at
+# most 4 bytes per character in UTF-8 and 6 per character as an entity (&quot;), so a longer
+# run cannot be a cell Excel wrote; it is refused before openpyxl loads it into memory.
+MAX_XML_TEXT_BYTES = 6 * MAX_CELL_CHARS
 
 
 MAX_COLUMNS = 1_000
@@ -358,16 +362,19 @@ def _read_xlsx(data: bytes, *, max_rows: int, sheet: str | None) -> RawTable:
             f"workbook expands to {_size(total)} when unzipped (limit {_size(MAX_UNZIPPED_BYTES)})"
             "; it is too large or a zip bomb."
         )
+    has_formulas = False
     for i in infos:
         if i.filename.startswith("xl/") and i.filename.endswith(".xml"):
-            with zf.open(i) as fh:
-                if b"<!DOCTYPE" in fh.read(4096).upper():
-                    raise IngestError("workbook XML contains a DOCTYPE declaration; refused.")
-    has_formulas = any(
-        b"<f>" in zf.read(i) or b"<f " in zf.read(i)
-        for i in infos
-        if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
-    )
+            scan = _scan_xml(zf, i)
+            if scan.doctype:
+                raise IngestError("workbook XML contains a DOCTYPE declaration; refused.")
+            if scan.longest_text > MAX_XML_TEXT_BYTES:
+                raise IngestError(
+                    f"a cell of the workbook holds about {_size(scan.longest_text)} of text, far "
+                    f"over Excel's own limit of {MAX_CELL_CHARS:,} characters per cell; the "
+                    "file was not read. Save it again from Excel or as CSV."
+                )
+            has_formulas |= scan.formulas and i.filename.startswith("xl/worksheets/")
     warnings: list[str] = []
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -444,6 +451,38 @@ def _read_xlsx(data: bytes, *, max_rows: int, sheet: str | None) -> RawTable:
             *col_warn,
         ),
     )
+
+
+@dataclass(frozen=True)
+class _XmlScan:
+    doctype: bool
+    formulas: bool
+    longest_text: int  # bytes between a '>' and the next '<'
+
+
+def _scan_xml(zf: zipfile.ZipFile, info: zipfile.ZipInfo, chunk: int = 1 << 20) -> _XmlScan:
+    """One streaming pass over a workbook part in 1 MB pieces, so memory stays flat whatever
+    the part's size: a DOCTYPE at the start, any formula element, the longest run of bytes
+    holding no '<' (a cell's text lies in such a run)."""
+    doctype = formulas = False
+    longest = run = 0
+    tail = b""
+    with zf.open(info) as fh:
+        piece = fh.read(chunk)
+        doctype = b"<!DOCTYPE" in piece[:4096].upper()
+        while piece:
+            joined = tail + piece
+            formulas = formulas or b"<f>" in joined or b"<f " in joined
+            tail = piece[-3:]
+            parts = piece.split(b"<")
+            if len(parts) == 1:  # no tag in this piece: the run goes on
+                run += len(piece)
+            else:
+                inner = max(map(len, parts[1:-1]), default=0)
+                longest = max(longest, run + len(parts[0]), inner)
+                run = len(parts[-1])
+            piece = fh.read(chunk)
+    return _XmlScan(doctype=doctype, formulas=formulas, longest_text=max(longest, run))
 
 
 def _sheet_rows(ws: Any, *, max_rows: int) -> list[tuple[int, tuple[Any, ...]]]:

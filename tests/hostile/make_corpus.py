@@ -87,6 +87,29 @@ def zip_bomb() -> bytes:
     return buf.getvalue()
 
 
+def huge_cell_xlsx(n_chars: int = 150_000_000) -> bytes:
+    """A ~150 KB workbook whose one cell holds ``n_chars`` characters (Excel allows 32,767):
+    written in 1 MB pieces into a real sheet made by openpyxl, so it is otherwise valid."""
+    base = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["note", "os_days"], ["PLACEHOLDER", 10]])))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+        for info in base.infolist():
+            data = base.read(info)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(info, data)
+                continue
+            head, tail = data.split(b"PLACEHOLDER")
+            with dst.open(info.filename, "w", force_zip64=True) as fh:
+                fh.write(head)
+                chunk = b"A" * (1 << 20)
+                left = n_chars
+                while left > 0:
+                    fh.write(chunk[: min(left, len(chunk))])
+                    left -= len(chunk)
+                fh.write(tail)
+    return buf.getvalue()
+
+
 def build_corpus() -> dict[str, tuple[str, bytes]]:
     """Every hostile case as ``{name: (filename, content)}``."""
     rng = random.Random(20240601)

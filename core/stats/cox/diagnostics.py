@@ -15,7 +15,7 @@ from scipy import stats
 from core.stats.cox.concordance import concordance_index
 from core.stats.cox.engine import _RiskSets
 from core.stats.cox.fit import CoxResult, _complete, fit_cox
-from core.stats.cox.predict import predict_survival
+from core.stats.cox.predict import predict_survival_at
 from core.stats.cox.selection import stepwise
 
 
@@ -181,7 +181,7 @@ def calibration(
     if not np.isfinite(horizon) or horizon <= 0:
         raise ValueError("horizon must be a positive number of days")
     lp = m.linear_predictor()
-    pred = predict_survival(m, m.X, coef_variance=False).at([horizon])["surv"][0]
+    pred = predict_survival_at(m, m.X, [horizon], coef_variance=False)["surv"][0]
     cats = pd.qcut(lp, groups, labels=False, duplicates="drop")
     k = int(np.nanmax(cats)) + 1
     note = "" if k == groups else f"tied risk scores: only {k} distinct groups"

@@ -1,0 +1,146 @@
+"""Server memory for the largest files a user may upload (real server, real browser).
+
+Run from the repository root (needs Debian's chromium and playwright)::
+
+    python -m bench.bench_memory
+
+Two fresh servers on 127.0.0.1, one per scenario; memory is read from ``/proc/<pid>/status``
+(``VmRSS`` now, ``VmHWM`` the peak since the last reset through ``/proc/<pid>/clear_refs``):
+
+1. **Largest accepted upload** [peak <= 600 MB]: a paper-format CSV of 200,000 rows (the row
+   limit; the model's and survival views' ten columns, 6.6 MB, under the 10 MB upload limit)
+   made by resampling the reconstructed cohort, uploaded and then every page of the sidebar
+   opened in Chromium. Exceptions on any page are counted (there must be none).
+2. **A 150 MB cell** [peak within 100 MB of the baseline]: a 150 KB workbook whose one cell
+   holds 150,000,000 characters, uploaded on Your data; the server must refuse it with a
+   message without loading the cell.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_app import (  # noqa: E402  (after the path set-up, as a script)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    _peak_rss_mb,
+    _start_server,
+    _wait_health,
+    table,
+)
+from core.paths import DATA_DIR  # noqa: E402
+from tests.helpers_browser import (  # noqa: E402
+    EXCEPTION,
+    upload_cohort,
+    wait_for_app,
+    walk_every_page,
+)
+from tests.hostile.make_corpus import huge_cell_xlsx  # noqa: E402
+from tests.test_browser_walk import PAPER_MINIMAL  # noqa: E402
+
+N_ROWS = 200_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def large_paper_csv(n: int = N_ROWS, seed: int = 1) -> bytes:
+    """``n`` patients resampled from the reconstructed cohort, times jittered by +-2 days."""
+    rng = np.random.default_rng(seed)
+    src = pd.read_csv(DATA_DIR / "cohort.csv", usecols=PAPER_MINIMAL)
+    df = src.iloc[rng.integers(0, len(src), n)].reset_index(drop=True)
+    df["patient_id"] = [f"S{i:06d}" for i in range(n)]
+    jitter = rng.integers(-2, 3, n)
+    df["os_days"] = (df["os_days"] + jitter).clip(lower=1)
+    df["pfs_days"] = np.minimum((df["pfs_days"] + jitter).clip(lower=1), df["os_days"])
+    return df.to_csv(index=False).encode()
+
+
+def _reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+
+
+def _scenario(browser, work) -> dict[str, float | str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start_server(port)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        _wait_health(url, time.time() + 60)
+        page.goto(url)
+        wait_for_app(page)
+        _, base = _peak_rss_mb(proc.pid)
+        _reset_peak(proc.pid)
+        t0 = time.perf_counter()
+        result = work(page, url)
+        hwm, rss = _peak_rss_mb(proc.pid)
+        return {"base": base, "peak": hwm, "end": rss, "s": time.perf_counter() - t0, **result}
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _large_upload(page, url: str) -> dict[str, str]:
+    data = large_paper_csv()
+    upload_cohort(page, url, "large.csv", data, mode="paper")
+    walk = walk_every_page(page, url, timeout=300_000)
+    return {
+        "what": f"{N_ROWS:,}-row CSV ({len(data) / 2**20:.1f} MB), then {len(walk.pages)} pages",
+        "errors": f"{sum(walk.exceptions.values())} exception(s) {walk.exceptions or ''}",
+    }
+
+
+def _huge_cell(page, url: str) -> dict[str, str]:
+    data = huge_cell_xlsx()
+    page.goto(f"{url}/your_data")
+    wait_for_app(page)
+    page.set_input_files(
+        'input[type="file"]', files=[{"name": "huge.xlsx", "mimeType": XLSX, "buffer": data}]
+    )
+    page.get_by_text("far over Excel's own limit").first.wait_for(timeout=120_000)
+    wait_for_app(page)
+    return {
+        "what": f"{len(data) / 1024:.0f} KB workbook, one 150,000,000-character cell",
+        "errors": f"{page.locator(EXCEPTION).count()} exception(s); refused with a message",
+    }
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for goal, work in (("peak <= 600 MB", _large_upload), ("peak - base <= 100", _huge_cell)):
+            r = _scenario(browser, work)
+            rows.append(
+                [
+                    r["what"],
+                    f"{r['base']:.0f}",
+                    f"{r['peak']:.0f}",
+                    f"{r['peak'] - r['base']:+.0f}",
+                    f"{r['end']:.0f}",
+                    f"{r['s']:.0f} s",
+                    r["errors"],
+                    goal,
+                ]
+            )
+        browser.close()
+    table(
+        "Server memory (MB) for the largest uploads (fresh server each; base = after the overview)",
+        ["upload", "base", "peak", "peak-base", "end", "time", "errors", "goal"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
