@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.stats.compare import compare_groups
 from core.stats.compare_sql import compare_groups_sql
-from core.stats.fisher import fisher_test
 
 
 def synthetic(n: int, seed: int = 1) -> pd.DataFrame:
@@ -173,27 +172,7 @@ def main() -> None:
             f"  tableone {t_tableone:.3f} s, core.stats.compare (best path) {t_core:.3f} s: "
             f"core is {t_tableone / t_core:.1f}x faster (goal >= 5x)"
         )
-
-    rng = np.random.default_rng(5)
-    print(f"\n{'Fisher r x c':42s} {'n':>9s} {'method':>34s} {'seconds':>9s}")
-    for shape, tot in [((3, 4), 71), ((4, 4), 71), ((5, 4), 71), ((4, 4), 150), ((5, 4), 100)]:
-        t = rng.multinomial(tot, np.ones(shape[0] * shape[1]) / (shape[0] * shape[1]))
-        t = t.reshape(shape)
-        t0 = time.perf_counter()
-        r = fisher_test(t, time_budget=60)
-        dt = time.perf_counter() - t0
-        print(f"{'exact, ' + 'x'.join(map(str, shape)):42s} {tot:>9d} {r.method:>34s} {dt:>9.3f}")
-    # R's ?fisher.test example: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)
-    # fisher.test(Job)$p.value = 0.782684938966 (n = 96; the transpose has the same p-value)
-    job = np.array([[1, 2, 1, 0], [3, 3, 6, 1], [10, 10, 14, 9], [6, 7, 12, 11]])
-    t0 = time.perf_counter()
-    r = fisher_test(job)
-    dt = time.perf_counter() - t0
-    label = f"R Job table 4 x 4, p = {r.p_value:.4f}"
-    print(f"{label:42s} {int(job.sum()):>9d} {r.method:>34s} {dt:>9.3f}")
-    t0 = time.perf_counter()
-    r = fisher_test(res.pipe(lambda _: np.array([[24000, 25000], [1000, 1100]])))
-    print(f"{'2 x 2 (scipy)':42s} {51100:>9d} {r.method:>34s} {time.perf_counter() - t0:>9.3f}")
+    print("\nFisher's exact test against R: python bench/bench_fisher.py")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def test_kruskal_matches_r(data, r_tests):
 
 def test_fisher_rows_match_r(data, r_tests):
     for g in ("g2", "g4"):
-        res = compare_groups(data, g, ["cat3", "flag"], fisher_time_budget=math.inf)
+        res = compare_groups(data, g, ["cat3", "flag"])
         assert _p(res, "cat3") == pytest.approx(r_tests[f"f_cat3_{g}"], rel=TOL)
         assert _p(res, "flag") == pytest.approx(r_tests[f"f_flag_{g}"], rel=TOL)
         assert set(res.loc[res["variable"] == "cat3", "test"]) == {"Fisher exact"}
@@ -160,14 +160,22 @@ def test_missing_values_counted_per_group_never_dropped():
     assert (c_u["Overall__N"], c_u["Overall__missing"]) == (5, 2)
 
 
-def test_group_size_below_two_gives_no_p_value_and_a_reason():
+def test_a_single_patient_group_is_tested_where_r_tests_it():
+    """Rank and Fisher tests take a group of one patient (R gives a p-value), with a caution;
+    Welch's t-test cannot (R's t.test stops) and gives no p-value with the reason."""
     d = pd.DataFrame({"g": ["a", "a", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0], "c": list("uvuv")})
     res = compare_groups(d, "g", ["x", "c"])
-    assert res["p_value"].isna().all()
-    assert res["note"].str.contains("group size < 2").all()
-    # a group with values but all missing counts as size 0
-    d2 = pd.DataFrame({"g": list("aaabb"), "x": [1.0, 2.0, 3.0, np.nan, 5.0]})
-    assert math.isnan(_p(compare_groups(d2, "g", ["x"]), "x"))
+    # by hand: wilcox.test(c(1, 2, 3), 4) exact, W = 0, P(W <= 0) = 1/4, two-sided 0.5;
+    # fisher.test(matrix(c(2, 1, 0, 1), 2)) = 1 (every table of these margins is as likely)
+    assert _p(res, "x") == pytest.approx(0.5, rel=TOL)
+    assert _p(res, "c") == pytest.approx(1.0, rel=TOL)
+    assert res["note"].str.contains("includes b (n=1): a single patient", regex=False).all()
+    welch = compare_groups(d, "g", ["x"], nonnormal=[])
+    assert math.isnan(_p(welch, "x")) and "group size < 2" in welch["note"].iloc[0]
+    # a group whose values are all missing counts as size 0: no test
+    d2 = pd.DataFrame({"g": list("aaabb"), "x": [1.0, 2.0, 3.0, np.nan, np.nan]})
+    out = compare_groups(d2, "g", ["x"])
+    assert math.isnan(_p(out, "x")) and "group size < 1" in out["note"].iloc[0]
 
 
 R_ADJUST = """
@@ -229,32 +237,36 @@ def test_bad_input_raises():
         compare_groups(d, "g", ["x", VariableSpec("x")])
 
 
-R_EXCLUDED = """
+R_SINGLE = """
 d <- read.csv(Sys.getenv("ORACLE_IN"), stringsAsFactors = FALSE, na.strings = c("", "NA"))
 k <- d[d$g4 != "E", ]
 res <- data.frame(
-  what = c("k_cont", "f_cat3"),
-  p = c(kruskal.test(cont ~ factor(g4), data = k)$p.value,
-        fisher.test(table(k$cat3, k$g4), workspace = 2e8)$p.value))
+  what = c("k_cont", "f_cat3", "anova_without_e"),
+  p = c(kruskal.test(cont ~ factor(g4), data = d)$p.value,
+        fisher.test(table(d$cat3, d$g4), workspace = 2e7)$p.value,
+        oneway.test(cont ~ factor(g4), data = k, var.equal = TRUE)$p.value))
 write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
 """
 
 
-def test_exclude_small_groups_tests_the_other_groups_like_r_on_the_subset(data):
+def test_a_one_patient_group_stays_in_rank_and_fisher_tests_like_r(data):
     d = data.copy()
     d.loc[d.index[0], "g4"] = "E"  # a 1-patient group
-    r = run_r(R_EXCLUDED, d)
+    r = run_r(R_SINGLE, d)
     r = dict(zip(r["what"], r["p"], strict=True))
-    res = compare_groups(d, "g4", ["cont", "cat3"], exclude_small_groups=True)
-    assert _p(res, "cont") == pytest.approx(r["k_cont"], rel=TOL)
-    assert _p(res, "cat3") == pytest.approx(r["f_cat3"], rel=TOL)
-    assert _test(res, "cont") == f"{TEST_KRUSKAL}, excluding E (n=1)"
-    assert _test(res, "cat3").endswith(", excluding E (n=1)")
-    assert res["note"].str.startswith("tested without E (n=1)").all()
+    for exclude in (False, True):
+        res = compare_groups(d, "g4", ["cont", "cat3"], exclude_small_groups=exclude)
+        assert _p(res, "cont") == pytest.approx(r["k_cont"], rel=TOL)
+        assert _p(res, "cat3") == pytest.approx(r["f_cat3"], rel=TOL)
+        assert _test(res, "cont") == TEST_KRUSKAL
+        assert res["note"].str.startswith("includes E (n=1): a single patient").all()
     # the descriptive columns keep the small group
     assert "E__n" in res.columns and int(res.loc[res["variable"] == "cont", "E__n"].iloc[0]) == 1
-    # default (the spec's rule): no p-value, and the note names the small group
-    plain = compare_groups(d, "g4", ["cont", "cat3"])
+    # ANOVA (means) leaves it out when asked to, else gives no p-value
+    anova = compare_groups(d, "g4", ["cont"], nonnormal=[], exclude_small_groups=True)
+    assert _p(anova, "cont") == pytest.approx(r["anova_without_e"], rel=TOL)
+    assert _test(anova, "cont").endswith(", excluding E (n=1)")
+    plain = compare_groups(d, "g4", ["cont"], nonnormal=[])
     assert plain["p_value"].isna().all()
     assert plain["note"].str.contains("group size < 2 (E (n=1))", regex=False).all()
     # the SQL path behaves the same
@@ -265,12 +277,32 @@ def test_exclude_small_groups_tests_the_other_groups_like_r_on_the_subset(data):
     assert _test(sql, "cont") == _test(res, "cont")
 
 
-def test_exclude_small_groups_two_groups_left_uses_wilcoxon():
-    d = pd.DataFrame({"g": list("aaaabbbbbc"), "x": [1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10]})
+def test_an_empty_group_is_left_out_and_two_groups_left_use_wilcoxon():
+    d = pd.DataFrame(
+        {"g": list("aaaabbbbbc"), "x": [1.0, 2, 3, 4, 5, 6, 7, 8, 9, np.nan]}
+    )  # c has no value of x
     res = compare_groups(d, "g", ["x"], exclude_small_groups=True)
     # R: wilcox.test(c(1, 2, 3, 4), c(5, 6, 7, 8, 9))$p.value = 2/choose(9, 4) = 0.015873...
     assert _p(res, "x") == pytest.approx(2 / math.comb(9, 4), rel=TOL)
-    assert _test(res, "x") == f"{TEST_WILCOX_EXACT}, excluding c (n=1)"
+    assert _test(res, "x") == f"{TEST_WILCOX_EXACT}, excluding c (n=0)"
     # only one group left -> no test, said why
     one = compare_groups(d[d["g"] != "b"], "g", ["x"], exclude_small_groups=True)
     assert math.isnan(_p(one, "x")) and "fewer than 2 groups left" in one["note"].iloc[0]
+
+
+def test_shipped_cohort_prior_lines_by_icu_reason_is_exact_as_r():
+    """The 7 x 4 table the hand-written search answered by Monte Carlo (0.124159): now FEXACT,
+    equal to R's fisher.test on the same cohort file."""
+    from core.paths import DATA_DIR
+
+    df = pd.read_csv(DATA_DIR / "cohort.csv")
+    res = compare_groups(df, "icu_reason", ["prior_lines"], categorical=["prior_lines"])
+    row = res[res["p_value"].notna()].iloc[0]
+    assert row["test"] == "Fisher exact"
+    r = run_r(
+        "d <- read.csv(Sys.getenv('ORACLE_IN'))\n"
+        "p <- fisher.test(table(d$prior_lines, d$icu_reason), workspace = 2e7)$p.value\n"
+        "write.csv(data.frame(p = p), Sys.getenv('ORACLE_OUT'), row.names = FALSE)",
+        df[["prior_lines", "icu_reason"]],
+    )
+    assert row["p_value"] == pytest.approx(float(r["p"].iloc[0]), rel=1e-9)

@@ -16,6 +16,12 @@ JOB = np.array([1, 2, 1, 0, 3, 3, 6, 1, 10, 10, 14, 9, 6, 7, 12, 11]).reshape(4,
 # R 4.2.2: print(fisher.test(Job)$p.value, digits = 15)
 JOB_P_R = 0.782684938965639
 
+BEYOND_THE_OLD_SEARCH = [
+    [[19, 21, 23, 21], [2, 1, 2, 1], [2, 2, 0, 1], [1, 1, 1, 0]],
+    [[32, 31, 29, 33], [4, 1, 0, 5], [4, 2, 3, 0], [2, 2, 1, 1]],
+    [[0, 0, 7, 0], [2, 52, 4, 2], [3, 0, 0, 0], [1, 0, 16, 1]],
+]
+
 # (shape, n, kind): kind "indep" = uniform cell probabilities, "assoc" = Dirichlet(1)
 SPECS = [
     ((2, 3), 30, "indep"),
@@ -51,6 +57,8 @@ def _tables() -> list[np.ndarray]:
     # symmetric 2 x 2 (ties between tables) and a sparse 3 x 4 with small counts
     out.append(np.array([[3, 5], [5, 3]]))
     out.append(np.array([[1, 0, 2, 0], [0, 3, 0, 1], [2, 0, 0, 4]]))
+    # the tables the hand-written search answered by Monte Carlo (0.918431, 0.223698, 1.0e-05)
+    out.extend(np.array(t) for t in BEYOND_THE_OLD_SEARCH)
     return out
 
 
@@ -84,7 +92,7 @@ def r_pvalues() -> pd.DataFrame:
 
 
 def test_job_table_literal():
-    res = fisher_test(JOB, time_budget=math.inf)
+    res = fisher_test(JOB)
     assert res.method == METHOD_EXACT
     assert res.p_value == pytest.approx(JOB_P_R, rel=1e-9, abs=0)
     assert res.shape == (4, 4)
@@ -100,7 +108,7 @@ def test_random_tables_match_r(r_pvalues):
     tables, r = r_pvalues
     worst = 0.0
     for k, t in enumerate(tables):
-        ours = fisher_test(t, time_budget=math.inf)
+        ours = fisher_test(t)
         assert ours.method == METHOD_EXACT
         expected = float(r.loc[r["id"] == k, "p"].iloc[0])
         assert ours.p_value == pytest.approx(expected, rel=1e-6, abs=1e-12), (k, t.tolist())
@@ -136,9 +144,9 @@ def test_fewer_than_two_nonempty_rows_gives_nan_with_reason():
 
 def test_monte_carlo_fallback_is_seeded_and_close():
     t = np.array([[8, 2, 3, 5], [1, 5, 4, 2], [3, 3, 6, 1]])
-    exact = fisher_test(t, time_budget=math.inf).p_value
-    a = fisher_test(t, time_budget=0.0)
-    b = fisher_test(t, time_budget=0.0)
+    exact = fisher_test(t).p_value
+    a = fisher_test(t, workspaces=())
+    b = fisher_test(t, workspaces=())
     assert a.method == "Fisher exact (Monte Carlo, 100000 tables)"
     assert a.p_value == b.p_value  # same seed, same answer
     assert abs(a.p_value - exact) < 0.01  # MC standard error ~0.0016 at p ~ 0.3
@@ -157,3 +165,265 @@ def test_monte_carlo_fallback_is_seeded_and_close():
 def test_bad_input_raises(bad, msg):
     with pytest.raises(ValueError, match=msg):
         fisher_test(bad)
+
+
+def test_a_table_beyond_fexact_gets_a_labelled_monte_carlo_and_a_sentence():
+    """7 x 4 with 5,000 patients: FEXACT's hash keys overflow (R's fisher.test stops with an
+    error there too); the result is a seeded Monte Carlo estimate, named as such, with the
+    reason in words and never FEXACT's negative error code."""
+    rng = np.random.default_rng(11)
+    t = rng.multinomial(5000, rng.dirichlet(np.ones(28))).reshape(7, 4)
+    res = fisher_test(t, n_resamples=2_000)
+    assert res.method == "Fisher exact (Monte Carlo, 2000 tables)"
+    assert 0 < res.p_value <= 1
+    assert "cannot finish this 7 x 4 table of 5,000 patients" in res.note
+    assert "too large for the exact algorithm" in res.note
+    assert "error" not in res.note.split(":")[1]  # a sentence, not a code
+
+
+def test_the_stack_error_of_a_small_workspace_is_retried_larger():
+    """The 7 x 4 table of 71 patients needs more than R's default workspace (R's
+    fisher.test(m) stops with 'FEXACT error 7 ... LDSTP is too small'; workspace = 2e6
+    gives the p-value): the retry reaches the exact answer, the first try alone does not."""
+    t = [[2, 2, 0, 0], [1, 2, 1, 3], [10, 11, 7, 0], [5, 0, 2, 3], [4, 1, 0, 5], [0, 0, 3, 0],
+         [3, 0, 1, 5]]  # fmt: skip
+    small = fisher_test(t, workspaces=(200_000,), n_resamples=1_000)
+    assert "Monte Carlo" in small.method and "stack (LDSTP) is too small" in small.note
+    full = fisher_test(t)
+    assert full.method == METHOD_EXACT
+    r = run_r(
+        "m <- matrix(c(" + ",".join(str(v) for v in np.array(t).T.ravel()) + "), 7)\n"
+        "write.csv(data.frame(p = fisher.test(m, workspace = 2e7)$p.value),"
+        " Sys.getenv('ORACLE_OUT'), row.names = FALSE)"
+    )
+    assert full.p_value == pytest.approx(float(r["p"].iloc[0]), rel=1e-9)
+
+
+# cart_product x age (5 x 41) of the reconstructed cohort: R's fisher.test stops with
+# "FEXACT error 30 ... Stack length exceeded"; fisher-rxc's FEXACT crashes on it
+# (segmentation fault), in its worker process, never in the caller's.
+CRASHES_FEXACT = [
+    [
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ],
+    [
+        2,
+        0,
+        0,
+        2,
+        0,
+        1,
+        0,
+        1,
+        1,
+        0,
+        1,
+        1,
+        1,
+        0,
+        1,
+        0,
+        1,
+        2,
+        0,
+        0,
+        0,
+        1,
+        0,
+        1,
+        1,
+        1,
+        2,
+        2,
+        0,
+        2,
+        1,
+        1,
+        2,
+        0,
+        0,
+        0,
+        1,
+        2,
+        2,
+        0,
+        0,
+    ],
+    [
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ],
+    [
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+    ],
+    [
+        0,
+        2,
+        1,
+        1,
+        0,
+        1,
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        1,
+        0,
+        0,
+        1,
+        1,
+        1,
+        0,
+        1,
+        3,
+        2,
+        0,
+        0,
+        0,
+        0,
+        2,
+        2,
+        2,
+        0,
+        1,
+        2,
+        1,
+        0,
+        1,
+        1,
+        1,
+        0,
+    ],
+]
+
+
+def test_a_crash_of_fexact_costs_its_worker_not_the_app():
+    res = fisher_test(CRASHES_FEXACT, n_resamples=2_000)
+    assert res.method == "Fisher exact (Monte Carlo, 2000 tables)"
+    assert "stopped unexpectedly" in res.note
+    assert 0 < res.p_value <= 1
+    assert fisher_test(JOB).p_value == pytest.approx(JOB_P_R, rel=1e-9)  # a new worker answers

@@ -14,7 +14,7 @@ from app_pages._ui.views.common import NONE
 from app_pages._ui.views.compare import COMPARE, COMPARE_PRESETS, option_label
 from core.cohort.schema import column_label
 from core.cohort.variables import cut_variable
-from core.stats.compare import compare_groups
+from core.stats.compare import TEST_KRUSKAL, compare_groups
 from core.study.paper_tables import PRESETS, variable_label
 from core.tables.compare import fmt_p
 from tests.apptest import (
@@ -25,6 +25,7 @@ from tests.apptest import (
     shipped_cohort,
     uploaded_cohort,
 )
+from tests.r_oracle import run_r
 
 PAGE = "app_pages/compare.py"
 
@@ -105,15 +106,21 @@ def test_variable_chart_and_downloads_render(default_page):
     assert default_page.selectbox(key="cmp_var").value == PRESETS["table3"].variables[0].name
 
 
-def test_one_patient_group_is_named_and_the_other_groups_are_tested():
+def test_one_patient_group_is_named_and_kept_in_the_rank_test():
     at = run_page(PAGE, **COMPARE.link(preset="custom", by="malignancy", vars=("age", "sofa")))
     warnings = [w.value for w in at.warning]
-    assert any("MM (n = 1)" in w and "sidebar" in w for w in warnings), warnings
+    assert any("MM (n = 1)" in w and "with care" in w for w in warnings), warnings
     tab = frame_with(at, "Characteristic")
     age = tab[tab["Characteristic"] == "Age (years)"].iloc[0]
-    assert age["test"].endswith("excluding MM (n=1)")
-    res = compare_groups(shipped_cohort(), "malignancy", ["age"], exclude_small_groups=True)
-    assert age["p"] == fmt_p(res["p_value"].iloc[0]) != ""
+    assert age["test"] == TEST_KRUSKAL
+    df = shipped_cohort()
+    r = run_r(
+        "d <- read.csv(Sys.getenv('ORACLE_IN'))\n"
+        "write.csv(data.frame(p = kruskal.test(age ~ factor(malignancy), data = d)$p.value),"
+        " Sys.getenv('ORACLE_OUT'), row.names = FALSE)",
+        df[["age", "malignancy"]],
+    )
+    assert age["p"] == fmt_p(float(r["p"].iloc[0])) != ""
     # the grouping is titled by its label, not its raw code
     assert any(h.value == "By Hematological malignancy" for h in at.subheader)
 

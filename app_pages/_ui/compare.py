@@ -131,10 +131,10 @@ def small_groups_warning(result: pd.DataFrame) -> None:
         names = ", ".join(f"{md(g)} (n = {k})" for g, k in small)
         it = "it" if len(small) == 1 else "them"
         st.warning(
-            f"{names}: fewer than 2 patients, too few for a test. The p-values compare the "
-            "other groups only (the test column says which groups were left out); the "
-            f"descriptive columns include every group. To leave {it} out entirely, filter "
-            f"{it} out in the sidebar or regroup.",
+            f"{names}: a single patient. Fisher's exact and the rank tests (Wilcoxon, "
+            f"Kruskal–Wallis) include {it}, as R does — read those p-values with care; a "
+            "t-test or ANOVA cannot, and compares the other groups only (the test column "
+            f"says so). To leave {it} out entirely, filter {it} out in the sidebar or regroup.",
             icon="⚠️",
         )
 

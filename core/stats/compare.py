@@ -219,8 +219,22 @@ class _Test:
     note: str = ""
 
 
-def _small_groups(sizes: list[int], names: Sequence[Any] | None) -> list[int]:
-    return [i for i, k in enumerate(sizes) if k < MIN_GROUP_SIZE]
+def _small_groups(sizes: list[int], names: Sequence[Any] | None, minimum: int = MIN_GROUP_SIZE):
+    return [i for i, k in enumerate(sizes) if k < minimum]
+
+
+#: Tests that condition on what was observed and take a group of one patient, as R does
+#: (fisher.test, kruskal.test and wilcox.test give a p-value; t.test stops with "not enough
+#: observations"): such a group stays in the test, with a caution in the note.
+SINGLE_NOTE = "includes {desc}: a single patient in a group; read the p-value with care"
+
+
+def _with_single(inner: _Test, sizes: list[int], names: Sequence[Any] | None) -> _Test:
+    single = [i for i, k in enumerate(sizes) if k == 1]
+    if not single or math.isnan(inner.p):
+        return inner
+    note = SINGLE_NOTE.format(desc=_describe(single, sizes, names))
+    return _Test(inner.name, inner.p, f"{note}; {inner.note}" if inner.note else note)
 
 
 def _describe(idx: list[int], sizes: list[int], names: Sequence[Any] | None) -> str:
@@ -235,22 +249,24 @@ def _continuous_test(
     exclude_small: bool = False,
 ) -> _Test:
     sizes = [len(s) for s in samples]
-    small = _small_groups(sizes, names)
+    minimum = 1 if nonnormal else MIN_GROUP_SIZE  # rank tests take a single patient
+    small = _small_groups(sizes, names, minimum)
     if len(samples) < 2:
         return _Test("", math.nan, "fewer than 2 groups")
     if small:
         desc = _describe(small, sizes, names)
         if not exclude_small:
-            return _Test("", math.nan, f"group size < {MIN_GROUP_SIZE} ({desc}): no test")
+            return _Test("", math.nan, f"group size < {minimum} ({desc}): no test")
         kept = [s for i, s in enumerate(samples) if i not in small]
         if len(kept) < 2:
             return _Test(
                 "",
                 math.nan,
-                f"group size < {MIN_GROUP_SIZE} ({desc}): fewer than 2 groups left, no test",
+                f"group size < {minimum} ({desc}): fewer than 2 groups left, no test",
             )
-        inner = _continuous_test(kept, nonnormal)
-        return _excluding(inner, desc)
+        kept_names = [n for i, n in enumerate(names or []) if i not in small] or None
+        inner = _continuous_test(kept, nonnormal, kept_names)
+        return _excluding(inner, desc, minimum)
     pooled = np.concatenate(samples)
     if np.all(pooled == pooled[0]):
         return _Test("", math.nan, "all values identical: no test")
@@ -265,13 +281,14 @@ def _continuous_test(
         exact = len(x) < WILCOX_EXACT_LIMIT and len(y) < WILCOX_EXACT_LIMIT and not ties
         method = "exact" if exact else "asymptotic"
         r = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True, method=method)
-        return _Test(TEST_WILCOX_EXACT if exact else TEST_WILCOX_APPROX, min(float(r.pvalue), 1.0))
-    return _Test(TEST_KRUSKAL, float(stats.kruskal(*samples).pvalue))
+        name = TEST_WILCOX_EXACT if exact else TEST_WILCOX_APPROX
+        return _with_single(_Test(name, min(float(r.pvalue), 1.0)), sizes, names)
+    return _with_single(_Test(TEST_KRUSKAL, float(stats.kruskal(*samples).pvalue)), sizes, names)
 
 
-def _excluding(inner: _Test, desc: str) -> _Test:
-    """Label a test run without the groups of size < 2 (``desc``)."""
-    note = f"tested without {desc}: group size < {MIN_GROUP_SIZE}"
+def _excluding(inner: _Test, desc: str, minimum: int = MIN_GROUP_SIZE) -> _Test:
+    """Label a test run without the groups of fewer than ``minimum`` patients (``desc``)."""
+    note = f"tested without {desc}: group size < {minimum}"
     if inner.note:
         note = f"{note}; {inner.note}"
     name = f"{inner.name}, excluding {desc}" if inner.name else ""
@@ -281,31 +298,35 @@ def _excluding(inner: _Test, desc: str) -> _Test:
 def _categorical_test(
     counts: np.ndarray,
     sizes: list[int],
-    time_budget: float,
     names: Sequence[Any] | None = None,
     exclude_small: bool = False,
 ) -> _Test:
     if len(sizes) < 2:
         return _Test("", math.nan, "fewer than 2 groups")
-    small = _small_groups(sizes, names)
+    minimum = 1  # Fisher conditions on the margins: a group of one patient is fine
+    small = _small_groups(sizes, names, minimum)
     if small:
         desc = _describe(small, sizes, names)
         if not exclude_small:
-            return _Test("", math.nan, f"group size < {MIN_GROUP_SIZE} ({desc}): no test")
+            return _Test("", math.nan, f"group size < {minimum} ({desc}): no test")
         keep = [i for i in range(len(sizes)) if i not in small]
         if len(keep) < 2:
             return _Test(
                 "",
                 math.nan,
-                f"group size < {MIN_GROUP_SIZE} ({desc}): fewer than 2 groups left, no test",
+                f"group size < {minimum} ({desc}): fewer than 2 groups left, no test",
             )
         sub = counts[:, keep]
         sub = sub[sub.sum(axis=1) > 0]  # levels seen only in the excluded groups
         if sub.shape[0] < 2:
-            return _excluding(_Test("", math.nan, "a single level in the tested groups"), desc)
-        return _excluding(_categorical_test(sub, sub.sum(axis=0).tolist(), time_budget), desc)
-    res = fisher_test(counts, time_budget=time_budget)
-    return _Test(res.method, res.p_value, res.note)
+            return _excluding(
+                _Test("", math.nan, "a single level in the tested groups"), desc, minimum
+            )
+        kept_names = [n for i, n in enumerate(names or []) if i in keep] or None
+        inner = _categorical_test(sub, sub.sum(axis=0).tolist(), kept_names)
+        return _excluding(inner, desc, minimum)
+    res = fisher_test(counts)
+    return _with_single(_Test(res.method, res.p_value, res.note), sizes, names)
 
 
 def _smd_continuous(a: np.ndarray, b: np.ndarray) -> float:
@@ -350,7 +371,6 @@ def compare_groups(
     categorical: Iterable[str] | None = None,
     adjust: str | None = None,
     group_order: Sequence[Any] | None = None,
-    fisher_time_budget: float = 2.0,
     exclude_small_groups: bool = False,
 ) -> pd.DataFrame:
     """Describe and compare variables across the groups of ``by`` (R-equivalent tests).
@@ -375,8 +395,6 @@ def compare_groups(
         Multiple-testing adjustment across variables (R ``p.adjust``) into ``p_adjusted``.
     group_order : sequence, optional
         Order of the group columns (default: categorical order, else sorted).
-    fisher_time_budget : float
-        Seconds for each exact r x c Fisher test before Monte Carlo (see core.stats.fisher).
     exclude_small_groups : bool
         What to do when a group has fewer than 2 non-missing values of a variable.
         ``False`` (default, the spec's rule): no p-value for that variable, and ``note``
@@ -415,7 +433,7 @@ def compare_groups(
             return df[spec.column], pd.Series(index=df.index, dtype=object)
         return df[spec.column], df[by]
 
-    return _assemble(prep, agg, fetch, adjust, fisher_time_budget)
+    return _assemble(prep, agg, fetch, adjust)
 
 
 def _group_masks(groups_col: pd.Series, groups: Sequence[Any]) -> list[np.ndarray]:
@@ -460,7 +478,7 @@ def _aggregate_pandas(df: pd.DataFrame, prep: _Prepared) -> dict[str, Any]:
     return out
 
 
-def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
+def _assemble(prep, agg, fetch, adjust) -> pd.DataFrame:
     if adjust is not None:
         p_adjust([], adjust)  # validates the method name early
     gnames = [OVERALL] + [str(g) for g in prep.groups]
@@ -514,9 +532,7 @@ def _assemble(prep, agg, fetch, adjust, fisher_time_budget) -> pd.DataFrame:
             ).reshape(len(all_levels), len(prep.groups))
             sizes = counts.sum(axis=0).tolist()
             if prep.by is not None:
-                test = _categorical_test(
-                    counts, sizes, fisher_time_budget, gnames[1:], prep.exclude_small_groups
-                )
+                test = _categorical_test(counts, sizes, gnames[1:], prep.exclude_small_groups)
             else:
                 test = _Test("", math.nan)
             smd = math.nan

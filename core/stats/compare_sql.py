@@ -39,7 +39,6 @@ def compare_groups_sql(
     categorical: Iterable[str] | None = None,
     adjust: str | None = None,
     group_order: Sequence[Any] | None = None,
-    fisher_time_budget: float = 2.0,
     exclude_small_groups: bool = False,
 ) -> pd.DataFrame:
     """:func:`compare_groups` on a DuckDB table, with the grouped aggregation in SQL.
@@ -87,7 +86,7 @@ def compare_groups_sql(
         d = con.execute(f"SELECT {cols} FROM {t}").fetchdf()
         return d["v"], d["g"]
 
-    return _assemble(prep, agg, fetch, adjust, fisher_time_budget)
+    return _assemble(prep, agg, fetch, adjust)
 
 
 def _duck_dtype(sql_type: str) -> Any:

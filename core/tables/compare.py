@@ -296,8 +296,8 @@ def too_small_groups(result: pd.DataFrame) -> list[tuple[str, int]]:
 def notes_table(result: pd.DataFrame) -> pd.DataFrame:
     """The notes of a result, one row per variable that has one: ``label``, ``note``.
 
-    The leading ``'tested without …'`` clause (groups left out of a test because too small)
-    is removed: :func:`too_small_groups` says it once for the whole table.
+    The leading ``'tested without …'`` / ``'includes … a single patient'`` clause is removed:
+    :func:`too_small_groups` says it once for the whole table (the page's warning).
 
     Parameters
     ----------
@@ -310,7 +310,9 @@ def notes_table(result: pd.DataFrame) -> pd.DataFrame:
         Columns ``label`` and ``note``; variables without a (remaining) note are left out.
     """
     notes = result.drop_duplicates("variable").copy()
-    notes["note"] = notes["note"].str.replace(r"^tested without [^;]*(; )?", "", regex=True)
+    notes["note"] = notes["note"].str.replace(
+        r"^(tested without|includes) [^;]*(; )?", "", regex=True
+    )
     return notes[notes["note"] != ""][["label", "note"]]
 
 
