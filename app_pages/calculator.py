@@ -7,6 +7,8 @@ predict_profiles) -> chart and core.tables.calculator tables.
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from app_pages._ui.calculator import (
@@ -24,7 +26,7 @@ from app_pages._ui.calculator import (
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.render import chart_spec, md, show_chart
 from app_pages._ui.views.calculator import CALCULATOR as VIEW
-from app_pages._ui.views.calculator import MODES
+from app_pages._ui.views.calculator import MODES, UNCERTAINTY
 from core.charts import cox as ch
 from core.study.calculator import (
     MAX_PROFILES,
@@ -75,7 +77,16 @@ else:
         "Published mode: the paper's hazard ratios are used as fixed coefficients "
         "(log HR); **the baseline hazard is estimated from the active cohort with the "
         "published coefficients held fixed** (R: coxph(..., init = log(HR), iter.max = 0) then "
-        "survfit). The band reflects the baseline-hazard uncertainty only."
+        "survfit)."
+    )
+    st.radio(
+        "The 95% band includes",
+        list(UNCERTAINTY),
+        horizontal=True,
+        help="The paper gives each HR's 95% CI but no covariances: the band uses standard "
+        "errors from those CIs with zero covariances (an approximation). 'Baseline hazard "
+        "only' treats the published HRs as exactly known and is much narrower.",
+        **VIEW.widget("unc", UNCERTAINTY),
     )
 extras = profile_inputs(VIEW, df, n, extra_cols)
 sofa_expander(VIEW, n)
@@ -100,7 +111,7 @@ typed = st.text_input(
     max_chars=80, **VIEW.widget("times"),
 )  # fmt: skip
 try:
-    model = calculator_model(view, mode, extra_cols)
+    model = dataclasses.replace(calculator_model(view, mode, extra_cols), uncertainty=state.unc)
     try:
         extra_days = parse_times(typed, model.horizon_days)
     except ValueError as exc:

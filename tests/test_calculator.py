@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -111,9 +112,12 @@ fit <- coxph(Surv(t, e) ~ reason_dp + ecog_ps + sofa, data = d, init = b,
 nd <- data.frame(reason_dp = c(0, 1, 0), ecog_ps = c(1, 3, 0), sofa = c(4, 10, 0))
 fit0 <- fit
 fit0$var[] <- 0  # coefficients treated as known: baseline-hazard variance only
+fit1 <- fit
+ci <- matrix(c(CIS), ncol = 2, byrow = TRUE)  # the published 95% CIs (lower, upper)
+fit1$var <- diag(((log(ci[, 2]) - log(ci[, 1])) / (2 * qnorm(0.975)))^2)
 out <- NULL
-for (v in c("baseline", "full")) {
-  sf <- survfit(if (v == "baseline") fit0 else fit, newdata = nd)
+for (v in c("baseline", "full", "ci")) {
+  sf <- survfit(switch(v, baseline = fit0, full = fit, ci = fit1), newdata = nd)
   k <- ncol(sf$surv)
   out <- rbind(out, data.frame(var = v, time = rep(sf$time, k),
                                profile = rep(1:k, each = length(sf$time)),
@@ -148,9 +152,24 @@ def test_published_mode_baseline_vs_r(seed):
             "sofa": [4, 10, 0],
         }
     )
-    r = run_r(R_PUBLISHED, d)
+    cis = ", ".join(f"{t.lower}, {t.upper}" for t in paper_model().terms)  # data/published
+    r = run_r(R_PUBLISHED.replace("CIS", cis), d)
     _compare(predict_survival(model.result, nd), r[r["var"] == "baseline"])
     _compare(predict_survival(model.result, nd, coef_variance=True), r[r["var"] == "full"])
+    # the calculator's default band: the published CIs' variance (diagonal)
+    _compare(predict_survival(model.result, nd, var=model.coef_var), r[r["var"] == "ci"])
+    base = dataclasses.replace(model, uncertainty="baseline")
+    np.testing.assert_array_equal(base.coef_var, np.zeros((3, 3)))
+    profiles = [make_profile(label=f"p{i}", **row) for i, row in enumerate(nd.to_dict("records"))]
+    for m, var in ((model, "ci"), (base, "baseline")):
+        table = predict_profiles(m, profiles, days=[30]).table
+        rv = r[r["var"] == var]
+        for j in range(3):
+            rj = rv[(rv["profile"] == j + 1) & (rv["time"] <= 30)].iloc[-1]
+            got = table.iloc[j]
+            assert got["surv"] == pytest.approx(rj["surv"], abs=TOL)
+            assert got["lower"] == pytest.approx(rj["lower"], abs=TOL)
+            assert got["upper"] == pytest.approx(rj["upper"], abs=TOL)
 
 
 def test_refit_mode_vs_r():
@@ -322,7 +341,18 @@ def test_relative_hazard_table_published_by_hand():
     row = table.iloc[0]
     # 4.02 x 1.97 x 1.16 = 9.186504 (the paper's HRs, one unit apart each)
     assert (row["Profile"], row["vs"], row["HR"]) == ("Other", "Ref", 9.19)
-    assert row["95% CI"] == "–"  # published mode: no covariances, no CI
+    # the CI from the published CIs by hand: se_k = (log hi - log lo) / (2 x 1.96), no
+    # covariances; one unit apart on each term -> se = sqrt(se_1^2 + se_2^2 + se_3^2)
+    import math
+
+    from core.study.model import paper_model
+
+    ses = [(math.log(t.upper) - math.log(t.lower)) / (2 * 1.959963984540054)
+           for t in paper_model().terms]  # fmt: skip
+    se = math.sqrt(sum(v * v for v in ses))
+    hr = 4.02 * 1.97 * 1.16
+    lo, hi = hr * math.exp(-1.959963984540054 * se), hr * math.exp(1.959963984540054 * se)
+    assert row["95% CI"] == f"{lo:.2f} – {hi:.2f}"
     assert row["Breakdown"] == "4.02 x 1.97 x 1.16 = 9.19"
     only_ref = relative_hazard_table([ref], ref)
     assert only_ref.empty and only_ref.columns.tolist() == list(RELATIVE_HAZARD_COLUMNS)

@@ -401,3 +401,28 @@ def test_survival_at_typed_time_points():
     assert "Day 28" in table.columns and "Day 183" in table.columns  # 6 x 30.4375 days
     late = run_page(PAGE, calc_times="2 years")
     assert any("Time points not added" in w.value for w in late.warning)
+
+
+def test_published_band_holds_the_published_cis_unless_baseline_only_is_chosen():
+    """Default: the band includes the HRs' published uncertainty (core's coef_var); the
+    'baseline hazard only' choice narrows it to what the cohort's baseline alone gives."""
+    import dataclasses
+
+    at = run_page(PAGE)
+    model = build_model(shipped_cohort(), "published")
+    profs = _examples()
+    lab = profs[1].label
+    for unc in ("published_ci", "baseline"):
+        if unc == "baseline":
+            at.radio(key="calc_unc").set_value("baseline").run()
+            assert not at.exception
+        pred = predict_profiles(dataclasses.replace(model, uncertainty=unc), profs)
+        row = pred.table[(pred.table["profile"] == lab) & (pred.table["day"] == 365)].iloc[0]
+        cell = frame_with(at, "Day 365").loc[lab, "Day 365"]
+        assert f"[{_pct(row['lower'])} – {_pct(row['upper'])}]" in cell, (unc, cell)
+        assert ("published HRs' uncertainty" in " ".join(c.value for c in at.caption)) == (
+            unc == "published_ci"
+        )
+    wide = predict_profiles(model, profs).table
+    narrow = predict_profiles(dataclasses.replace(model, uncertainty="baseline"), profs).table
+    assert ((wide["upper"] - wide["lower"]) >= (narrow["upper"] - narrow["lower"]) - 1e-12).all()

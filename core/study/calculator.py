@@ -218,6 +218,23 @@ class CalculatorModel:
     horizon_days: float | None
     duration: str
     event: str
+    #: published mode: the band includes the published HRs' uncertainty ("published_ci", the
+    #: default) or the baseline hazard's only ("baseline"); refit mode always has its own
+    uncertainty: Literal["published_ci", "baseline"] = "published_ci"
+
+    @property
+    def coef_var(self) -> np.ndarray:
+        """Covariance of the coefficients behind every band and relative-hazard CI.
+
+        Refit: the fit's (R ``vcov``). Published: the diagonal implied by the published 95% CIs
+        (:meth:`core.study.model.PaperModel.var_from_cis`), or zero for "baseline".
+        """
+        if self.mode == "refit":
+            return self.result.model.var
+        columns = list(self.result.model.design.columns)
+        if self.uncertainty == "baseline":
+            return np.zeros((len(columns), len(columns)))
+        return paper_model().var_from_cis(columns)
 
     @property
     def n(self) -> int:
@@ -234,8 +251,15 @@ class CalculatorModel:
                 "Published coefficients held fixed; baseline cumulative hazard estimated from "
                 f"the active cohort (n = {self.n}, {self.events} deaths within "
                 f"{self.horizon_days:g} days) with the Efron-type Breslow estimator at the fixed "
-                "coefficients (= R survfit(coxph(..., init = log(HR), iter.max = 0))). The band "
-                "reflects baseline-hazard uncertainty only."
+                "coefficients (= R survfit(coxph(..., init = log(HR), iter.max = 0)))."
+                + (
+                    " The band reflects the baseline-hazard uncertainty only (the published "
+                    "HRs treated as known: R's fit$var set to 0)."
+                    if self.uncertainty == "baseline"
+                    else " The band includes the published HRs' uncertainty: standard errors "
+                    "from their 95% CIs, (log upper - log lower) / 3.92, with no covariances "
+                    "(the paper gives none; an approximation) = R's fit$var set to that diagonal."
+                )
             )
         return (
             f"Cox model refitted on the active cohort (n = {self.n}, {self.events} events; "
@@ -381,7 +405,7 @@ def predict_profiles(
     if len(set(labels)) != len(labels):
         labels = [f"{i + 1}. {lab}" for i, lab in enumerate(labels)]
     frame = _profiles_frame(model, profiles)
-    sp = predict_survival(model.result, frame, conf_int=conf_int)
+    sp = predict_survival(model.result, frame, conf_int=conf_int, var=model.coef_var)
     curves = sp.frame(labels)
     if model.horizon_days is not None:
         curves = curves[curves["time"] <= model.horizon_days].reset_index(drop=True)
@@ -410,8 +434,8 @@ class RelativeHazard:
 
     ``breakdown``: covariate, label, value, reference, delta, hr_per_unit, factor
     (= hr_per_unit ** delta); ``hr`` is the product of the factors (= exp(beta' dx)).
-    ``lower``/``upper``: 95% CI (refit mode; NaN in published mode, whose covariances were not
-    published).
+    ``lower``/``upper``: 95% CI from the model's :attr:`CalculatorModel.coef_var` (published
+    mode without a model: the published CIs' diagonal); NaN when that variance is zero.
     """
 
     hr: float
@@ -434,19 +458,19 @@ def relative_hazard(
         columns = list(pub.covariates)
         xa = np.array([profile_row(profile)[c] for c in columns], dtype=float)
         xb = np.array([profile_row(reference)[c] for c in columns], dtype=float)
-        var = None
+        var = pub.var_from_cis(columns)
     else:
         design = model.result.model.design
         columns = list(design.columns)
         hr = model.hr
         xa = design.matrix(_profiles_frame(model, [profile]))[0]
         xb = design.matrix(_profiles_frame(model, [reference]))[0]
-        var = None if model.mode == "published" else model.result.model.var
+        var = model.coef_var
     delta = xa - xb
     per_unit = np.array([hr[c] for c in columns], dtype=float)
     factors = per_unit**delta
     total = float(np.prod(factors))
-    if var is not None:
+    if np.any(var):
         se = float(np.sqrt(delta @ var @ delta))
         lo, hi = total * math.exp(-1.959963984540054 * se), total * math.exp(1.959963984540054 * se)
     else:

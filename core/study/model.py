@@ -14,14 +14,18 @@ module instead of spelling the model out.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.study.published import PUBLISHED_PATH, load_published
 from core.tables.cox import covariate_label
+
+Z95 = 1.959963984540054  # qnorm(0.975)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,12 @@ class ModelTerm:
     def label(self) -> str:
         """The term as the app prints it (``core.tables.cox.covariate_label``)."""
         return covariate_label(self.name)
+
+    @property
+    def se(self) -> float:
+        """Standard error of log(HR) implied by the printed 95% CI (Wald):
+        ``(log(upper) - log(lower)) / (2 x 1.96)``; the CI's rounding limits its precision."""
+        return (math.log(self.upper) - math.log(self.lower)) / (2 * Z95)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,12 @@ class PaperModel:
     def coef(self) -> dict[str, float]:
         """``{term: log(HR)}``."""
         return {t.name: t.coef for t in self.terms}
+
+    def var_from_cis(self, names: Sequence[str] | None = None) -> np.ndarray:
+        """Covariance of the log-HRs implied by the published CIs: diagonal (``se**2``), an
+        approximation, since the paper gives no covariances. Rows in ``names`` order."""
+        names = self.covariates if names is None else tuple(names)
+        return np.diag([self.term(n).se ** 2 for n in names])
 
     def term(self, name: str) -> ModelTerm:
         for t in self.terms:

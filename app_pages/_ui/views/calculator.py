@@ -24,6 +24,10 @@ MODES = {
     "published": "Published model (paper's coefficients)",
     "refit": "Refit on the active cohort",
 }
+UNCERTAINTY = {
+    "published_ci": "Published HRs' 95% CIs + baseline hazard",
+    "baseline": "Baseline hazard only (HRs treated as known)",
+}
 REF_BASELINE = "baseline"  # the reference profile of the model's zero (baseline_profile)
 BASELINE_TEXT = describe_profile(baseline_profile())  # "CRS, PS 0, SOFA 0"
 PROFILE_FIELDS = {"label": "label", "reason": "icu_reason", "ps": "ecog_ps", "sofa": "sofa"}
@@ -41,6 +45,7 @@ class CalculatorView(BaseModel):
     mode: Literal["published", "refit"] = "published"
     n: int = Field(2, ge=1, le=MAX_PROFILES)  # profiles shown
     band: bool = True  # 95% band on the curves
+    unc: Literal["published_ci", "baseline"] = "published_ci"  # published mode: what the band holds
     extra: tuple[str, ...] = ()  # refit mode: extra covariates (cohort columns)
     ref: Literal["0", "1", "2", "3", "baseline"] = "0"  # relative-hazard reference
     times: str = Field("", max_length=80)  # extra time points, typed ("28, 6 months")

@@ -124,6 +124,7 @@ def predict_survival(
     *,
     conf_int: float = 0.95,
     coef_variance: bool | None = None,
+    var: np.ndarray | None = None,
 ) -> SurvivalPrediction:
     """Survival curves S(t | x) for new patients, = R ``survfit(fit, newdata = newdata)``.
 
@@ -138,11 +139,14 @@ def predict_survival(
         Include the ``d' V d`` term (uncertainty of the coefficients).  Default: True for a
         fitted model (R's CI), False for a fixed-coefficient model, whose CI then reflects the
         baseline hazard only (= R ``survfit`` after setting ``fit$var`` to zero).
+    var : array, optional
+        The coefficients' covariance to use instead of the model's (= R ``survfit`` after
+        ``fit$var <- var``), e.g. one implied by published confidence intervals.
     """
     model, coef_variance = _checked(model, conf_int, coef_variance)
     times, haz, varhaz, xbar = _baseline(model)
     arrays = _curves(model, newdata, np.cumsum(haz), np.cumsum(varhaz), xbar, conf_int,
-                     coef_variance)  # fmt: skip
+                     coef_variance, var)  # fmt: skip
     return SurvivalPrediction(times, *arrays, conf_int, coef_variance)
 
 
@@ -153,6 +157,7 @@ def predict_survival_at(
     *,
     conf_int: float = 0.95,
     coef_variance: bool | None = None,
+    var: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``predict_survival(model, newdata).at(times)`` computed at ``times`` only.
 
@@ -170,7 +175,7 @@ def predict_survival_at(
         return padded[i + 1]
 
     arrays = _curves(model, newdata, pick(np.cumsum(haz)), pick(np.cumsum(varhaz)),
-                     pick(xbar), conf_int, coef_variance)  # fmt: skip
+                     pick(xbar), conf_int, coef_variance, var)  # fmt: skip
     out = dict(zip(("surv", "cumhaz", "std_err", "lower", "upper"), arrays, strict=True))
     for name, first in (("surv", 1.0), ("lower", 1.0), ("upper", 1.0)):
         out[name][i < 0] = first  # before the first observed time (as .at())
@@ -195,6 +200,7 @@ def _curves(
     xbar: np.ndarray,
     conf_int: float,
     coef_variance: bool,
+    var: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
     """surv, cumhaz, std_err, lower, upper at the rows of H0 (one column per patient)."""
     x2 = model._x(newdata) - model.means
@@ -202,10 +208,10 @@ def _curves(
     cumhaz = np.outer(H0, risk2)
     surv = np.exp(-cumhaz)
     quad = np.zeros_like(cumhaz)
-    if coef_variance:
+    if coef_variance or var is not None:
         # d(t)' V d(t) with d = H0(t) x - xbar(t), expanded so no loop over patients runs:
         # H0^2 x'Vx - 2 H0 x'V xbar(t) + xbar(t)'V xbar(t)
-        V = model.var
+        V = model.var if var is None else np.asarray(var, dtype=float)
         xvx = np.einsum("ki,ij,kj->k", x2, V, x2)
         xvb = xbar @ V @ x2.T  # (times, patients)
         bvb = np.einsum("ti,ij,tj->t", xbar, V, xbar)
