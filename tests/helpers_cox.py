@@ -44,6 +44,7 @@ res <- data.frame(term = rownames(s$coefficients), coef = s$coefficients[, 1],
                   lower = s$conf.int[, 3], upper = s$conf.int[, 4],
                   loglik = fit$loglik[2], loglik0 = fit$loglik[1],
                   concordance = unname(fit$concordance["concordance"]),
+                  concordance_se = unname(fit$concordance["std"]),
                   lrt = 2 * diff(fit$loglik), wald = fit$wald.test, score = fit$score)
 write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
 """

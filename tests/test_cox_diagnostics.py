@@ -76,6 +76,42 @@ write.csv(data.frame(t(cc$count), c = cc$concordance), Sys.getenv("ORACLE_OUT"),
     assert cc["concordance"] == pytest.approx(r["c"][0], abs=1e-12)
 
 
+R_CONC_SE = """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+out <- NULL
+for (k in sort(unique(d$k))) {
+  s <- d[d$k == k, ]
+  cc <- concordance(Surv(time, status) ~ risk, data = s, reverse = TRUE)
+  out <- rbind(out, data.frame(k = k, c = cc$concordance, se = sqrt(cc$var)))
+}
+write.csv(out, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+def test_concordance_standard_error_vs_r():
+    """R's infinitesimal-jackknife se (concordance()$var) on data with tied times, tied
+    risks, tied deaths of equal risk and censorings tied with deaths; and 3,000 patients."""
+    from core.stats.cox.concordance import concordance_se
+
+    rng = np.random.default_rng(8)
+    parts = [tied_data(11).assign(risk=lambda x: np.round(x["x1"], 1), k=0)]
+    for k, (n, n_time, n_risk) in enumerate([(40, 6, 3), (150, 30, 150), (3000, 400, 60)], 1):
+        parts.append(pd.DataFrame({
+            "time": rng.integers(1, n_time, n).astype(float), "status": rng.integers(0, 2, n),
+            "risk": rng.integers(0, n_risk, n).astype(float), "k": k,
+        }))  # fmt: skip
+    d = pd.concat(parts, ignore_index=True)[["time", "status", "risk", "k"]]
+    r = run_r(R_CONC_SE, d)
+    for k, s in d.groupby("k"):
+        rk = r[r["k"] == k].iloc[0]
+        assert concordance_index(s["time"], s["status"], s["risk"]) == pytest.approx(
+            rk["c"], abs=1e-12
+        )
+        assert concordance_se(s["time"], s["status"], s["risk"]) == pytest.approx(
+            rk["se"], abs=1e-9
+        ), k
+
+
 # --------------------------------------------------------------------------------------
 # cox.zph
 # --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def assert_matches_r(res, r: pd.DataFrame, tol: float = TOL) -> None:
     assert res.loglik == pytest.approx(r["loglik"][0], abs=tol)
     assert res.loglik_null == pytest.approx(r["loglik0"][0], abs=tol)
     assert res.concordance == pytest.approx(r["concordance"][0], abs=tol)
+    assert res.concordance_se == pytest.approx(r["concordance_se"][0], abs=tol)
     assert res.lrt[0] == pytest.approx(r["lrt"][0], abs=tol)
     assert res.wald[0] == pytest.approx(r["wald"][0], abs=tol)
     assert res.score[0] == pytest.approx(r["score"][0], abs=tol)

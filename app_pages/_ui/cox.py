@@ -102,8 +102,11 @@ def model_tab(res, view: CoxView, title: str, stem: str) -> None:
     m2.metric("Concordance (C)", f"{res.concordance:.3f}", help=help_text("c_index"))
     m3.metric("Events / variable", f"{res.epv:.1f}", help=HELP["epv"])
     m4.metric("LR test p", p_value(res.lrt[2]), help=HELP["lrt"])
+    c_lo, c_hi = res.concordance_ci
     st.caption(
-        f"Likelihood ratio χ² = {res.lrt[0]:.2f} (df {res.lrt[1]}), Wald χ² = {res.wald[0]:.2f}, "
+        f"C-index {res.concordance:.3f}, 95% CI {c_lo:.3f}–{c_hi:.3f} (R's standard error "
+        f"{res.concordance_se:.3f}, concordance(fit)$var); "
+        f"likelihood ratio χ² = {res.lrt[0]:.2f} (df {res.lrt[1]}), Wald χ² = {res.wald[0]:.2f}, "
         f"score χ² = {res.score[0]:.2f}; log partial likelihood {res.loglik:.3f}. "
         "Equal to R coxph(Surv(time, status) ~ ...) with Efron ties.",
         help=" ".join(HELP[k] for k in ("lrt", "wald", "score", "loglik", "efron")),

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from core.cohort.variables import add_derived
-from core.stats.cox.concordance import concordance_index
+from core.stats.cox.concordance import concordance_index, concordance_se
 from core.stats.cox.engine import ITER_MAX, CoxFitError, _newton, _RiskSets
 
 EPV_MIN = 10.0
@@ -194,8 +194,9 @@ class CoxResult:
     summary : DataFrame
         One row per design column: covariate (column name), term (source covariate), coef,
         hr, se, z, lower, upper (95% CI of the HR), p (Wald).
-    concordance : float
-        R's ``fit$concordance["concordance"]``.
+    concordance, concordance_se : float
+        R's ``fit$concordance["concordance"]`` and ``sqrt(fit$concordance["var"])``;
+        :attr:`concordance_ci` is the 95% Wald interval.
     n, events : int
         Patients used and events (after the horizon).
     loglik, loglik_null : float
@@ -229,6 +230,13 @@ class CoxResult:
     n_dropped: int = 0
     fixed: bool = False
     concordance_counts: Mapping[str, float] = field(default_factory=dict)
+    concordance_se: float = float("nan")  # R's sqrt(fit$concordance["var"]), the IJ estimate
+
+    @property
+    def concordance_ci(self) -> tuple[float, float]:
+        """95% Wald interval of the C-index from R's standard error, kept within [0, 1]."""
+        half = 1.959963984540054 * self.concordance_se
+        return max(0.0, self.concordance - half), min(1.0, self.concordance + half)
 
     @property
     def ok(self) -> bool:
@@ -369,6 +377,7 @@ def _fit(
     summary = _summary_frame(design, eng.beta, eng.var)
     lp = model.linear_predictor()
     cc = concordance_index(t, e, lp, counts=True)
+    c_se = concordance_se(t, e, lp)
     lrt = 2.0 * (eng.loglik - eng.loglik0)
     try:
         wald = float(eng.beta @ np.linalg.solve(eng.var, eng.beta))
@@ -377,6 +386,7 @@ def _fit(
     return CoxResult(
         summary=summary,
         concordance=float(cc["concordance"]),
+        concordance_se=c_se,
         n=n,
         events=events,
         loglik=eng.loglik,
