@@ -244,3 +244,41 @@ def test_bootstrap_with_selection_runs():
         selection={"candidates": ["strong", "medium", "noise1"], "entry": 0.2, "removal": 0.1},
     )
     assert len(out.replicates) + out.n_failed == 4
+
+
+def test_uno_concordance_and_its_standard_error_vs_r():
+    """R concordance(..., timewt = "n/G2", ymax = ...): Uno's C and sqrt(var), with and
+    without a horizon, on tied data and 2,000 patients."""
+    from core.stats.cox.concordance import uno_concordance
+
+    rng = np.random.default_rng(9)
+    parts = []
+    for k, (n, n_time, n_risk) in enumerate([(40, 6, 3), (150, 30, 150), (2000, 300, 60)]):
+        parts.append(pd.DataFrame({
+            "time": rng.integers(1, n_time, n).astype(float), "status": rng.integers(0, 2, n),
+            "risk": rng.integers(0, n_risk, n).astype(float), "k": k,
+        }))  # fmt: skip
+    d = pd.concat(parts, ignore_index=True)
+    r = run_r(
+        """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+out <- NULL
+for (k in sort(unique(d$k))) {
+  s <- d[d$k == k, ]
+  ymax <- quantile(s$time, 0.6, names = FALSE)
+  a <- concordance(Surv(time, status) ~ risk, data = s, reverse = TRUE, timewt = "n/G2")
+  b <- concordance(Surv(time, status) ~ risk, data = s, reverse = TRUE, timewt = "n/G2",
+                   ymax = ymax)
+  out <- rbind(out, data.frame(k = k, ymax = ymax, c = a$concordance, se = sqrt(a$var),
+                               c_h = b$concordance, se_h = sqrt(b$var)))
+}
+write.csv(out, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+""",
+        d,
+    )
+    for k, s in d.groupby("k"):
+        rk = r[r["k"] == k].iloc[0]
+        c, se = uno_concordance(s["time"], s["status"], s["risk"])
+        assert (c, se) == pytest.approx((rk["c"], rk["se"]), abs=1e-9)
+        c, se = uno_concordance(s["time"], s["status"], s["risk"], ymax=rk["ymax"])
+        assert (c, se) == pytest.approx((rk["c_h"], rk["se_h"]), abs=1e-9)

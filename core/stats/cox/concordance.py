@@ -155,51 +155,89 @@ def concordance_se(time: np.ndarray, status: np.ndarray, risk: np.ndarray) -> fl
     Counts by merge sorts, O(n log^2 n).
     """
     time = np.asarray(time, dtype=float)
+    return _weighted_concordance(time, status, risk, np.ones(len(time)))[1]
+
+
+def uno_concordance(
+    time: np.ndarray, status: np.ndarray, risk: np.ndarray, *, ymax: float | None = None
+) -> tuple[float, float]:
+    """Uno's C and its standard error, = R ``concordance(..., timewt = "n/G2", ymax = ymax)``.
+
+    Each comparable pair whose earlier death is at time t weighs ``1 / G(t)^2``, G the
+    Kaplan-Meier of the censoring distribution just before t (deaths before censorings at a
+    tied time); deaths after ``ymax`` weigh 0. The variance is R's, with the weighted counts.
+    """
+    time = np.asarray(time, dtype=float)
+    status = np.asarray(status, dtype=float)
+    return _weighted_concordance(time, status, risk, _uno_weights(time, status, ymax))
+
+
+def _uno_weights(time: np.ndarray, status: np.ndarray, ymax: float | None) -> np.ndarray:
+    """1 / G(t-)^2 per patient (used for deaths only), 0 for deaths after ``ymax``."""
+    times, inv = np.unique(time, return_inverse=True)
+    n_risk = len(time) - np.concatenate([[0], np.cumsum(np.bincount(inv))[:-1]])
+    n_cens = np.bincount(inv, weights=(status == 0).astype(float), minlength=len(times))
+    n_dead = np.bincount(inv, weights=(status == 1).astype(float), minlength=len(times))
+    # survival's fastkm1: at a tied time the deaths leave the risk set before the censorings
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_cens > 0, 1.0 - n_cens / (n_risk - n_dead), 1.0)
+    g_after = np.cumprod(factor)  # G(t)
+    g_before = np.concatenate([[1.0], g_after[:-1]])  # G(t-)
+    w = 1.0 / g_before[inv] ** 2
+    if ymax is not None:
+        w[time > ymax] = 0.0
+    return w
+
+
+def _weighted_concordance(
+    time: np.ndarray, status: np.ndarray, risk: np.ndarray, w_death: np.ndarray
+) -> tuple[float, float]:
+    """(C, se) with each comparable pair weighted by ``w_death`` of its earlier death."""
+    time = np.asarray(time, dtype=float)
     status = np.asarray(status, dtype=float)
     risk = np.asarray(risk, dtype=float)
     n = len(time)
     if n < 2:
-        return float("nan")
+        return float("nan"), float("nan")
     _, rank = np.unique(risk, return_inverse=True)
     ev = status == 1
     order = np.lexsort((rank, ~ev, time))  # as concordance_index: events first at a tied time
     r_o, ev_o, t_o = rank[order], ev[order], time[order]
-    # tied deaths at the same time and of the same risk: not comparable (tied.xy); those of
-    # different risk neither (tied.y): both are excluded below
-    same_t = pd.Series(t_o[ev_o]).groupby(t_o[ev_o]).transform("size").to_numpy()
-    pos_in_t = pd.Series(np.ones(ev_o.sum())).groupby(t_o[ev_o]).cumcount().to_numpy()
-    same_tr = pd.DataFrame({"t": t_o[ev_o], "r": r_o[ev_o]})
-    n_tr = same_tr.groupby(["t", "r"])["t"].transform("size").to_numpy()
-    pos_tr = same_tr.groupby(["t", "r"]).cumcount().to_numpy()
+    w_o = np.where(ev_o, np.asarray(w_death, dtype=float)[order], 0.0)
+    # deaths tied in time are not comparable (tied.y), nor tied in time and risk (tied.xy);
+    # within such a block the weights are equal (same time), so counts x weight suffice
+    dt = pd.DataFrame({"t": t_o[ev_o], "r": r_o[ev_o]})
+    same_t = dt.groupby("t")["t"].transform("size").to_numpy()
+    pos_in_t = dt.groupby("t").cumcount().to_numpy()
+    n_tr = dt.groupby(["t", "r"])["t"].transform("size").to_numpy()
+    pos_tr = dt.groupby(["t", "r"]).cumcount().to_numpy()
+    w_ev = w_o[ev_o]
+
+    def on_deaths(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(n)
+        out[ev_o] = values
+        return out
+
     # (a) patient p as the earlier death: every later patient but the deaths tied with it
     lt_a, le_a = _later_counts(r_o, np.ones(n))
     after = n - 1 - np.arange(n)
-    tied_after = np.zeros(n)
-    tied_after[ev_o] = same_t - 1 - pos_in_t
-    xy_after = np.zeros(n)
-    xy_after[ev_o] = n_tr - 1 - pos_tr
-    comp_a = np.where(ev_o, after - tied_after, 0.0)
-    conc_a = np.where(ev_o, lt_a, 0.0)
-    tie_a = np.where(ev_o, le_a - lt_a - xy_after, 0.0)
+    comp_a = w_o * (after - on_deaths(same_t - 1 - pos_in_t))
+    conc_a = w_o * lt_a
+    tie_a = w_o * (le_a - lt_a - on_deaths(n_tr - 1 - pos_tr))
     # (b) patient p as the later one: the earlier deaths (not those tied with it if it died);
     # reversed order and negated ranks turn "earlier with higher risk" into _later_counts
     rev = slice(None, None, -1)
-    lt_b, le_b = _later_counts((r_o.max() - r_o)[rev], ev_o[rev].astype(float))
+    lt_b, le_b = _later_counts((r_o.max() - r_o)[rev], w_o[rev])
     lt_b, le_b = lt_b[rev], le_b[rev]
-    deaths_before = np.concatenate([[0], np.cumsum(ev_o)[:-1]])
-    tied_before = np.zeros(n)
-    tied_before[ev_o] = pos_in_t
-    xy_before = np.zeros(n)
-    xy_before[ev_o] = pos_tr
-    comp_b = deaths_before - tied_before
-    conc_b = lt_b
-    tie_b = le_b - lt_b - xy_before
-    c_i = conc_a + conc_b
+    deaths_before = np.concatenate([[0.0], np.cumsum(w_o)[:-1]])
+    comp_b = deaths_before - on_deaths(pos_in_t * w_ev)
+    tie_b = le_b - lt_b - on_deaths(pos_tr * w_ev)
+    c_i = conc_a + lt_b
     t_i = tie_a + tie_b
     d_i = (comp_a + comp_b) - c_i - t_i
     npair = (c_i + d_i + t_i).sum() / 2
     if npair <= 0:
-        return float("nan")
+        return float("nan"), float("nan")
     somers = (c_i.sum() - d_i.sum()) / 2 / npair
     dfbeta = ((c_i - d_i) - (c_i + d_i + t_i) * somers) / (2 * npair)
-    return float(np.sqrt(np.sum(dfbeta**2)))
+    return float((somers + 1) / 2), float(np.sqrt(np.sum(dfbeta**2)))
