@@ -24,6 +24,7 @@ PAGES = [
     ("app_pages/survival.py", "Survival curves", ":material/show_chart:", "Explore"),
     ("app_pages/cox.py", "Cox model", ":material/forest:", "Explore"),
     ("app_pages/calculator.py", "Hazard calculator", ":material/calculate:", "Explore"),
+    ("app_pages/validation.py", "Validate on your cohort", ":material/verified:", "Explore"),
     ("app_pages/your_data.py", "Your data", ":material/upload_file:", "Data"),
     ("app_pages/glossary.py", "Glossary and methods", ":material/menu_book:", "Learn"),
     ("app_pages/about.py", "About the data", ":material/info:", "Learn"),

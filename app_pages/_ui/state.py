@@ -56,6 +56,16 @@ class PageState(Generic[M]):
     def default(self, name: str) -> Any:
         return self.model.model_fields[name].get_default(call_default_factory=True)
 
+    def bounds(self, name: str) -> dict[str, Any]:
+        """``min_value`` / ``max_value`` of a number widget from the field's ``ge`` / ``le``."""
+        out = {}
+        for m in self.model.model_fields[name].metadata:
+            if hasattr(m, "ge"):
+                out["min_value"] = m.ge
+            if hasattr(m, "le"):
+                out["max_value"] = m.le
+        return out
+
     def value(self, name: str) -> Any:
         """The field's value on screen (the default before its widget has run)."""
         return st.session_state.get(self.key(name), self.default(name))

@@ -410,3 +410,90 @@ def _reverse_km_median(t: np.ndarray, e: np.ndarray) -> float:
     km = kaplan_meier(frame, "t", "c")
     med = km.medians["median"].iloc[0] if "median" in km.medians else math.nan
     return float(med)
+
+
+# --------------------------------------------------------------------------------------
+# case mix: the cohort beside the published Table 1
+# --------------------------------------------------------------------------------------
+SMD_FLAG = 0.1
+
+
+def _level_of(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer | float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def case_mix(df: pd.DataFrame) -> pd.DataFrame:
+    """Every published Table 1 figure whose column holds values in ``df``, beside the cohort's.
+
+    Continuous: the cohort's median [IQR] beside the published one; the paper gives medians
+    and IQRs only, so the standardised difference takes, on both sides, mean ~ median and
+    SD ~ IQR / 1.35 (exact for a normal distribution): an approximation.
+    Categorical: each published level's share, SMD for proportions
+    ``(p1 - p2) / sqrt((p1 (1 - p1) + p2 (1 - p2)) / 2)``. ``flag``: |SMD| > 0.1, or a
+    cohort median outside the published IQR.
+    """
+    from core.study.published import load_published
+
+    rows = []
+    for var in load_published()["variables"]:
+        col = var["column"]
+        if col not in df.columns or df[col].isna().all():
+            continue
+        if var["kind"] == "continuous" and var.get("overall") and None not in var["overall"]:
+            x = pd.to_numeric(df[col], errors="coerce").dropna().to_numpy(dtype=float)
+            if len(x) < 2:
+                continue
+            med, q1, q3 = (float(v) for v in var["overall"])
+            q = np.percentile(x, [25, 50, 75])
+            # the same approximation on both sides: centre = median, SD = IQR / 1.35
+            pooled = math.sqrt((((q[2] - q[0]) / 1.35) ** 2 + ((q3 - q1) / 1.35) ** 2) / 2)
+            smd = (float(q[1]) - med) / pooled if pooled > 0 else math.nan
+            rows.append(
+                {
+                    "section": var.get("section", ""),
+                    "variable": var["label"],
+                    "level": "",
+                    "yours": f"{q[1]:g} [{q[0]:g}–{q[2]:g}]",
+                    "published": f"{med:g} [{q1:g}–{q3:g}]",
+                    "smd": smd,
+                    "outside": not (q1 <= q[1] <= q3),
+                }
+            )
+        elif var["kind"] == "categorical":
+            values = df[col].dropna()
+            if values.empty:
+                continue
+            shown = values.map(_level_of).str.casefold()
+            for level, figs in var.get("levels", {}).items():
+                if not figs.get("overall") or figs["overall"][1] is None:
+                    continue
+                p_pub = float(figs["overall"][1]) / 100
+                p = float((shown == str(level).casefold()).mean())
+                den = math.sqrt((p * (1 - p) + p_pub * (1 - p_pub)) / 2)
+                rows.append(
+                    {
+                        "section": var.get("section", ""),
+                        "variable": var["label"],
+                        "level": "" if str(level).casefold() == "true" else str(level),
+                        "yours": f"{p:.0%} (n = {len(values)})",
+                        "published": f"{p_pub:.0%}",
+                        "smd": (p - p_pub) / den if den > 0 else math.nan,
+                        "outside": False,
+                    }
+                )
+    out = pd.DataFrame(rows, columns=["section", "variable", "level", "yours", "published",
+                                      "smd", "outside"])  # fmt: skip
+    out["flag"] = (out["smd"].abs() > SMD_FLAG) | out["outside"]
+    return out
+
+
+def reference_lp(model: PaperModel | None = None) -> np.ndarray:
+    """Linear predictor of the published model in the shipped reconstruction."""
+    model = model or paper_model()
+    d, _ = _usable(_reference_cohort(), model)
+    beta = np.array([model.coef[t] for t in model.covariates])
+    return d[list(model.covariates)].to_numpy(dtype=float) @ beta

@@ -16,6 +16,7 @@ from app_pages._ui.views.compare import COMPARE
 from app_pages._ui.views.cox import COX
 from app_pages._ui.views.pages import GLOSSARY, YOUR_DATA
 from app_pages._ui.views.survival import SURVIVAL
+from app_pages._ui.views.validation import VALIDATION
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ PAGES: dict[str, PageEntry] = {
     "survival": PageEntry("app_pages/survival.py", SURVIVAL),
     "cox": PageEntry("app_pages/cox.py", COX),
     "calculator": PageEntry("app_pages/calculator.py", CALCULATOR),
+    "validation": PageEntry("app_pages/validation.py", VALIDATION),
     "your_data": PageEntry("app_pages/your_data.py", YOUR_DATA),
     "glossary": PageEntry("app_pages/glossary.py", GLOSSARY),
     "about": PageEntry("app_pages/about.py"),

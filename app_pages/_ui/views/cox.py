@@ -84,13 +84,7 @@ COX = PageState(
 
 def bounds(name: str) -> dict[str, int]:
     """``min_value`` / ``max_value`` of a number widget from the field's ``ge`` / ``le``."""
-    out = {}
-    for m in CoxView.model_fields[name].metadata:
-        if hasattr(m, "ge"):
-            out["min_value"] = m.ge
-        if hasattr(m, "le"):
-            out["max_value"] = m.le
-    return out
+    return COX.bounds(name)
 
 
 def horizon_days(view: CoxView) -> float | None:
