@@ -94,15 +94,14 @@ with g1:
         "and the identity line; the values are in the table beside.",
     )  # fmt: skip
 with g2:
-    table = res.calibration.rename(
-        columns={"group": "Group", "n": "Patients", "events": "Deaths", "predicted": "Predicted",
-                 "observed": "Observed", "obs_lower": "95% CI low", "obs_upper": "95% CI high"}
-    )  # fmt: skip
-    st.dataframe(
-        table.style.format({c: "{:.1%}" for c in table.columns[3:]}),
-        hide_index=True,
-        key="val_cal",
-    )
+    cal = res.calibration
+    observed = zip(cal["observed"], cal["obs_lower"], cal["obs_upper"], strict=True)
+    table = pd.DataFrame({
+        "Group": cal["group"], "Patients": cal["n"], "Deaths": cal["events"],
+        "Predicted": cal["predicted"].map("{:.1%}".format),
+        "Observed (95% CI)": [f"{o:.1%} ({lo:.0%}–{hi:.0%})" for o, lo, hi in observed],
+    })  # fmt: skip
+    st.dataframe(table, hide_index=True, key="val_cal")
     csv_download("Calibration table (CSV)", res.calibration, "calibration.csv", key="val_dl_cal")
 
 st.subheader("Clinical utility: decision curve")

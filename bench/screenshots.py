@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
 SIZES = {390: 844, 1280: 900, 1920: 1080}
-PAGES = ["", "story", "reproduction", "compare", "survival", "cox", "calculator", "your_data",
-         "glossary", "about"]  # fmt: skip
+PAGES = ["", "story", "reproduction", "compare", "survival", "cox", "calculator", "validation",
+         "your_data", "glossary", "about"]  # fmt: skip
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 

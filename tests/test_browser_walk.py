@@ -74,3 +74,30 @@ def test_deep_links_fail_no_request_but_streamlits_own_probe(app_url, page):
         assert page.locator(EXCEPTION).count() == 0, path
     unexpected = [f for f in failed if not UPSTREAM_PROBE.match(f)]
     assert unexpected == []
+
+
+def _metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_validation_page_reads_an_uploaded_csv(app_url, page):
+    """Upload a paper-format CSV, open the validation page and read the slope and C that
+    core.study.validation computes on the same file."""
+    from core.cohort.ingest import read_cohort
+    from core.study.validation import validate
+    from tests.test_validation import simulate
+
+    df = simulate(400, seed=31)
+    df.insert(0, "patient_id", [f"V{i:03d}" for i in range(len(df))])
+    data = df.to_csv(index=False).encode()
+    upload_cohort(page, app_url, "icu_validation.csv", data, mode="paper")
+    page.get_by_test_id("stSidebarNavItems").get_by_role(
+        "link", name="Validate on your cohort"
+    ).click()
+    wait_for_app(page)
+    assert page.locator(EXCEPTION).count() == 0
+    expected = validate(read_cohort(data, "icu_validation.csv").accepted)
+    assert _metric(page, "Calibration slope") == expected.slope.text()
+    assert _metric(page, "Harrell's C") == expected.c_harrell.text()
+    assert page.get_by_text("apparent performance").count() == 0

@@ -9,7 +9,14 @@ import streamlit as st
 from app_pages._ui.render import chart_spec, csv_download, show_chart
 from core.charts import validation as ch
 from core.study.model import paper_model
-from core.study.validation import MIN_EVENTS, SMD_FLAG, Validation, case_mix, reference_lp
+from core.study.validation import (
+    BASELINES,
+    MIN_EVENTS,
+    SMD_FLAG,
+    Validation,
+    case_mix,
+    reference_lp,
+)
 
 EXPLAIN = {
     "baseline": "The published model gives hazard ratios only; risks need a baseline survival. "
@@ -99,14 +106,14 @@ def report_card_table(view, res: Validation) -> pd.DataFrame:
     rows = [
         ("Data source (item 5)", "Reconstructed cohort (apparent performance)"
          if view.reconstructed else f"Upload: {view.name}"),
-        ("Model (item 2/12)", "Published Cox model: " + ", ".join(
-            f"{t.label} HR {t.hr:g} ({t.lower:g}–{t.upper:g})" for t in pub.terms)),
+        *((f"Model term (item 12): {t.label}", f"published HR {t.hr:g} ({t.lower:g}–{t.upper:g})")
+          for t in pub.terms),
         ("Outcome and horizon (item 6)", f"Death by day {res.horizon:g}"),
         ("Participants (item 20a)", f"{res.n} analysed"),
         ("Events (item 20a)", f"{res.events} deaths by day {res.horizon:g}"),
         ("Follow-up (item 20a)", f"median {res.follow_up_median:g} days (reverse Kaplan-Meier)"),
         ("Missing predictors (item 9/20b)", f"excluded, not imputed — {missing}"),
-        ("Baseline survival (item 12)", res.baseline),
+        ("Baseline survival (item 12)", BASELINES[res.baseline]),
         ("Harrell's C (item 23a)", res.c_harrell.text(3)),
         (f"Uno's C by day {res.horizon:g}", res.c_uno.text(3)),
         (f"Time-dependent AUC at day {res.horizon:g}", res.auc.text(3)),
