@@ -85,7 +85,7 @@ def test_story_has_five_to_eight_steps_in_order(story):
 
 
 def test_links_name_a_page_and_settings_of_its_view(story):
-    pages = {"compare", "survival", "cox", "reproduction"}
+    pages = {"compare", "survival", "cox", "reproduction", "validation"}
     for step in story.values():
         assert step.link.page in pages, step.link
         assert all(isinstance(k, str) and not k.endswith("_") for k in step.link.settings)
@@ -93,6 +93,7 @@ def test_links_name_a_page_and_settings_of_its_view(story):
     assert story["survival_ps"].link.settings["preset"] == "fig2"
     assert story["survival_reason"].link.settings["group"] == "icu_reason"
     assert story["admission"].link.settings == {"preset": "table1"}
+    assert story["takeaways"].link.page == "validation"  # the last step: the user's own cohort
     # the survival views open on the paper's Kaplan-Meier window
     assert story["survival_ps"].link.settings["h"] == PUB["survival"]["horizon_days"]["value"]
 

@@ -108,10 +108,11 @@ def step_takeaways(df: pd.DataFrame) -> StoryStep:
         live_text=(
             "Everything here is recomputed from a **reconstructed** cohort: it reproduces the "
             "published aggregates, not real patients. Check any number on the *Reproduction* "
-            "page."
+            "page; to see whether the published model holds for your own patients, upload them "
+            "and open *Validate on your cohort*."
         ),
         figures=figures,
-        link=_link("reproduction", "Check every published figure (Reproduction)"),
+        link=_link("validation", "Does the model hold in your ICU? (Validate on your cohort)"),
         terms=("reconstructed_cohort", "ci95", "p_value"),
         notes=_missing_note(df, ["pfs_days", "pfs_event"]),
     )
