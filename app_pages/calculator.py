@@ -25,6 +25,7 @@ from app_pages._ui.calculator import (
 )
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.render import chart_spec, md, show_chart
+from app_pages._ui.risk import risk_section, scope_expander
 from app_pages._ui.views.calculator import CALCULATOR as VIEW
 from app_pages._ui.views.calculator import MODES, UNCERTAINTY
 from core.charts import cox as ch
@@ -139,7 +140,13 @@ show_chart(
     "table below.",
 )
 st.caption(model.method)
-survival_table(pred, mode)
+survival_table(pred, model)
+
+st.markdown("**Risk in words: of 100 patients like this one**")
+days = sorted({int(d) for d in pred.table["day"]})
+day = st.selectbox("At day", days, **VIEW.widget("day", days))
+risk_section(pred, profiles, df, day)
+scope_expander(df, model.horizon_days)
 
 st.markdown("**Relative hazard**")
 reference = reference_choice(VIEW, profiles)

@@ -183,12 +183,17 @@ def sofa_expander(state: PageState, n: int) -> None:
         )  # fmt: skip
 
 
-def survival_table(pred: ProfilePrediction, mode: str) -> None:
+def survival_table(pred: ProfilePrediction, model: CalculatorModel) -> None:
     """Each profile's predicted survival at the table's days, with its band."""
-    if mode == "published":  # the published coefficients are held fixed (no covariance)
+    if model.mode == "published" and model.uncertainty == "baseline":
         st.markdown(
             "**Predicted survival [95% band: uncertainty of the baseline hazard only; the "
             "published hazard ratios are treated as known, so the true interval is wider]**"
+        )
+    elif model.mode == "published":
+        st.markdown(
+            "**Predicted survival [95% band: the published HRs' CIs (no covariances) and the "
+            "baseline hazard]**"
         )
     else:
         st.markdown("**Predicted survival [95% CI]**")

@@ -49,6 +49,7 @@ class CalculatorView(BaseModel):
     extra: tuple[str, ...] = ()  # refit mode: extra covariates (cohort columns)
     ref: Literal["0", "1", "2", "3", "baseline"] = "0"  # relative-hazard reference
     times: str = Field("", max_length=80)  # extra time points, typed ("28, 6 months")
+    day: int = Field(365, ge=1, le=3650)  # the day of the absolute risk (one of the table's)
     # the profile examples (defaults of the four slots)
     label0: Label = "Profile 1"
     reason0: Reason = ICU_REASONS[0]

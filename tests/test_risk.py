@@ -1,0 +1,93 @@
+"""core.study.risk and the calculator's risk section: icons, sentence and table agree; the
+extrapolation warning appears exactly when the cohort holds too few similar patients."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from app_pages._ui.views.calculator import CALCULATOR
+from core.study.calculator import build_model, make_profile, predict_profiles
+from core.study.risk import (
+    ALIVE,
+    ALIVE_UNSURE,
+    DEAD,
+    DEAD_UNSURE,
+    MIN_SUPPORT,
+    AbsoluteRisk,
+    absolute_risks,
+    input_position,
+    scope_card,
+    similar_patients,
+)
+from tests.apptest import frame_with, run_page, shipped_cohort
+
+PAGE = "app_pages/calculator.py"
+
+
+def test_icons_split_at_the_estimate_and_mark_the_band():
+    r = AbsoluteRisk("P", 365, 0.764, 0.676, 0.853)
+    counts = r.icons()["state"].value_counts().to_dict()
+    # by hand: alive 76, band 68-85 -> 68 sure alive, 8 uncertain alive, 9 uncertain dead, 15
+    assert counts == {ALIVE: 68, ALIVE_UNSURE: 8, DEAD_UNSURE: 9, DEAD: 15}
+    assert "about 76 are alive at day 365 and 24 have died; plausible range 68–85" in (r.sentence())
+    assert r.sentence(extrapolated=True).endswith("no such patients in the cohort.")
+
+
+def test_absolute_risks_are_the_prediction_table():
+    model = build_model(shipped_cohort(), "published")
+    profiles = [
+        make_profile(label="A", icu_reason="CRS", ecog_ps=1, sofa=4),
+        make_profile(label="B", icu_reason="Disease progression", ecog_ps=3, sofa=10),
+    ]
+    pred = predict_profiles(model, profiles, days=[30, 365])
+    for r in absolute_risks(pred, 30):
+        row = pred.table[(pred.table["profile"] == r.profile) & (pred.table["day"] == 30)].iloc[0]
+        assert r.alive == round(100 * row["surv"])
+        assert r.alive_range == (round(100 * row["lower"]), round(100 * row["upper"]))
+        icons = r.icons()["state"]
+        assert icons.isin([ALIVE, ALIVE_UNSURE]).sum() == r.alive
+    with pytest.raises(ValueError, match="not among"):
+        absolute_risks(pred, 90)
+
+
+def test_the_page_sentence_equals_its_table_for_every_profile():
+    at = run_page(PAGE, **CALCULATOR.link(n=4))
+    table = frame_with(at, "Day 365")
+    sentences = [m.value for m in at.markdown if "Of 100 patients like" in m.value]
+    assert len(sentences) == 4
+    for text in sentences:
+        label = re.search(r"like (.+?), about", text.replace("\\", "")).group(1)
+        alive = int(re.search(r"about (\d+) are alive", text).group(1))
+        cell = table.loc[label, "Day 365"]  # "76.4% [63.0% – 91.0%]"
+        surv = float(cell.split("%")[0]) / 100
+        assert alive == int(np.rint(100 * surv)), (label, cell, text)
+
+
+@pytest.mark.parametrize(
+    "reason, ps, sofa",
+    [("CRS", 1, 4), ("Disease progression", 3, 10), ("Disease progression", 1, 2),
+     ("Sepsis", 4, 12), ("CRS or sepsis", 0, 0), ("Disease progression", 2, 8)],
+)  # fmt: skip
+def test_extrapolation_warning_exactly_when_few_similar_patients(reason, ps, sofa):
+    cohort = shipped_cohort()
+    k = similar_patients(make_profile(label="X", icu_reason=reason, ecog_ps=ps, sofa=sofa), cohort)
+    at = run_page(PAGE, **CALCULATOR.link(n=1, label0="X", reason0=reason, ps0=ps, sofa0=sofa))
+    warned = [w.value for w in at.warning if "extrapolated" in w.value]
+    assert bool(warned) == (k < MIN_SUPPORT), (k, warned)
+    if warned:
+        assert f"n = {k} patient" in warned[0].replace("\\", "")
+        sentence = next(m.value for m in at.markdown if "Of 100 patients like" in m.value)
+        assert "extrapolated" in sentence
+
+
+def test_input_position_and_scope_card():
+    s = shipped_cohort()["sofa"]
+    q1 = float(np.percentile(s, 25))
+    assert input_position(q1, s).startswith("inside the cohort's IQR")
+    assert input_position(float(s.max()) + 1, s).startswith("outside the cohort's range")
+    card = scope_card(shipped_cohort(), 365).set_index("Item")["Value"]
+    assert "n = 71 patients, 26 deaths within one year" in card["Derivation"]
+    assert card["Observed in the active cohort: Disease progression"].startswith("n = 4;")
