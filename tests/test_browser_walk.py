@@ -101,3 +101,26 @@ def test_validation_page_reads_an_uploaded_csv(app_url, page):
     assert _metric(page, "Calibration slope") == expected.slope.text()
     assert _metric(page, "Harrell's C") == expected.c_harrell.text()
     assert page.get_by_text("apparent performance").count() == 0
+
+
+def test_the_report_dialog_builds_a_word_file(app_url, page):
+    """Sidebar 'Report…' on an analysis page -> build -> download: a .docx whose first table
+    is the comparison (python-docx reads it back)."""
+    import io
+
+    from docx import Document
+
+    page.goto(f"{app_url}/compare")
+    wait_for_app(page)
+    page.get_by_role("button", name="Report…").click()
+    page.get_by_role("dialog").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Build the report").click()
+    button = page.get_by_role("button", name="Download the report (Word (.docx))")
+    button.wait_for(timeout=120_000)
+    with page.expect_download() as info:
+        button.click()
+    data = open(info.value.path(), "rb").read()
+    doc = Document(io.BytesIO(data))
+    assert doc.tables[0].rows[0].cells[0].text == "Characteristic"
+    assert any("Methods" == p.text for p in doc.paragraphs)
+    assert page.locator(EXCEPTION).count() == 0

@@ -171,12 +171,17 @@ def _facts(con: duckdb.DuckDBPyConnection, user: dict | None) -> dict:
 
 def cohort_sidebar() -> ActiveCohort:
     """Draw the shared cohort filter in the sidebar and return the active cohort."""
+    from app_pages._ui.report import report_button  # local: the report imports every view
+
     user = user_cohort()
     con = user["con"].cursor() if user else shipped_connection().cursor()
     try:
-        return _sidebar(con, user)
+        view = _sidebar(con, user)
     finally:
         con.close()
+    if view.n:
+        report_button(view)
+    return view
 
 
 def _multiselect(facts: dict, field: str, label: str, fmt=str) -> tuple | None:
