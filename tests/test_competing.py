@@ -350,3 +350,34 @@ def test_cif_columns_kept():
     # an older table without CI columns still works
     old = cumulative_incidence_at(cif.drop(columns=CIF_CI_COLUMNS), [30, 60])
     pd.testing.assert_frame_equal(old, at.drop(columns=CIF_CI_COLUMNS))
+
+
+R_GRAY = """
+suppressMessages(library(cmprsk))
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+ci <- cuminc(d$time, d$status, d$g)
+write.csv(data.frame(stat = ci$Tests[, "stat"], p = ci$Tests[, "pv"], df = ci$Tests[, "df"]),
+          Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+@pytest.mark.parametrize("group", ["icu_reason", "ecog_ps"])
+def test_gray_test_equals_r_cmprsk_cuminc(group):
+    """Gray's test for progression and death without progression on the reconstructed cohort,
+    equal to R cmprsk::cuminc(...)$Tests (rows 1 = progression, 2 = death)."""
+    from core.paths import DATA_DIR
+    from core.stats.competing import competing_status, gray_tests
+
+    df = pd.read_csv(DATA_DIR / "cohort.csv")
+    st = competing_status(df).assign(g=df[group].astype(str))
+    r = run_r(R_GRAY, st)
+    ours = gray_tests(df, group)
+    for k, t in enumerate(ours):
+        assert t.dof == int(r["df"][k]) == df[group].nunique() - 1
+        if r["stat"][k] == -1:  # R: singular covariance (death, by reason: no DP patient left)
+            assert np.isnan(t.statistic) and np.isnan(t.p_value)
+            continue
+        assert t.statistic == pytest.approx(r["stat"][k], abs=1e-6)
+        assert t.p_value == pytest.approx(r["p"][k], abs=1e-6)
+    if group == "icu_reason":
+        assert np.isnan(ours[1].statistic)  # the case R cannot compute is exercised

@@ -270,3 +270,16 @@ def test_ordinal_cut_and_merged_levels_give_two_groups_with_log_rank_and_hr():
         **SURVIVAL.link(group="icu_reason", split=True, merge=("Disease progression",)),
     )  # fmt: skip
     assert frame_with(dp, "N")["N"].tolist() == [4, 67]
+
+
+def test_competing_risks_by_group_show_grays_test():
+    from app_pages._ui.views.survival import SURVIVAL
+    from core.paths import DATA_DIR
+    from core.stats.competing import gray_tests
+    from core.tables.survival import format_chi2_test
+
+    at = run_page("app_pages/survival.py", **SURVIVAL.link(group="ecog_ps", cr_by=True))
+    captions = [c.value for c in at.caption if "Gray's test" in c.value]
+    assert captions, [c.value for c in at.caption]
+    prog = gray_tests(pd.read_csv(DATA_DIR / "cohort.csv"), "ecog_ps")[0]
+    assert format_chi2_test(prog.statistic, prog.dof, prog.p_value) in captions[0].replace("\\", "")

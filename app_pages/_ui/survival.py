@@ -10,7 +10,7 @@ from app_pages._ui.state import PageState
 from core.charts import survival as ch
 from core.cohort.schema import level_order
 from core.cohort.variables import default_threshold, has_values, is_continuous, order_levels
-from core.stats.competing import cumulative_incidence, cumulative_incidence_at
+from core.stats.competing import cumulative_incidence, cumulative_incidence_at, gray_tests
 from core.stats.logrank import (
     logrank,
     logrank_permutation,
@@ -199,6 +199,19 @@ def competing_risks_tab(
     )
     at = cumulative_incidence_at(cif, ch.landmark_times(horizon, state.unit))
     st.dataframe(format_cif_table(at, state.unit), hide_index=True, key="km_cif_df")
+    if by_group:
+        tests = gray_tests(cr_data, gcol)
+        st.caption(
+            "Gray's test (as R cmprsk::cuminc): "
+            + "; ".join(
+                f"{t.cause}, {format_chi2_test(t.statistic, t.dof, t.p_value)}"
+                if t.statistic == t.statistic
+                else f"{t.cause}: not computable (a group has no such event and nobody left at "
+                "risk for it)"
+                for t in tests
+            )
+            + "."
+        )
     st.caption(
         "95% pointwise CIs as R survfit for multi-state data: infinitesimal-jackknife standard "
         "error of the Aalen-Johansen estimate, log scale (exp(log F ± 1.96 se/F), capped at 1); "

@@ -6,6 +6,8 @@ errors and log confidence intervals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -261,3 +263,46 @@ def cumulative_incidence_at(cif: pd.DataFrame, times) -> pd.DataFrame:
             piece[col] = np.where(beyond, np.nan, sub[col].to_numpy()[i1])
         out.append(pd.DataFrame(piece))
     return pd.concat(out, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class GrayTest:
+    """Gray's K-sample test of one cause's cumulative incidence across groups."""
+
+    cause: str
+    statistic: float
+    dof: int
+    p_value: float
+
+
+def gray_tests(
+    df: pd.DataFrame,
+    group: str,
+    pfs_duration: str = "pfs_days",
+    pfs_event: str = "pfs_event",
+    os_duration: str = "os_days",
+    os_event: str = "os_event",
+) -> list[GrayTest]:
+    """Gray's test (rho = 0) for progression and for death without progression, = R
+    ``cmprsk::cuminc(time, status, group)$Tests``.
+
+    From ``comprisk`` (Apache-2.0; its ``gray_test`` equals cmprsk's statistic and p-value to
+    ~1e-14 here); imported on first use, as it loads numba. When the score's covariance is
+    singular (a group with no such event and nobody left at risk for it) R reports a statistic
+    of -1; here statistic and p are NaN.
+    """
+    from comprisk import gray_test
+
+    st = competing_status(df, pfs_duration, pfs_event, os_duration, os_event)
+    g = df[group]
+    ok = g.notna().to_numpy()
+    out = []
+    for code, name in ((1, "progression"), (2, "death without progression")):
+        r = gray_test(st["time"].to_numpy()[ok], st["status"].to_numpy()[ok],
+                      g.astype(str).to_numpy()[ok], cause=code)  # fmt: skip
+        if np.linalg.matrix_rank(np.atleast_2d(r.var)) < int(r.df):
+            # a group contributes no information (R's crstm cannot invert and reports -1)
+            out.append(GrayTest(name, float("nan"), int(r.df), float("nan")))
+            continue
+        out.append(GrayTest(name, float(r.stat), int(r.df), float(r.pvalue)))
+    return out
