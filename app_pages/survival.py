@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.parametric import parametric_tab
 from app_pages._ui.render import chart_spec, md, post_admission_warning, show_chart
 from app_pages._ui.survival import (
     competing_risks_tab,
@@ -123,9 +124,10 @@ if state.trunc:
 marks = ch.landmark_times(horizon, state.unit)  # 1/4, 1/2, 3/4 of the horizon, and the horizon
 by = f" by {group_label(group_col)}" if gcol else ""
 
-tab_km, tab_cr = st.tabs(
-    [f"Kaplan-Meier: {endpoint_name}", "Competing risks (progression / death)"]
-)
+tab_km, tab_cr, tab_par = st.tabs(
+    [f"Kaplan-Meier: {endpoint_name}", "Competing risks (progression / death)",
+     "Parametric fits (all patients)"]
+)  # fmt: skip
 with tab_km:
     km = kaplan_meier(data, duration, event, gcol)
     spec = chart_spec(
@@ -158,3 +160,5 @@ with tab_km:
     km_captions(view, state.endpoint, grouped=gcol is not None)
 with tab_cr:
     competing_risks_tab(VIEW, grouped, gcol, group_label(group_col), horizon)
+with tab_par:
+    parametric_tab(VIEW, grouped, duration, event, state.unit)

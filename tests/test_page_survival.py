@@ -283,3 +283,19 @@ def test_competing_risks_by_group_show_grays_test():
     assert captions, [c.value for c in at.caption]
     prog = gray_tests(pd.read_csv(DATA_DIR / "cohort.csv"), "ecog_ps")[0]
     assert format_chi2_test(prog.statistic, prog.dof, prog.p_value) in captions[0].replace("\\", "")
+
+
+def test_parametric_tab_shows_core_fits_and_warns_when_extrapolating():
+    from app_pages._ui.views.survival import SURVIVAL
+    from core.paths import DATA_DIR
+    from core.stats.parametric import fit_parametric
+
+    df = pd.read_csv(DATA_DIR / "cohort.csv")
+    last = int(df["os_days"].max())
+    at = run_page("app_pages/survival.py", **SURVIVAL.link(par=("exponential",), ext=last + 300))
+    table = next(d.value for d in at.dataframe if "AIC" in d.value.columns)
+    fit = fit_parametric(df, "os_days", "os_event", "exponential", until=last + 300)
+    assert table["AIC"].tolist() == [f"{fit.aic:.1f}"]
+    assert any("extrapolated" in w.value for w in at.warning)
+    inside = run_page("app_pages/survival.py", **SURVIVAL.link(ext=max(30, last - 10)))
+    assert not any("extrapolated" in w.value for w in inside.warning)

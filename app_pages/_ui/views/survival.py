@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app_pages._ui.state import PageState
 from app_pages._ui.views.common import group_label
+from core.stats.parametric import LABELS as PARAMETRIC_LABELS
 from core.stats.survival import DAYS_PER_MONTH
 from core.study.published import load_published
 
@@ -43,6 +44,11 @@ class SurvivalView(BaseModel):
     trunc: bool = False
     cr_by: bool = False  # competing risks: split by group
     cr_ci: bool = False  # competing risks: curves with 95% CI (off: stacked areas)
+    par: tuple[Literal["weibull", "lognormal", "loglogistic", "exponential"], ...] = (
+        "weibull",
+        "lognormal",
+    )  # parametric fits drawn
+    ext: int = Field(730, ge=30, le=3650)  # parametric curves drawn up to this day
 
 
 SURVIVAL = PageState(
@@ -52,5 +58,6 @@ SURVIVAL = PageState(
         "preset": SURVIVAL_PRESETS.get,
         "endpoint": lambda k: ENDPOINTS[k][2],
         "group": group_label,
+        "par": PARAMETRIC_LABELS.get,
     },
 )
