@@ -60,7 +60,7 @@ def with_cached_values(xlsx: bytes, values: dict[str, str]) -> bytes:
                 text = data.decode()
                 for ref, v in values.items():
                     text = re.sub(
-                        rf'(<c r="{ref}"[^>]*>)(<f>.*?</f>)<v\s*/>',
+                        rf'(<c r="{ref}"[^>]*>)(<f>.*?</f>)(?:<v\s*/>|<v></v>)',
                         lambda m, v=v: f"{m.group(1)}{m.group(2)}<v>{v}</v>",
                         text,
                     )
