@@ -18,28 +18,44 @@ from core.paths import DATA_DIR as _DATA_DIR
 # ---------------------------------------------------------------------------------------
 # exports
 # ---------------------------------------------------------------------------------------
-def export_csv(result: pd.DataFrame) -> bytes:
-    """Raw result as UTF-8 CSV (formula-like text neutralised)."""
-    return neutralise_formulas(result).to_csv(index=False).encode("utf-8")
+def one_line(text: str) -> str:
+    """``text`` on one line (a stamp in a CSV or LaTeX comment must not break out of it)."""
+    return re.sub(r"[\r\n\x00-\x1f\x7f]+", " ", str(text)).strip()
 
 
-def export_excel(result: pd.DataFrame, formatted: pd.DataFrame, title: str = "") -> bytes:
-    """Excel workbook (openpyxl): sheet ``table`` (formatted) and ``raw`` (numbers)."""
+def export_csv(result: pd.DataFrame, stamp: str = "") -> bytes:
+    """Raw result as UTF-8 CSV (formula-like text neutralised), after a ``# stamp`` line
+    (R ``read.csv(comment.char = "#")``, pandas ``comment="#"``)."""
+    head = f"# {one_line(stamp)}\n" if stamp else ""
+    return (head + neutralise_formulas(result).to_csv(index=False)).encode("utf-8")
+
+
+def export_excel(
+    result: pd.DataFrame, formatted: pd.DataFrame, title: str = "", stamp: str = ""
+) -> bytes:
+    """Excel workbook (openpyxl): sheet ``table`` (title, stamp, then the formatted table) and
+    ``raw`` (the stamp, then the numbers)."""
     import io
+
+    def text(v: str) -> str:
+        return neutralise_formulas(pd.DataFrame({"t": [one_line(v)]}))["t"][0]
 
     buf = io.BytesIO()
     table = formatted.drop(columns=["_kind"], errors="ignore")
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        neutralise_formulas(table).to_excel(xw, sheet_name="table", index=False, startrow=1)
-        neutralise_formulas(result).to_excel(xw, sheet_name="raw", index=False)
+        neutralise_formulas(table).to_excel(xw, sheet_name="table", index=False, startrow=2)
+        neutralise_formulas(result).to_excel(xw, sheet_name="raw", index=False, startrow=1)
         ws = xw.sheets["table"]
-        ws.cell(row=1, column=1, value=neutralise_formulas(pd.DataFrame({"t": [title]}))["t"][0])
+        ws.cell(row=1, column=1, value=text(title))
+        ws.cell(row=2, column=1, value=text(stamp))
         ws.column_dimensions["A"].width = 55
+        xw.sheets["raw"].cell(row=1, column=1, value=text(stamp))
     return buf.getvalue()
 
 
-def export_latex(formatted: pd.DataFrame, caption: str = "") -> str:
-    """LaTeX ``tabular`` of the formatted table (pandas ``Styler.to_latex``, text escaped)."""
+def export_latex(formatted: pd.DataFrame, caption: str = "", stamp: str = "") -> str:
+    """LaTeX ``tabular`` of the formatted table (pandas ``Styler.to_latex``, text escaped),
+    after a ``% stamp`` comment line."""
     table = formatted.drop(columns=["_kind"], errors="ignore")
     table = table.rename(columns=lambda c: str(c))
     styler = (
@@ -48,7 +64,8 @@ def export_latex(formatted: pd.DataFrame, caption: str = "") -> str:
     kwargs: dict[str, Any] = {"hrules": True, "column_format": "l" + "r" * (table.shape[1] - 1)}
     if caption:
         kwargs["caption"] = latex_escape(caption)
-    return styler.to_latex(**kwargs)
+    head = f"% {one_line(stamp)}\n" if stamp else ""
+    return head + styler.to_latex(**kwargs)
 
 
 # LaTeX's ten special characters and their text form; the same table as pandas' escape="latex"

@@ -118,3 +118,30 @@ def test_template_and_dictionary_downloads():
     assert list(t.columns) == list(COHORT_COLUMNS) and t.empty
     d = pd.read_csv(io.BytesIO(dictionary_csv()))
     assert "column" in d.columns and set(COHORT_COLUMNS) <= set(d["column"])
+
+
+def test_csv_excel_and_latex_exports_carry_the_stamp_on_one_line():
+    """The cohort/filter/date stamp heads every file; a line break in it (a cohort name from
+    an upload) cannot end the comment early, and a formula in it is neutralised."""
+    import io
+
+    import openpyxl
+
+    from core.export import export_csv, export_excel, export_latex
+
+    frame = pd.DataFrame({"Characteristic": ["Age"], "Overall": ["60 [37-67]"]})
+    stamp = "uploaded cohort\n=cmd|' /C calc'!A0 · n = 71 · exported 2026-12-01"
+    csv = export_csv(frame, stamp).decode()
+    assert (
+        csv.splitlines()[0] == "# uploaded cohort =cmd|' /C calc'!A0 · n = 71 · exported 2026-12-01"
+    )
+    assert pd.read_csv(io.StringIO(csv), comment="#").equals(frame)
+    tex = export_latex(frame, "By age", stamp)
+    assert tex.splitlines()[0].startswith("% uploaded cohort =cmd")
+    assert "\\begin{tabular}" in tex.splitlines()[1] or "\\begin{table}" in tex.splitlines()[1]
+    wb = openpyxl.load_workbook(io.BytesIO(export_excel(frame, frame, "Title", stamp)))
+    for sheet, row in (("table", 2), ("raw", 1)):
+        value = wb[sheet].cell(row=row, column=1).value
+        assert "n = 71" in value and "\n" not in value
+    assert wb["table"].cell(row=3, column=1).value == "Characteristic"
+    assert wb["raw"].cell(row=2, column=1).value == "Characteristic"

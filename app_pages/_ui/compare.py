@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_pages._ui.cohort import STAMP_KEY
 from app_pages._ui.render import chart_download, chart_spec, md, show_chart
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.compare import option_label
@@ -206,19 +207,20 @@ def downloads(
     clicked only (on_click="ignore": no rerun on click, so the deferred file is served at once).
     """
     d1, d2, d3, d4, d5 = st.columns(5)
+    stamp = st.session_state.get(STAMP_KEY, "")  # the cohort, the filter and the date
     d1.download_button(
-        "CSV (raw numbers)", lambda: export_csv(result), f"{stem}.csv", "text/csv",
+        "CSV (raw numbers)", lambda: export_csv(result, stamp), f"{stem}.csv", "text/csv",
         on_click="ignore",
     )  # fmt: skip
     d2.download_button(
         "Excel",
-        lambda: export_excel(result, table, title),
+        lambda: export_excel(result, table, title, stamp),
         f"{stem}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
     d3.download_button(
-        "LaTeX", lambda: export_latex(table, title), f"{stem}.tex", "text/x-tex",
+        "LaTeX", lambda: export_latex(table, title, stamp), f"{stem}.tex", "text/x-tex",
         on_click="ignore",
     )  # fmt: skip
     chart_download("Chart PNG", chart, f"{stem}_{var}.png", where=d4)
