@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._ui.views.calculator import CALCULATOR
-from app_pages._ui.views.compare import COMPARE
-from app_pages._ui.views.survival import SURVIVAL
-from app_pages._ui.views.validation import VALIDATION
-from core.cohort.schema import column_label
-from core.cohort.variables import grouping_columns
-from core.report import CompareSpec, ReportRequest, SurvivalSpec, build_report
-from core.study.calculator import ProfileError, make_profile
+# Every page draws the button; what the dialog needs (each view's state, the report builder and
+# so the statistics stack) is imported only when it opens, so a first page loads none of it.
 
 TABLES = {"table1": "Table 1 (overall)", "table3": "Table 3 (by reason)",
           "table4": "Table 4 (by 1-year outcome)"}  # fmt: skip
@@ -31,6 +25,15 @@ def report_button(view) -> None:
 
 @st.dialog("Report of this analysis", width="large")
 def _dialog(view) -> None:
+    from app_pages._ui.views.calculator import CALCULATOR
+    from app_pages._ui.views.compare import COMPARE
+    from app_pages._ui.views.survival import SURVIVAL
+    from app_pages._ui.views.validation import VALIDATION
+    from core.cohort.schema import column_label
+    from core.cohort.variables import grouping_columns
+    from core.report import CompareSpec, ReportRequest, SurvivalSpec, build_report
+    from core.study.calculator import ProfileError, make_profile
+
     st.caption(
         "Each view is computed on the active cohort with the settings below (taken from the "
         "pages); the methods and results paragraphs are written from what was run."
