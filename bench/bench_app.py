@@ -4,6 +4,7 @@ Run from the repository root (needs Debian's chromium and playwright for parts 1
 
     python -m bench.bench_app              # or: python bench/bench_app.py [--quick]
     python -m bench.bench_app cold warm    # only some parts: cold (1 + 3), warm (2), scale (4)
+    python -m bench.bench_app ratio        # only the cold start against a one-line app
 
 Prints four tables (no timing is asserted anywhere; goals in brackets):
 
@@ -76,9 +77,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(port: int) -> subprocess.Popen:
+def _start_server(port: int, app: str = "app.py") -> subprocess.Popen:
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true"]
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -197,6 +198,50 @@ def cold_start_and_memory() -> None:
         f"({load_published()['meta']['n']}-patient cohort)",
         ["measure", "MB", "goal"],
         [["peak RSS (VmHWM)", f"{hwm:.0f}", "< 400"], ["RSS at the end (VmRSS)", f"{rss:.0f}", ""]],
+    )
+
+
+BARE_APP = 'import streamlit as st\nst.title("CAR-T cell recipients in the ICU")\n'
+
+
+def cold_start_ratio(runs: int = COLD_RUNS) -> None:
+    """This app's cold start against a one-line Streamlit app (the floor), alternating fresh
+    servers in one run: process start -> the title's heading drawn and the script finished."""
+    from playwright.sync_api import sync_playwright
+
+    title = "CAR-T cell recipients in the ICU"
+    bare = Path(tempfile.mkdtemp()) / "bare_app.py"
+    bare.write_text(BARE_APP)
+    times: dict[str, list[float]] = {"app": [], "bare": []}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for _ in range(runs):
+            for name, app in (("bare", str(bare)), ("app", "app.py")):
+                port = _free_port()
+                url = f"http://127.0.0.1:{port}"
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                t0 = time.perf_counter()
+                proc = _start_server(port, app)
+                try:
+                    _wait_health(url, time.time() + 60)
+                    page.goto(url)
+                    _wait_drawn(page, title)
+                    times[name].append(time.perf_counter() - t0)
+                finally:
+                    context.close()
+                    proc.terminate()
+                    proc.wait(timeout=10)
+        browser.close()
+    best = {k: min(v) for k, v in times.items()}
+    table(
+        f"Cold start, this app vs a one-line Streamlit app ({runs} alternating runs each)",
+        ["measure", "best", "median", "goal"],
+        [
+            ["one-line app (st.title)", ms(best["bare"]), ms(statistics.median(times["bare"])), ""],
+            ["this app (overview)", ms(best["app"]), ms(statistics.median(times["app"])), ""],
+            ["ratio (best / best)", f"{best['app'] / best['bare']:.2f}", "", "<= 1.3"],
+        ],
     )
 
 
@@ -467,9 +512,12 @@ def main() -> None:
     parts = set(args) or {"cold", "warm", "scale"}
     if "cold" in parts:
         if Path(CHROMIUM).exists():
+            cold_start_ratio()
             cold_start_and_memory()
         else:
             print("chromium not found: cold start and memory skipped")
+    if "ratio" in parts and "cold" not in parts:
+        cold_start_ratio()
     if "warm" in parts:
         warm_interactions()
     if "scale" in parts:

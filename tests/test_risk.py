@@ -91,3 +91,25 @@ def test_input_position_and_scope_card():
     card = scope_card(shipped_cohort(), 365).set_index("Item")["Value"]
     assert "n = 71 patients, 26 deaths within one year" in card["Derivation"]
     assert card["Observed in the active cohort: Disease progression"].startswith("n = 4;")
+
+
+def test_factor_intervals_by_hand_in_published_mode():
+    """Disease progression vs CRS, PS 3 vs 1: factors 4.02^1 and 1.97^2; each interval is
+    factor x exp(+-1.96 |d| se), se from the published CI: (log hi - log lo) / 3.92."""
+    import math
+
+    from core.study.model import paper_model
+    from core.study.risk import factor_table
+
+    model = build_model(shipped_cohort(), "published")
+    ref = make_profile(label="Ref", icu_reason="CRS", ecog_ps=1, sofa=4)
+    p = make_profile(label="P", icu_reason="Disease progression", ecog_ps=3, sofa=4)
+    f = factor_table(p, ref, model).set_index("label")
+    assert len(f) == 2  # SOFA equal: no factor
+    z = 1.959963984540054
+    for t, d in ((paper_model().term("reason_dp"), 1), (paper_model().term("ecog_ps"), 2)):
+        se = (math.log(t.upper) - math.log(t.lower)) / (2 * z)
+        row = f.loc[t.label]
+        assert row["factor"] == pytest.approx(t.hr**d, rel=1e-12)
+        assert row["lower"] == pytest.approx(t.hr**d * math.exp(-z * d * se), rel=1e-12)
+        assert row["upper"] == pytest.approx(t.hr**d * math.exp(z * d * se), rel=1e-12)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.render import chart_download, csv_download, md
+from app_pages._ui.render import chart_download, chart_spec, csv_download, md, show_chart
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.calculator import PROFILE_FIELDS, REF_BASELINE, slot_name
+from core.charts.risk import factor_chart
 from core.cohort.sofa import SofaError, compute_sofa
 from core.study.calculator import (
     ICU_REASONS,
@@ -29,6 +30,7 @@ from core.study.calculator import (
 )
 from core.study.model import paper_model
 from core.study.published import load_published
+from core.study.risk import factor_table
 from core.tables.calculator import format_survival_table, observed_range, relative_hazard_table
 
 KEEP = {"persist_state": BIND["persist_state"]}  # inputs kept for the session, not in the URL
@@ -217,11 +219,24 @@ def relative_hazards(profiles, reference: PatientProfile, model: CalculatorModel
         st.caption(f"Add a second profile (or choose the {zero} reference) to compare.")
         return
     st.dataframe(table, hide_index=True, key="calc_rh")
+    factors = pd.concat(
+        [factor_table(p, reference, model) for p in profiles if p is not reference],
+        ignore_index=True,
+    )
+    if len(factors):
+        show_chart(
+            chart_spec(factor_chart, factors, reference.label, width="container"),
+            width="stretch",
+            alt="What drives each profile's hazard: one factor per term with its 95% interval; "
+            "the values are in the table above.",
+        )
     st.caption(
         "Each factor is HR per unit ^ difference from the reference; their product is the "
         "relative hazard. "
         + (
-            "Published mode: no CI (the paper did not publish the coefficients' covariances)."
+            "Published mode: the HRs as printed (two decimals) raised to the power of the "
+            "difference; intervals from the published 95% CIs without covariances "
+            "(an approximation)."
             if model.mode == "published"
             else "Refit: 95% CI from the model's covariance matrix."
         )

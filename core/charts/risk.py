@@ -43,3 +43,34 @@ def icon_array(icons: pd.DataFrame, title: str, *, size: int = 210) -> alt.Chart
         )
         .properties(width=size, height=size, title=alt.Title(title, fontSize=FONT_SIZE + 1))
     )
+
+
+def factor_chart(factors: pd.DataFrame, reference: str, *, width: int | str = 520) -> alt.Chart:
+    """Each factor of the relative hazard (log axis) with its 95% CI, one row per profile and
+    term (``core.study.risk.factor_table``)."""
+    d = factors.assign(
+        text=factors.apply(
+            lambda r: f"{r['profile'][:30]} · {r['label']}: {r['value']:g} vs {r['reference']:g}",
+            axis=1,
+        )
+    )
+    x_title = f"Factor of the hazard vs {reference[:30]} (log scale)"
+    x = alt.X("factor:Q", scale=alt.Scale(type="log"), title=x_title)
+    y = alt.Y("text:N", title=None, sort=None,
+              axis=alt.Axis(labelLimit=360, labelFontSize=FONT_SIZE))  # fmt: skip
+    rule = alt.Chart(d).mark_rule(strokeWidth=2, color=OKABE_ITO[0]).encode(x=x, x2="upper:Q", y=y)
+    rule = rule.encode(x=alt.X("lower:Q", scale=alt.Scale(type="log"), title=x_title))
+    pts = alt.Chart(d).mark_point(filled=True, size=90, shape="square", color=OKABE_ITO[0])
+    pts = pts.encode(
+        x=x,
+        y=y,
+        tooltip=[
+            alt.Tooltip("profile:N"),
+            alt.Tooltip("label:N", title="Term"),
+            alt.Tooltip("factor:Q", format=".2f"),
+            alt.Tooltip("lower:Q", format=".2f", title="95% CI low"),
+            alt.Tooltip("upper:Q", format=".2f", title="95% CI high"),
+        ],
+    )
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    return alt.layer(one, rule, pts).properties(width=width, height=max(60, 28 * len(d)))

@@ -195,3 +195,28 @@ __all__ = [
     "similar_patients",
     "support_warning",
 ]
+
+
+# --------------------------------------------------------------------------------------
+# what drives a profile's risk: each factor of its relative hazard, with its CI
+# --------------------------------------------------------------------------------------
+def factor_table(profile: PatientProfile, reference: PatientProfile, model) -> pd.DataFrame:
+    """One row per model term whose value differs: HR per unit ^ difference and its 95% CI
+    ``factor x exp(+-1.96 |difference| se)`` (se from the model's coefficient variance: the
+    published CIs in published mode, the fit's in refit mode)."""
+    from core.study.calculator import relative_hazard
+    from core.study.model import Z95
+
+    rh = relative_hazard(profile, reference, model)
+    b = rh.breakdown
+    se = np.sqrt(np.diag(model.coef_var)) if model is not None else np.full(len(b), np.nan)
+    out = b.assign(
+        se=se,
+        lower=lambda d: d["factor"] * np.exp(-Z95 * d["delta"].abs() * d["se"]),
+        upper=lambda d: d["factor"] * np.exp(Z95 * d["delta"].abs() * d["se"]),
+        profile=profile.label,
+    )
+    return out[out["delta"] != 0][
+        ["profile", "label", "value", "reference", "delta", "hr_per_unit", "factor", "lower",
+         "upper"]
+    ].reset_index(drop=True)  # fmt: skip
