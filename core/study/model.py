@@ -27,6 +27,23 @@ from core.tables.cox import covariate_label
 
 Z95 = 1.959963984540054  # qnorm(0.975)
 
+#: Baseline (admission) characteristics offered to the stepwise selection (the Cox page's
+#: default candidates, the ensemble's check); outcomes and ICU treatments are not.
+STEPWISE_CANDIDATES = (
+    "age",
+    "sex",
+    "hypertension",
+    "ecog_ps",
+    "prior_lines",
+    "days_infusion_to_icu",
+    "reason_dp",
+    "map_mmhg",
+    "temperature_c",
+    "neutropenia",
+    "sofa",
+    "vasopressors_day1",
+)
+
 
 @dataclass(frozen=True)
 class ModelTerm:

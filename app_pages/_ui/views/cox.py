@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app_pages._ui.state import PageState
-from core.study.model import paper_model
+from core.study.model import STEPWISE_CANDIDATES, paper_model
 from core.tables.cox import covariate_label
 
 PAPER = paper_model()
@@ -34,20 +34,7 @@ MODES = {
 TESTS = {"wald": "Wald (coxph)", "lrt": "Likelihood ratio"}
 ZPH_X = {"time": "Days", "x": "KM scale (as cox.zph's test)"}
 # baseline (admission) characteristics offered as candidates; outcomes and ICU treatments are not
-DEFAULT_CANDIDATES = (
-    "age",
-    "sex",
-    "hypertension",
-    "ecog_ps",
-    "prior_lines",
-    "days_infusion_to_icu",
-    "reason_dp",
-    "map_mmhg",
-    "temperature_c",
-    "neutropenia",
-    "sofa",
-    "vasopressors_day1",
-)
+DEFAULT_CANDIDATES = STEPWISE_CANDIDATES
 
 
 class CoxView(BaseModel):
