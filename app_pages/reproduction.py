@@ -88,11 +88,11 @@ for conflict in conflicts().itertuples():
 st.header("Which conclusions survive any reconstruction")
 st.markdown(
     "The shipped cohort is one of very many sets of 71 patients that fit the published "
-    "figures. The same reconstruction was run with 20 other seeds: each of the paper's "
-    "conclusions is tested again on every one of them. A conclusion that holds in every "
-    "reconstruction does not depend on how the gaps in the published aggregates were filled; "
-    "one that holds in some only is an artefact of that choice and should not be taught from "
-    "a single reconstruction."
+    "figures. The same reconstruction was run with other seeds (those that converged): "
+    "each of the paper's conclusions is tested again on every one of them. A conclusion "
+    "that holds in every reconstruction does not depend on how the gaps in the published "
+    "aggregates were filled; one that holds in some only is an artefact of that choice and "
+    "should not be taught from a single reconstruction."
 )
 try:
     st.dataframe(stored_summary(), hide_index=True, key="rep_ensemble")
