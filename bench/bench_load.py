@@ -29,6 +29,9 @@ from bench.bench_app import _free_port, _peak_rss_mb, _start_server, table  # no
 ROUND = ["", "compare", "survival", "cox", "calculator", "validation", "story", "reproduction"]
 
 
+per_page: dict[str, list[float]] = {}
+
+
 async def _session(url: str, deadline: float, k: int, times: list, errors: list) -> None:
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -64,6 +67,7 @@ async def _session(url: str, deadline: float, k: int, times: list, errors: list)
                 if kind == "script_finished":
                     if fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
                         times.append(time.perf_counter() - t0)
+                        per_page.setdefault(page or "overview", []).append(times[-1])
                         break
                     if fwd.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                         errors.append(f"{page}: compile error")
@@ -97,6 +101,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         asyncio.run(_run(url, 1, 40.0))  # warm the caches: each page's first visit, once
+        per_page.clear()
         times, errors, wall = asyncio.run(_run(url, sessions, seconds))
         hwm, rss = _peak_rss_mb(proc.pid)
     finally:
@@ -118,6 +123,9 @@ def main() -> None:
     )
     for e in errors[:10]:
         print("  error:", e)
+    print("\nmedian draw per page (all sessions):")
+    for page, v in sorted(per_page.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"  {page:14s} {statistics.median(v):6.2f} s  ({len(v)} draws)")
 
 
 if __name__ == "__main__":

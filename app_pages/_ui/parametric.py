@@ -13,6 +13,18 @@ from core.stats.survival import kaplan_meier
 from core.tables.format import percent
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _fits(d: pd.DataFrame, duration: str, event: str, chosen: tuple, until: float):
+    """The fits, cached on the rows and settings (each lifelines fit is ~0.4 s)."""
+    fits, failed = [], []
+    for dist in chosen:
+        try:
+            fits.append(fit_parametric(d, duration, event, dist, until=until))
+        except (ValueError, ArithmeticError) as exc:
+            failed.append(f"{LABELS[dist]}: {exc}")
+    return fits, failed
+
+
 def parametric_tab(view: PageState, data: pd.DataFrame, duration: str, event: str, unit: str):
     """Fits on every patient of the view (ungrouped, whole follow-up)."""
     c1, c2 = st.columns([2, 1])
@@ -28,12 +40,7 @@ def parametric_tab(view: PageState, data: pd.DataFrame, duration: str, event: st
             f"Beyond day {last:g}, the last follow-up, the curves are extrapolated (dashed): "
             "they show the distribution's shape, not data."
         )
-    fits, failed = [], []
-    for dist in chosen:
-        try:
-            fits.append(fit_parametric(d, duration, event, dist, until=float(until)))
-        except (ValueError, ArithmeticError) as exc:
-            failed.append(f"{LABELS[dist]}: {exc}")
+    fits, failed = _fits(d, duration, event, tuple(chosen), float(until))
     for f in failed:
         st.info(f"Not fitted — {f}")
     km = kaplan_meier(d, duration, event)
