@@ -14,48 +14,6 @@ import pandas as pd
 # --------------------------------------------------------------------------------------
 # concordance
 # --------------------------------------------------------------------------------------
-def _count_after(rank: np.ndarray, count_for: np.ndarray) -> tuple[int, int]:
-    """Sums over i with ``count_for[i]`` of #{j > i: rank_j < rank_i} and of <=.
-
-    Bottom-up merge sort in NumPy: at the level with block size s every pair i < j sits once
-    in a (left, right) pair of sibling blocks, both already sorted; counts come from
-    ``searchsorted`` and the merged order from the same counts.  O(n log^2 n), no Python loop
-    over subjects.
-    """
-    n = len(rank)
-    V = np.asarray(rank, dtype=np.int64).copy()
-    F = np.asarray(count_for, dtype=bool).copy()
-    if n < 2:
-        return 0, 0
-    K = int(V.max()) + 2
-    idx = np.arange(n)
-    lt = le = 0
-    s = 1
-    while s < n:
-        block = idx // s
-        pair = block >> 1
-        isright = (block & 1).astype(bool)
-        isleft = ~isright
-        pr, pl = pair[isright], pair[isleft]
-        kr = pr * K + V[isright]  # sorted: pairs ascending, ranks sorted within a block
-        kl = pl * K + V[isleft]
-        n_lt = np.searchsorted(kr, kl, "left") - pl * s  # right-block ranks < each left one
-        fl = F[isleft]
-        lt += int(n_lt[fl].sum())
-        le += int((np.searchsorted(kr, kl[fl], "right") - pl[fl] * s).sum())
-        n_le = np.searchsorted(kl, kr, "right") - pr * s  # left-block ranks <= each right one
-        newpos = np.empty(n, dtype=np.int64)
-        newpos[isleft] = idx[isleft] + n_lt
-        newpos[isright] = idx[isright] - s + n_le
-        V2 = np.empty_like(V)
-        F2 = np.empty_like(F)
-        V2[newpos] = V
-        F2[newpos] = F
-        V, F = V2, F2
-        s *= 2
-    return lt, le
-
-
 def concordance_index(
     time: np.ndarray, status: np.ndarray, risk: np.ndarray, *, counts: bool = False
 ) -> float | dict[str, float]:
@@ -81,8 +39,9 @@ def concordance_index(
     # time ascending, events before censorings at a tied time, risk ascending within a block of
     # tied deaths (so a later tied death never has a lower risk: no false concordant pair)
     order = np.lexsort((rank, ~ev, time))
-    conc, le = _count_after(rank[order], ev[order])
     ev_o = ev[order]
+    lt_each, le_each = _later_counts(rank[order], np.ones(n))  # per patient, in that order
+    conc, le = int(np.rint(lt_each[ev_o].sum())), int(np.rint(le_each[ev_o].sum()))
     dcount = pd.Series(time[ev]).value_counts().to_numpy()
     death_pairs = int((dcount * (dcount - 1) // 2).sum())
     # equal-risk pairs inside a block of tied deaths are tied.xy, not tied.x
@@ -108,7 +67,13 @@ def concordance_index(
 
 def _later_counts(rank: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each position p: the weight of later positions q > p with ``rank_q < rank_p``,
-    and with ``rank_q <= rank_p`` (per element; the same bottom-up merge as above)."""
+    and with ``rank_q <= rank_p``.
+
+    Bottom-up merge sort in NumPy: at the level with block size s every pair p < q sits once
+    in a (left, right) pair of sibling blocks, both already sorted; counts come from
+    ``searchsorted`` on the right block's cumulative weights, the merged order from the
+    unweighted counts. O(n log^2 n), no Python loop over patients.
+    """
     n = len(rank)
     lt_out = np.zeros(n)
     le_out = np.zeros(n)
