@@ -65,16 +65,14 @@ def sample_size_caveat(res: Validation) -> None:
 def case_mix_section(view, res: Validation) -> None:
     st.subheader("Case mix: your cohort beside Saint-Louis")
     cm = case_mix(view.df)
-    lp_chart = chart_spec(
-        ch.lp_density, res.patients["lp"].to_numpy(), reference_lp(), view.name[:40]
-    )
+    ref = reference_lp()
+    lp_chart = chart_spec(ch.lp_density, res.patients["lp"].to_numpy(), ref, view.name[:40])
     show_chart(
         lp_chart,
         width="stretch",
         alt="Distribution of the published model's linear predictor in the active cohort and "
         "in the reconstruction.",
     )
-    ref = reference_lp()
     lp = res.patients["lp"]
     st.caption(
         f"Linear predictor: mean {lp.mean():.2f} (SD {lp.std():.2f}) here, "
