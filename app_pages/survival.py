@@ -130,19 +130,20 @@ tab_km, tab_cr, tab_par = st.tabs(
 )  # fmt: skip
 with tab_km:
     km = kaplan_meier(data, duration, event, gcol)
-    spec = chart_spec(
-        ch.km_figure, km, state.unit, horizon, state.ci, state.cens,
-        marks[:-1] if state.lm else [], y_title=y_title,
-        group_title=group_label(group_col) if gcol else None,
-        width=ch.plot_width(km, FIGURE_WIDTH, group_label(group_col) if gcol else None),
-        height=CHART_HEIGHT, title=f"{endpoint_name}{by} ({view.name})",
+    gtitle = group_label(group_col) if gcol else None
+    fig_args = (km, state.unit, horizon, state.ci, state.cens, marks[:-1] if state.lm else [])
+    fig_kw = dict(
+        y_title=y_title, group_title=gtitle, height=CHART_HEIGHT,
+        title=f"{endpoint_name}{by} ({view.name})",
     )  # fmt: skip
-    show_chart(
-        spec,
-        width="content",
-        alt=f"Kaplan-Meier curves of {endpoint_name.lower()}{by}, with the number at risk "
-        "under the plot; the values are in the tables below.",
+    curves, risk = chart_spec(ch.km_screen, *fig_args, **fig_kw)  # each fills the column
+    alt_text = (
+        f"Kaplan-Meier curves of {endpoint_name.lower()}{by}, with the number at risk "
+        "under the plot; the values are in the tables below."
     )
+    show_chart(curves, alt=alt_text)
+    show_chart(risk, alt=f"Number at risk, cumulative events and censored{by}.")
+    left, right = st.columns(2)
     left, right = st.columns(2)
     with left:
         st.markdown("**Median survival**")
@@ -156,7 +157,12 @@ with tab_km:
         nar = n_at_risk(km, ch.time_ticks(horizon, state.unit))
         st.dataframe(format_n_at_risk(nar, state.unit), hide_index=True, key="km_nar_df")
     stem = f"km_{state.endpoint}_{group_col if gcol else 'all'}"
-    km_downloads(spec, km, stem)
+    km_downloads(  # the stacked, fixed-width figure: made on click only
+        lambda: ch.km_figure(
+            *fig_args, **fig_kw, width=ch.plot_width(km, FIGURE_WIDTH, gtitle)
+        ).to_dict(),
+        km, stem,
+    )  # fmt: skip
     km_captions(view, state.endpoint, grouped=gcol is not None)
 with tab_cr:
     competing_risks_tab(VIEW, grouped, gcol, group_label(group_col), horizon)

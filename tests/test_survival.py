@@ -553,6 +553,34 @@ def test_risk_table_and_figure():
         ch.km_chart(km, time_unit="weeks")
 
 
+def test_screen_figure_fills_its_column_and_aligns_the_risk_table():
+    from core.charts import survival as ch
+
+    km = kaplan_meier(_lung(), "time", "status", "sex")
+    curves, risk = (c.to_dict() for c in ch.km_screen(km, "days", 360, title="OS"))
+    # each part sizes to its container (a vconcat cannot): a phone and a projector alike
+    assert curves["width"] == "container" and risk["width"] == "container"
+    # both y axes have the same fixed extent and the same (invisible in the table) title,
+    # so the table's columns start where the curves' x axis does
+    ax_curves = next(
+        lay["encoding"]["y"]["axis"] for lay in curves["layer"] if "axis" in lay["encoding"]["y"]
+    )
+    ax_risk = risk["layer"][1]["encoding"]["y"]["axis"]
+    for key in ("minExtent", "maxExtent"):
+        assert ax_curves[key] == ax_risk[key] == ch.SCREEN_EXTENT
+    assert ax_risk["titleOpacity"] == 0
+    # the numbers are those of n_at_risk, one row per group and metric, under group headers
+    numbers = pd.DataFrame(risk["datasets"][risk["layer"][1]["data"]["name"]])
+    nar = n_at_risk(km, ch.time_ticks(360))
+    got = numbers[numbers["metric"] == "at_risk"]["value"].to_numpy()
+    np.testing.assert_array_equal(got, nar["at_risk"].to_numpy())
+    heads = pd.DataFrame(risk["datasets"][risk["layer"][0]["data"]["name"]])
+    assert heads["label"].tolist() == ["sex 1", "sex 2"]  # numeric levels are named
+    assert risk["layer"][1]["encoding"]["y"]["scale"]["domain"][:4] == [
+        "1", "1 · At risk", "1 · Events", "1 · Censored",
+    ]  # fmt: skip
+
+
 def test_cif_chart_spec():
     from core.charts import survival as ch
 
@@ -622,3 +650,20 @@ def test_cif_chart_curves_with_ci_spec():
     assert "facet" in faceted and faceted["spec"]["layer"][0]["mark"]["type"] == "area"
     with pytest.raises(ValueError, match="show_ci"):
         ch.cif_chart(cif, show_ci=True)
+
+
+def test_scale_fonts_scales_type_and_leaves_data_alone():
+    from core.charts import scale_fonts
+
+    spec = {
+        "title": {"text": "T", "fontSize": 16},
+        "layer": [{"encoding": {"x": {"axis": {"labelFontSize": 13, "titleFontSize": 12}}}}],
+        "datasets": {"d": [{"fontSize": 3}]},  # a column that happens to share the name
+        "legend": {"symbolSize": 100},
+    }
+    big = scale_fonts(spec, 1.5)
+    assert big["title"]["fontSize"] == 24
+    assert big["layer"][0]["encoding"]["x"]["axis"] == {"labelFontSize": 19.5, "titleFontSize": 18}
+    assert big["datasets"] == spec["datasets"]
+    assert big["legend"]["symbolSize"] == 225  # an area: the square of the factor
+    assert spec["title"]["fontSize"] == 16  # the cached spec is not changed in place

@@ -103,11 +103,10 @@ def _stamped(spec: dict, stamp: str | None) -> dict:
 _IMAGE_MIME = {"png": "image/png", "svg": "image/svg+xml"}
 
 
-def chart_download(
-    label: str, spec: dict, file_name: str, *, key: str | None = None, where=st
-) -> None:
+def chart_download(label: str, spec, file_name: str, *, key: str | None = None, where=st) -> None:
     """Download button of a Vega-Lite spec as a PNG (scale 2) or SVG, after ``file_name``.
 
+    ``spec`` is the dict, or a function that returns it (the spec is then built on click too).
     The image is made only when the button is clicked (vl-convert, no browser); no rerun on
     click, so the deferred file is served at once.
     """
@@ -119,7 +118,9 @@ def chart_download(
     render = chart_png if fmt == "png" else chart_svg
     where.download_button(
         label,
-        lambda: render(_stamped(spec, st.session_state.get("_export_stamp"))),
+        lambda: render(
+            _stamped(spec() if callable(spec) else spec, st.session_state.get("_export_stamp"))
+        ),
         file_name,
         _IMAGE_MIME[fmt],
         key=key,

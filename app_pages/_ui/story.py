@@ -22,11 +22,14 @@ from core.study.story.common import StoryStep, ViewLink
 from core.study.story.model import cox_step_fit
 
 PRESENT, STEP = "present", "step"  # query-parameter keys of this page
-CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 330  # px; charts take their column's width
+CHART_HEIGHT, CHART_HEIGHT_PRESENT = 260, 380  # px; charts take their column's width
+PRESENT_FONT = 1.45  # chart type on a projector, beside the 1.4-rem text (core.charts)
 KM_CHARTS = {"km_ecog_ps": ("ecog_ps", "ECOG PS"), "km_icu_reason": ("icu_reason", "Reason")}
 PRESENT_CSS = """
 <style>
-[data-testid="stMainBlockContainer"] { max-width: 1320px; padding-top: 4rem; }
+[data-testid="stMainBlockContainer"] {
+  max-width: 1800px; padding-top: 2.5rem; padding-bottom: 1rem;
+}
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] li {
   font-size: 1.4rem; line-height: 1.5;
@@ -80,6 +83,20 @@ def _chart_spec(fingerprint: str, chart: str, height: int, _df: pd.DataFrame) ->
     return spec
 
 
+def _projector(spec: dict) -> dict:
+    """The chart's type scaled for a projector, defaults included (Vega-Lite's 11 px)."""
+    from core.charts import scale_fonts
+
+    big = scale_fonts(spec, PRESENT_FONT)
+    config = big.setdefault("config", {})
+    base = round(11 * PRESENT_FONT)
+    for part in ("axis", "legend"):
+        config.setdefault(part, {}).update(
+            {k: config[part].get(k, base) for k in ("labelFontSize", "titleFontSize")}
+        )
+    return big
+
+
 def _filter_params() -> dict[str, list[str]]:
     """The shared cohort filter of the current URL (keys ``f_*``), carried into links."""
     return {k: st.query_params.get_all(k) for k in st.query_params if k.startswith("f_")}
@@ -121,6 +138,8 @@ def _chart(step: StoryStep, fingerprint: str, df: pd.DataFrame, height: int) -> 
     spec = _chart_spec(fingerprint, step.chart, height, df)
     if spec is not None:
         alt, how = CHART_TEXT[step.chart]
+        if height == CHART_HEIGHT_PRESENT:
+            spec = _projector(spec)
         show_chart(spec, width="stretch", alt=alt)
         st.caption(f"{alt} {how}")
 
@@ -153,9 +172,11 @@ def _step(
         st.title(f"Step {i} of {n}: {step.title}", anchor=step.key)
     else:
         st.header(f"{i}. {step.title}", anchor=step.key)
-    # the forest plot needs the width for its log axis and labels: it goes under the text
-    has_chart = step.chart is not None and step.chart != "forest"
-    left, right = st.columns([3, 2], gap="large") if has_chart else (st.container(), None)
+    # the forest plot needs the width for its log axis and labels: under the text, except on
+    # a projector's wide screen, where a step must fit without scrolling
+    has_chart = step.chart is not None and (present or step.chart != "forest")
+    ratio = [1, 1] if present else [3, 2]  # a projector: the chart as wide as the text
+    left, right = st.columns(ratio, gap="large") if has_chart else (st.container(), None)
     with left:
         st.markdown(f"**The paper.** {step.finding}")
         st.markdown(f"**This cohort.** {step.live_text}")

@@ -127,8 +127,8 @@ def km_tests(
         st.dataframe(format_hazard_ratios(hr), hide_index=True)
 
 
-def km_downloads(spec: dict, km, stem: str) -> None:
-    """PNG / SVG of the figure (made on click only) and the curve as CSV."""
+def km_downloads(spec, km, stem: str) -> None:
+    """PNG / SVG of the figure (``spec``: a function, called on click) and the curve as CSV."""
     d1, d2, d3 = st.columns(3)
     chart_download("PNG", spec, f"{stem}.png", key="km_png", where=d1)
     chart_download("SVG", spec, f"{stem}.svg", key="km_svg", where=d2)

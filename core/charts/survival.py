@@ -157,6 +157,7 @@ def km_chart(
     x_label: str = "Time since ICU admission",
     y_title: str = "Survival probability",
     group_title: str | None = None,
+    axis_extent: int | None = None,
 ) -> alt.LayerChart:
     """Kaplan-Meier curves as an Altair layer chart.
 
@@ -172,6 +173,9 @@ def km_chart(
         95% CI bands (step-after areas); censor ticks ("|") at censoring times.
     landmarks : sequence of float
         Days at which a dashed vertical rule is drawn.
+    axis_extent : int, optional
+        Fixed width (px) of the y axis' ticks and labels, so that a risk table drawn as a
+        separate chart of the same width (:func:`km_screen`) has its columns under the ticks.
     """
     sc = _scale(time_unit)
     data = curve_data(km_result, time_unit, horizon)
@@ -188,6 +192,7 @@ def km_chart(
             labelFontSize=FONT_SIZE,
             titleFontSize=FONT_SIZE,
             values=[0, 0.25, 0.5, 0.75, 1],
+            **_extent(axis_extent),
         ),
     )
     base = alt.Chart(data)
@@ -340,18 +345,7 @@ def risk_table_chart(
         alt.Chart(long)
         .mark_text(fontSize=FONT_SIZE)
         .encode(
-            x=alt.X(
-                "t:Q",
-                scale=alt.Scale(domain=[0, horizon * sc], nice=False),
-                axis=alt.Axis(
-                    values=[t * sc for t in ticks],
-                    labels=False,
-                    ticks=False,
-                    domain=False,
-                    grid=False,
-                    title=None,
-                ),
-            ),
+            x=_risk_x(horizon * sc, [t * sc for t in ticks]),
             y=alt.Y(
                 "row:N",
                 sort=order,
@@ -380,6 +374,137 @@ def risk_table_chart(
             ),
         )
     )
+
+
+def _risk_x(x_max: float, values: list[float]) -> alt.X:
+    """The risk table's x: the KM chart's scale, with no axis drawn (the chart above has it)."""
+    return alt.X(
+        "t:Q",
+        scale=alt.Scale(domain=[0, x_max], nice=False),
+        axis=alt.Axis(
+            values=values, labels=False, ticks=False, domain=False, grid=False, title=None
+        ),
+    )
+
+
+def _extent(px: int | None) -> dict:
+    return {} if px is None else {"minExtent": px, "maxExtent": px}
+
+
+SCREEN_EXTENT = 76  # px: y-axis labels of the on-screen KM chart and of its risk table
+SCREEN_LABELS = {"at_risk": "At risk", "events": "Events", "censored": "Censored"}
+
+
+def risk_table_screen(
+    km_result: KMResult,
+    ticks: list[float],
+    time_unit: str,
+    horizon: float,
+    *,
+    y_title: str,
+    group_title: str | None = None,
+) -> alt.LayerChart:
+    """The risk table for a screen of any width: :func:`risk_table_chart`'s numbers, laid out
+    so that the row labels stay short.
+
+    Each group gets a header line (its name, in its colour) above its three rows, which are
+    labelled "At risk" / "Events" / "Censored" only, so the label column is
+    :data:`SCREEN_EXTENT` px whatever the group names. The chart is ``width="container"``
+    and its y axis is exactly as wide as :func:`km_chart`'s with ``axis_extent=SCREEN_EXTENT``;
+    the KM chart's axis title is repeated, invisible, so that both plot areas start at the
+    same x and the numbers sit under the ticks. (Vega-Lite sizes a single or layered view to
+    its container, never a concatenation: the stacked :func:`km_figure` keeps a fixed width
+    and remains the exported figure.)
+    """
+    sc = _scale(time_unit)
+    long = risk_table_data(km_result, ticks, time_unit, group_title)
+    levels = _levels(km_result)
+    title_g = group_title if group_title is not None else km_result.group
+    numeric = [
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        for v in km_result.levels
+    ]  # a bare "0" header names nothing: "ECOG performance status 0"
+    names = [
+        f"{title_g} {g}" if num and title_g else g for g, num in zip(levels, numeric, strict=True)
+    ]
+    long["row"] = long["group_label"] + " · " + long["metric_label"]
+    heads = pd.DataFrame({"group_label": levels, "row": levels, "label": names})
+    heads["t"] = 0.0
+    order = [r for g in levels for r in (g, *(f"{g} · {m}" for m in SCREEN_LABELS.values()))]
+    enc = _color(levels, None, legend=False)
+    y = alt.Y(
+        "row:N",
+        sort=order,
+        scale=alt.Scale(domain=order),
+        axis=alt.Axis(
+            title=y_title,  # invisible: the same width as the KM chart's axis title
+            titleOpacity=0,
+            titleFontSize=FONT_SIZE,
+            labelFontSize=FONT_SIZE - 1,
+            # the metric only ("Disease progression · Events" -> "Events"); headers blank
+            labelExpr="indexof(datum.label, ' · ') < 0 ? '' : peek(split(datum.label, ' · '))",
+            ticks=False,
+            domain=False,
+            labelLimit=SCREEN_EXTENT - 16,
+            labelPadding=16,  # clear of the numbers at time 0, centred on the axis
+            **_extent(SCREEN_EXTENT),
+        ),
+    )
+    x = _risk_x(horizon * sc, [t * sc for t in ticks])
+    numbers = (
+        alt.Chart(long)
+        .mark_text(fontSize=FONT_SIZE)
+        .encode(x=x, y=y, text=alt.Text("value:Q", format="d"), color=enc["color"])
+    )
+    headers = (
+        alt.Chart(heads)
+        .mark_text(fontSize=FONT_SIZE, align="left", fontWeight="bold", dx=-4)
+        .encode(x=x, y=y, text="label:N", color=enc["color"])
+    )
+    return alt.layer(headers, numbers).properties(
+        width="container",
+        height=18 * len(order) + 8,
+        title=alt.TitleParams(
+            "At risk / cumulative events / censored" + (f" by {title_g}" if title_g else ""),
+            fontSize=FONT_SIZE,
+            anchor="start",
+            fontWeight="normal",
+            limit=alt.ExprRef("width"),
+        ),
+    )
+
+
+def km_screen(
+    km_result: KMResult,
+    time_unit: str,
+    horizon: float,
+    show_ci: bool = True,
+    show_censor: bool = True,
+    landmarks: tuple | list = (),
+    *,
+    height: int = HEIGHT,
+    y_title: str = "Survival probability",
+    group_title: str | None = None,
+    title: str | None = None,
+) -> list[alt.LayerChart]:
+    """:func:`km_figure` for the screen: the curves and the risk table as two charts that each
+    fill their container (a phone's 360 px as a 1920-px screen), plot areas aligned."""
+    ticks = time_ticks(horizon, time_unit)
+    top = km_chart(
+        km_result, time_unit, horizon, show_ci, show_censor, landmarks,
+        width="container", height=height, y_title=y_title, group_title=group_title,
+        axis_extent=SCREEN_EXTENT,
+    )  # fmt: skip
+    if title:
+        top = top.properties(
+            title=alt.TitleParams(
+                title, fontSize=FONT_SIZE + 3, anchor="start", limit=alt.ExprRef("width")
+            )
+        )
+    bottom = risk_table_screen(
+        km_result, ticks, time_unit, horizon, y_title=y_title, group_title=group_title
+    )
+    return [top.configure_view(stroke=None), bottom.configure_view(stroke=None)]
 
 
 def km_figure(
