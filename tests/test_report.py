@@ -13,7 +13,14 @@ import pytest
 from docx import Document
 
 from core.paths import DATA_DIR
-from core.report import CompareSpec, ReportRequest, SurvivalSpec, build_report, build_sections
+from core.report import (
+    CompareSpec,
+    CoxSpec,
+    ReportRequest,
+    SurvivalSpec,
+    build_report,
+    build_sections,
+)
 from core.stats.compare import compare_groups
 from core.study.calculator import make_profile
 from core.study.paper_tables import PRESETS
@@ -35,10 +42,13 @@ def _request(**kw) -> ReportRequest:
     return ReportRequest(**{**base, **kw})
 
 
-def _expected_table(df: pd.DataFrame, preset: str) -> pd.DataFrame:
-    p = PRESETS[preset]
-    result = compare_groups(df, p.by, list(p.variables), group_order=p.group_order,
-                            exclude_small_groups=True)  # fmt: skip
+def _expected_table(df: pd.DataFrame, preset: str, by=None, specs=None) -> pd.DataFrame:
+    if preset == "custom":
+        result = compare_groups(df, by, specs, exclude_small_groups=True)
+    else:
+        p = PRESETS[preset]
+        result = compare_groups(df, p.by, list(p.variables), group_order=p.group_order,
+                                exclude_small_groups=True)  # fmt: skip
     table = format_table(result).drop(columns=["_kind"], errors="ignore")
     letter = {t: chr(97 + i) for i, t in enumerate(used_tests(result))}
     if "test" in table.columns:
@@ -99,6 +109,147 @@ def test_methods_name_exactly_the_tests_that_ran(cohort):
     assert "Fisher's exact test" in four.methods[0]
     adjusted = build_sections(cohort, _request(compare=CompareSpec("table3", "holm")))[0]
     assert "adjusted for multiple testing (holm)" in adjusted.methods[0]
+
+
+def _rows(frame: pd.DataFrame) -> list[list[str]]:
+    return [list(map(str, frame.columns))] + [
+        ["" if pd.isna(v) else str(v) for v in r] for r in frame.itertuples(index=False)
+    ]
+
+
+def _methods_text(df: pd.DataFrame, req: ReportRequest) -> str:
+    """The Methods paragraph as the .docx holds it (the paragraph after the heading)."""
+    paras = Document(io.BytesIO(build_report(df, req, "docx"))).paragraphs
+    i = next(k for k, p in enumerate(paras) if p.text == "Methods")
+    return paras[i + 1].text
+
+
+def _groups(df: pd.DataFrame, column: str, cut=None, merge=None):
+    from core.cohort.schema import column_label, level_order
+    from core.cohort.variables import make_groups
+
+    return make_groups(df, column, cut, label=column_label(column, unit=False),
+                       order=level_order(column), merge=merge)  # fmt: skip
+
+
+def test_methods_name_the_trend_test_and_its_scores_only_for_ordered_groups(cohort):
+    from core.stats.logrank import logrank_trend
+    from core.tables.survival import format_chi2_test
+
+    g = _groups(cohort, "ecog_ps")
+    assert g.ordered  # the Survival page's rule (make_groups) gives the trend test here
+    tr = logrank_trend(g.df, "os_days", "os_event", g.column)
+    scores = ", ".join(f"{w:g}" for w in tr.table["score"])
+    sec = build_sections(cohort, _request(compare=None, survival=SurvivalSpec("ecog_ps")))[0]
+    assert f"log-rank test for trend with scores {scores}" in sec.methods[0]
+    assert f"test for trend {format_chi2_test(tr.statistic, 1, tr.p_value)}" in sec.results[0]
+    for spec in (SurvivalSpec("icu_reason"), SurvivalSpec("ecog_ps", cut=2), SurvivalSpec(None)):
+        text = _methods_text(cohort, _request(compare=None, survival=spec))
+        assert "trend" not in text, spec
+    assert "trend" in _methods_text(cohort, _request(compare=None, survival=SurvivalSpec()))
+
+
+def test_methods_name_stepwise_and_its_rule_only_when_the_cox_view_used_it(cohort):
+    from core.stats.cox.selection import stepwise
+    from core.study.model import STEPWISE_CANDIDATES, paper_model
+
+    m = paper_model()
+    req = _request(compare=None, cox=CoxSpec("stepwise", candidates=STEPWISE_CANDIDATES))
+    text = _methods_text(cohort, req)
+    assert "stepwise selection" in text
+    assert f"entry p < {m.entry_p:g}, removal p > {m.removal_p:g}, Wald p-values" in text
+    sw = stepwise(cohort, m.duration, m.event, list(STEPWISE_CANDIDATES),
+                  horizon_days=m.horizon_days, entry=m.entry_p, removal=m.removal_p)  # fmt: skip
+    doc = Document(io.BytesIO(build_report(cohort, req, "docx")))
+    assert len(doc.tables[0].rows) == 1 + len(sw.selected)  # header + one row per term kept
+    for spec in (True, CoxSpec("pick", covariates=("sofa", "age"))):
+        assert "stepwise" not in _methods_text(cohort, _request(compare=None, cox=spec))
+
+
+def test_methods_name_the_ph_test_with_its_result_only_with_the_cox_view(cohort):
+    from core.stats.cox.diagnostics import ph_test
+    from core.stats.cox.fit import fit_cox
+    from core.tables.survival import format_chi2_test
+
+    res = fit_cox(cohort, "os_days", "os_event", ["reason_dp", "ecog_ps", "sofa"],
+                  horizon_days=365)  # fmt: skip
+    row = ph_test(res).table.set_index("term").loc["GLOBAL"]
+    text = _methods_text(cohort, _request(compare=None, cox=True))
+    assert "Schoenfeld residuals (R cox.zph" in text
+    assert f"global {format_chi2_test(row['chisq'], int(row['df']), row['p'])}" in text
+    none = _methods_text(cohort, _request(survival=SurvivalSpec(), cox=False))
+    assert "Schoenfeld" not in none and "cox.zph" not in none and "Cox" not in none
+
+
+def test_methods_name_aalen_johansen_and_grays_test_only_when_run(cohort):
+    from core.stats.competing import gray_tests
+    from core.tables.survival import format_chi2_test
+
+    def text(**kw):
+        return _methods_text(cohort, _request(compare=None, survival=SurvivalSpec(**kw)))
+
+    off = text(group="icu_reason")
+    assert "Aalen" not in off and "Gray" not in off
+    overall = text(group="icu_reason", competing=True)
+    assert "Aalen–Johansen estimator" in overall and "Gray" not in overall
+    by = text(group="icu_reason", competing=True, competing_by_group=True)
+    assert "Aalen–Johansen estimator" in by and "Gray's test" in by
+    g = _groups(cohort, "icu_reason")
+    cr = g.df.dropna(subset=["os_days", "os_event", "pfs_days", "pfs_event"])
+    spec = SurvivalSpec("icu_reason", competing=True, competing_by_group=True)
+    sec = build_sections(cohort, _request(compare=None, survival=spec))[0]
+    for t in gray_tests(cr, g.column):
+        if t.statistic == t.statistic:
+            assert format_chi2_test(t.statistic, t.dof, t.p_value) in sec.results[-1]
+
+
+def test_a_custom_compare_table_has_exactly_the_chosen_variables(cohort):
+    from core.cohort.variables import cut_variable
+    from core.study.paper_tables import by_section, variable_catalog
+
+    chosen = ("sofa", "age", "sex", "ferritin_ug_l")
+    catalog = variable_catalog(cohort)
+    specs = [catalog[c] for c in by_section(catalog) if c in chosen]  # the page's order
+    assert {s.column for s in specs} == set(chosen)
+    for spec, data, by in (
+        (CompareSpec("custom", by="icu_reason", variables=chosen), cohort, "icu_reason"),
+        (CompareSpec("custom", by=None, variables=chosen), cohort, None),
+        (CompareSpec("custom", by="age", variables=chosen, cut=60),
+         cut_variable(cohort, "age", 60), "age ≥ 60"),
+    ):  # fmt: skip
+        used = [s for s in specs if s.column != spec.by]
+        expected = _rows(_expected_table(data, "custom", by, used))
+        doc = Document(io.BytesIO(build_report(cohort, _request(compare=spec), "docx")))
+        assert [[c.text for c in r.cells] for r in doc.tables[0].rows] == expected
+        parser = _Tables()
+        parser.feed(build_report(cohort, _request(compare=spec), "html").decode("utf-8"))
+        assert parser.tables[0] == expected
+
+
+def test_a_survival_cut_or_merge_gives_the_core_log_rank_and_medians(cohort):
+    from core.stats.logrank import logrank
+    from core.stats.survival import kaplan_meier
+    from core.tables.format import p_value
+    from core.tables.survival import format_medians
+
+    for spec, g in (
+        (SurvivalSpec("sofa", cut=4), _groups(cohort, "sofa", 4)),
+        (SurvivalSpec("icu_reason", merge=("Disease progression",)),
+         _groups(cohort, "icu_reason", merge=("Disease progression",))),
+    ):  # fmt: skip
+        assert len(g.levels) == 2
+        lr = logrank(g.df, "os_days", "os_event", g.column)
+        medians = format_medians(kaplan_meier(g.df, "os_days", "os_event", g.column), "months")
+        req = _request(compare=None, survival=spec)
+        sec = build_sections(cohort, req)[0]
+        assert (
+            f"log-rank χ² = {lr.statistic:.2f}, {lr.dof} df, p {p_value(lr.p_value)}"
+            in (sec.results[0])
+        )
+        doc = Document(io.BytesIO(build_report(cohort, req, "docx")))
+        assert [[c.text for c in r.cells] for r in doc.tables[0].rows] == _rows(medians)
+    assert "(< 4 vs ≥ 4)" in build_sections(cohort, _request(
+        compare=None, survival=SurvivalSpec("sofa", cut=4)))[0].title  # fmt: skip
 
 
 def test_results_numbers_are_the_core_numbers(cohort):

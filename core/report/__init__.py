@@ -12,6 +12,7 @@ are built.
 
 from core.report.build import (
     CompareSpec,
+    CoxSpec,
     ReportRequest,
     Section,
     SurvivalSpec,
@@ -21,6 +22,7 @@ from core.report.build import (
 
 __all__ = [
     "CompareSpec",
+    "CoxSpec",
     "ReportRequest",
     "Section",
     "SurvivalSpec",
