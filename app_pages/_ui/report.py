@@ -3,13 +3,16 @@ settings) and download the report as Word or HTML (core.report)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 # Every page draws the button; what the dialog needs (each view's state, the report builder and
 # so the statistics stack) is imported only when it opens, so a first page loads none of it.
 
 TABLES = {"table1": "Table 1 (overall)", "table3": "Table 3 (by reason)",
-          "table4": "Table 4 (by 1-year outcome)"}  # fmt: skip
+          "table4": "Table 4 (by 1-year outcome)",
+          "custom": "Custom (the Compare page's variables and grouping)"}  # fmt: skip
+FEW_VALUES = 6  # as app_pages/compare.py: a numeric grouping with more values is always cut
 FORMATS = {"docx": "Word (.docx)", "html": "HTML (one file, print to PDF)"}
 MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -23,15 +26,65 @@ def report_button(view) -> None:
         _dialog(view)
 
 
+def _compare_spec(df, preset: str, adj: str):
+    """The Compare page's table as a CompareSpec: a custom one takes its variables, grouping
+    and cut as the page does (a numeric grouping is cut unless it has few values and "Cut" is
+    off; a kept cut outside (min, max] falls back to the median, or the maximum)."""
+    from app_pages._ui.views.common import NONE
+    from app_pages._ui.views.compare import COMPARE
+    from core.report import CompareSpec
+
+    adjust = None if adj == "none" else adj
+    if preset != "custom":
+        return CompareSpec(preset, adjust)
+    by = COMPARE.value("by")
+    by = None if by == NONE or by not in df.columns else by
+    cut = None
+    x = None if by is None else df[by]
+    if x is not None and pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+        if x.nunique() > FEW_VALUES or COMPARE.value("as_cut"):
+            x = x.dropna()
+            median = float(x.median())
+            cut = COMPARE.value("cut")
+            if cut is None or not x.min() < cut <= x.max():
+                cut = median if x.min() < median else float(x.max())
+    variables = COMPARE.value("vars")
+    return CompareSpec("custom", adjust, by, None if variables is None else tuple(variables), cut)
+
+
+def _survival_groups(df, group: str) -> tuple[float | None, tuple[str, ...]]:
+    """The Survival page's cut or merged levels when the report groups by the page's column
+    (``two_groups``: a continuous column is cut, at its median by default; an ordinal or
+    categorical one only with "Two groups" on)."""
+    from app_pages._ui.views.survival import SURVIVAL
+    from core.cohort.schema import level_order
+    from core.cohort.variables import default_threshold, is_continuous, order_levels
+
+    if group != SURVIVAL.value("group"):
+        return None, ()
+    s = df[group]
+    cut = SURVIVAL.value("cut")
+    if is_continuous(s):
+        return (default_threshold(s) if cut is None else cut), ()
+    if not SURVIVAL.value("split"):
+        return None, ()
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return (default_threshold(s) if cut is None else cut), ()
+    levels = [str(v) for v in order_levels(s.dropna().unique().tolist(), level_order(group))]
+    merge = [m for m in SURVIVAL.value("merge") if m in levels] or levels[:1]
+    return None, tuple(merge)
+
+
 @st.dialog("Report of this analysis", width="large")
 def _dialog(view) -> None:
     from app_pages._ui.views.calculator import CALCULATOR
     from app_pages._ui.views.compare import COMPARE
+    from app_pages._ui.views.cox import COX, MODES, horizon_days
     from app_pages._ui.views.survival import SURVIVAL
     from app_pages._ui.views.validation import VALIDATION
     from core.cohort.schema import column_label
     from core.cohort.variables import grouping_columns
-    from core.report import CompareSpec, ReportRequest, SurvivalSpec, build_report
+    from core.report import CoxSpec, ReportRequest, SurvivalSpec, build_report
     from core.study.calculator import ProfileError, make_profile
 
     st.caption(
@@ -43,15 +96,33 @@ def _dialog(view) -> None:
     if st.checkbox("Group comparison", value=True, key="rep_cmp"):
         preset = st.selectbox("Table", list(TABLES), format_func=TABLES.get,
                               index=list(TABLES).index(cmp_default), key="rep_cmp_t")  # fmt: skip
-        adj = COMPARE.value("adj")
-        compare = CompareSpec(preset, None if adj == "none" else adj)
-    groups = [g for g in grouping_columns(view.df, outcomes=False) if view.df[g].nunique() <= 8]
+        compare = _compare_spec(view.df, preset, COMPARE.value("adj"))
+        if preset == "custom":
+            n_vars = "every variable" if compare.variables is None else (
+                f"{len(compare.variables)} variable(s)")  # fmt: skip
+            by = "for the whole cohort" if compare.by is None else f"by {column_label(compare.by)}"
+            cut = "" if compare.cut is None else f" cut at {compare.cut:g}"
+            st.caption(f"Custom table: {n_vars} {by}{cut} (set on the Compare page).")
+    groups = grouping_columns(view.df, outcomes=False)  # as the Survival page offers them
     if st.checkbox("Survival curves", value=True, key="rep_km") and groups:
         current = SURVIVAL.value("group")
         group = st.selectbox("By", groups, format_func=column_label, key="rep_km_g",
                              index=groups.index(current) if current in groups else 0)  # fmt: skip
-        survival = SurvivalSpec(group, SURVIVAL.value("endpoint"), "months")
-    cox = st.checkbox("Cox model (the paper's covariates)", value=True, key="rep_cox")
+        cut, merge = _survival_groups(view.df, group)
+        if cut is not None or merge:
+            two = f"cut at {cut:g}" if cut is not None else f"{' or '.join(merge)} vs the others"
+            st.caption(f"Two groups: {two} (as on the Survival page).")
+        competing = st.checkbox("With competing risks (progression / death)", value=False,
+                                key="rep_km_cr")  # fmt: skip
+        survival = SurvivalSpec(
+            group, SURVIVAL.value("endpoint"), SURVIVAL.value("unit"), cut, merge,
+            competing, competing and bool(SURVIVAL.value("cr_by")),
+        )  # fmt: skip
+    cs = COX.current()
+    cox = None
+    if st.checkbox(f"Cox model: {MODES[cs.mode]}", value=True, key="rep_cox"):
+        cox = CoxSpec(cs.mode, tuple(cs.covs), tuple(cs.cands), cs.test, cs.endpoint,
+                      horizon_days(cs))  # fmt: skip
     profiles: tuple = ()
     if st.checkbox("Calculator profiles", value=True, key="rep_calc"):
         state = CALCULATOR.current()
@@ -70,7 +141,7 @@ def _dialog(view) -> None:
         filter_text=view.cohort_filter.describe(),
         compare=compare,
         survival=survival,
-        cox=cox,
+        cox=cox or False,
         calculator=profiles,
         validation_horizon=horizon,
     )
