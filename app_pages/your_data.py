@@ -58,10 +58,11 @@ def main() -> None:
 
     st.subheader("1. Upload")
     mode = _mode()
+    gen = st.session_state.get(f"{PREFIX}gen", 0)  # a new uploader once a cohort is in use
     upload = st.file_uploader(
         "Cohort file: CSV, TSV, XLSX or Parquet (max 10 MB)",
         type=["csv", "tsv", "txt", "xlsx", "parquet"],
-        key=f"{PREFIX}file",
+        key=f"{PREFIX}file" if gen == 0 else f"{PREFIX}file_{gen}",
     )
     if upload is None:
         st.session_state.pop(f"{PREFIX}raw", None)
@@ -102,6 +103,12 @@ def main() -> None:
         con = load_into_session(report)
         # the name is our own text (never the file name): pages show it in captions
         _ui.set_user_cohort(con, name=f"Your data, {report.n_accepted} patients", mode=mode)
+        # The rows now live in the session's DuckDB: the file's text table, the validated
+        # copy and the uploaded bytes are let go (for a 200,000-row file, ~240 MB per
+        # session). A fresh uploader replaces the used one, whose file Streamlit then drops.
+        for part in ("raw", "report"):
+            st.session_state.pop(f"{PREFIX}{part}", None)
+        st.session_state[f"{PREFIX}gen"] = gen + 1
         st.rerun()
 
 

@@ -46,6 +46,8 @@ def upload_cohort(
     wait_for_app(page)
     page.get_by_role("button", name="Use this cohort").click()
     wait_for_app(page)
+    # the walk that follows must be on this file, not on the shipped cohort
+    page.get_by_text("Your own cohort is active on every page").wait_for(timeout=60_000)
 
 
 @dataclass

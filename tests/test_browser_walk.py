@@ -124,3 +124,43 @@ def test_the_report_dialog_builds_a_word_file(app_url, page):
     assert doc.tables[0].rows[0].cells[0].text == "Characteristic"
     assert any("Methods" == p.text for p in doc.paragraphs)
     assert page.locator(EXCEPTION).count() == 0
+
+
+IMG = "![x](http://127.0.0.1:9/x.png)"  # rendered as Markdown, the browser would fetch it
+LINK = "[Session expired, log in](http://127.0.0.1:9/login)"
+TAG = '<img src="http://127.0.0.1:9/t.png" onerror="alert(1)">'
+
+
+def _hostile(kind: str) -> bytes:
+    """A cohort whose user text (names, levels, identifiers) is Markdown and HTML."""
+    if kind == "hostile_generic":
+        rows = [
+            f'"{TAG}{i}",{15 * (i + 1)},{i % 3 == 0:d},"{LINK if i % 2 else IMG}"'
+            for i in range(24)
+        ]
+        return (f'id,futime,fustat,"{IMG}"\n' + "\n".join(rows) + "\n").encode()
+    df = pd.read_csv(DATA_DIR / "cohort.csv", usecols=[*PAPER_MINIMAL, "bacterium"])
+    df["patient_id"] = [f"{TAG}{i}" for i in range(len(df))]
+    df["bacterium"] = df["bacterium"].where(df["bacterium"].isna(), LINK)
+    return df.to_csv(index=False).encode()
+
+
+@pytest.mark.parametrize("kind", ["hostile_generic", "hostile_paper"])
+def test_every_page_shows_hostile_user_text_as_text(app_url, page, kind):
+    """Every page, not only Compare and Survival: user text that is a Markdown image or
+    link, or an HTML tag, draws no <img>/<a> to its address and is never requested."""
+    planted: dict[str, int] = {}
+
+    def _look(title: str) -> None:
+        n = page.locator("img[src*='127.0.0.1:9'], a[href*='127.0.0.1:9']").count()
+        if n:
+            planted[title] = n
+
+    page.goto(app_url)
+    mode = "generic" if kind == "hostile_generic" else "paper"
+    upload_cohort(page, app_url, f"{kind}.csv", _hostile(kind), mode=mode)
+    walk = walk_every_page(page, app_url, on_page=_look)
+    assert len(walk.pages) >= 9, walk.pages
+    assert walk.exceptions == {} and walk.tracebacks == [], (walk.exceptions, walk.tracebacks)
+    assert planted == {}, planted
+    assert walk.foreign_requests == [], walk.foreign_requests[:5]

@@ -90,6 +90,11 @@ def test_upload_end_to_end_then_clear():
     assert got["os_days"].tolist() == expected["os_days"].tolist() == [30.5, 400.0, 12.0]
     assert got["os_event"].tolist() == [1, 0, 1]
     assert any("Your own cohort is active" in s.value for s in at.success)
+    # the rows live in the session's DuckDB only: the text table, the validated copy and the
+    # file (a fresh, empty uploader replaces the used one) are no longer held
+    assert "ud_raw" not in at.session_state and "ud_report" not in at.session_state
+    assert [u.key for u in at.get("file_uploader")] == ["ud_file_1"]
+    assert not at.selectbox or "Survival time (os_days)" not in [s.label for s in at.selectbox]
     at.button(key="ud_clear").click()
     at.run()
     assert USER_KEY not in at.session_state
