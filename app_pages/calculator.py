@@ -18,14 +18,13 @@ from app_pages._ui.calculator import (
     downloads,
     profile_inputs,
     reference_choice,
-    relative_hazards,
     sofa_expander,
     survival_table,
     url_refusals,
 )
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.render import chart_spec, md, show_chart
-from app_pages._ui.risk import risk_section, scope_expander
+from app_pages._ui.risk import relative_hazards, risk_section, scope_expander, summary_download
 from app_pages._ui.views.calculator import CALCULATOR as VIEW
 from app_pages._ui.views.calculator import MODES, UNCERTAINTY
 from core.charts import cox as ch
@@ -39,6 +38,7 @@ from core.study.calculator import (
     predict_profiles,
     range_warnings,
 )
+from core.study.risk import discrimination
 
 page_header(
     "Hazard calculator",
@@ -139,18 +139,19 @@ show_chart(
     alt="Predicted survival curves of each profile with 95% bands; the values are in the "
     "table below.",
 )
-st.caption(model.method)
+st.caption(f"{model.method} {discrimination(model)}.")
 survival_table(pred, model)
 
 st.markdown("**Risk in words: of 100 patients like this one**")
 days = sorted({int(d) for d in pred.table["day"]})
 day = st.selectbox("At day", days, **VIEW.widget("day", days))
 risk_section(pred, profiles, df, day)
-scope_expander(df, model.horizon_days)
+scope_expander(df, model)
 
 st.markdown("**Relative hazard**")
 reference = reference_choice(VIEW, profiles)
 relative_hazards(profiles, reference, model)
+summary_download(pred, profiles, df, day, reference)
 
 downloads(pred, fig)
 st.caption(

@@ -113,3 +113,54 @@ def test_factor_intervals_by_hand_in_published_mode():
         assert row["factor"] == pytest.approx(t.hr**d, rel=1e-12)
         assert row["lower"] == pytest.approx(t.hr**d * math.exp(-z * d * se), rel=1e-12)
         assert row["upper"] == pytest.approx(t.hr**d * math.exp(z * d * se), rel=1e-12)
+
+
+def test_input_place_by_construction():
+    """0..8: numpy's (R type 7) quartiles are 2 and 6, the range 0-8."""
+    import pandas as pd
+
+    from core.study.risk import IQR, OUTSIDE, RANGE, UNSEEN, input_place
+
+    s = pd.Series(range(9))
+    assert [input_place(v, s).band for v in (2, 4, 6, 1, 7, 0, 8, 9, -1)] == [
+        IQR, IQR, IQR, RANGE, RANGE, RANGE, RANGE, OUTSIDE, OUTSIDE,
+    ]  # fmt: skip
+    assert (input_place(4, s).q1, input_place(4, s).q3) == (2.0, 6.0)
+    assert input_place(1, pd.Series([], dtype=float)).band == UNSEEN
+
+
+@pytest.mark.parametrize("ps, sofa", [(1, 4), (0, 9), (4, 20), (3, 0)])
+def test_every_numeric_input_has_a_badge_with_icon_word_and_colour(ps, sofa):
+    """One badge per numeric input, its word and colour from input_place on the cohort."""
+    from core.study.risk import PLACE_WORDS, input_place
+
+    cohort = shipped_cohort()
+    colours = {"iqr": "green", "range": "orange", "outside": "red"}
+    at = run_page(PAGE, **CALCULATOR.link(n=1, ps0=ps, sofa0=sofa))
+    badges = [m.value for m in at.markdown if "-badge[:material/" in m.value]
+    assert len(badges) == 2, badges
+    for badge, (col, value) in zip(badges, (("ecog_ps", ps), ("sofa", sofa)), strict=True):
+        band = input_place(value, cohort[col]).band
+        assert badge.startswith(f":{colours[band]}-badge[:material/"), badge
+        assert PLACE_WORDS[band] in badge, badge
+
+
+@pytest.mark.parametrize("mode", ["published", "refit"])
+def test_model_card_shows_the_c_index_and_ci_of_the_core(mode):
+    """C and its 95% CI from core.stats.cox.concordance on the model's linear predictor (R
+    parity of these functions: tests/test_cox_*), on the scope card and under the curves."""
+    from core.stats.cox.concordance import concordance_index, concordance_se
+
+    cox = build_model(shipped_cohort(), mode).result.model
+    lp = cox.linear_predictor()
+    c = concordance_index(cox.time, cox.status, lp)
+    se = concordance_se(cox.time, cox.status, lp)
+    lo, hi = max(0.0, c - 1.959963984540054 * se), min(1.0, c + 1.959963984540054 * se)
+    expected = f"Harrell's C {c:.3f} (95% CI {lo:.3f}–{hi:.3f})"
+    at = run_page(PAGE, **CALCULATOR.link(mode=mode))
+    card = frame_with(at, "Item").set_index("Item")["Value"]
+    assert expected in card["Discrimination"]
+    assert ("Published coefficients" if mode == "published" else "Model refitted") in (
+        card["Discrimination"]
+    )
+    assert any(expected in cap.value.replace("\\", "") for cap in at.caption)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.render import chart_download, chart_spec, csv_download, md, show_chart
+from app_pages._ui.render import chart_download, csv_download, md
+from app_pages._ui.risk import input_badge
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.calculator import PROFILE_FIELDS, REF_BASELINE, slot_name
-from core.charts.risk import factor_chart
 from core.cohort.sofa import SofaError, compute_sofa
 from core.study.calculator import (
     ICU_REASONS,
@@ -24,14 +24,12 @@ from core.study.calculator import (
     ProfilePrediction,
     baseline_profile,
     build_model,
-    describe_profile,
     input_bounds,
     make_profile,
 )
 from core.study.model import paper_model
 from core.study.published import load_published
-from core.study.risk import factor_table
-from core.tables.calculator import format_survival_table, observed_range, relative_hazard_table
+from core.tables.calculator import format_survival_table, observed_range
 
 KEEP = {"persist_state": BIND["persist_state"]}  # inputs kept for the session, not in the URL
 STUDY_N = load_published()["meta"]["n"]  # the paper's patients
@@ -103,14 +101,16 @@ def profile_inputs(state: PageState, df: pd.DataFrame, n: int, extra_cols: list[
             st.selectbox(
                 "Reason for ICU admission", ICU_REASONS, **state.widget(f"reason{i}", ICU_REASONS)
             )
-            st.number_input(
+            value = st.number_input(
                 "ECOG performance status", *ps, help=ps_help + observed_range(df, "ecog_ps"),
                 **state.widget(f"ps{i}"),
             )  # fmt: skip
-            st.number_input(
+            input_badge(value, df, "ecog_ps")
+            value = st.number_input(
                 "SOFA score", *sofa, help=sofa_help + observed_range(df, "sofa"),
                 **state.widget(f"sofa{i}"),
             )  # fmt: skip
+            input_badge(value, df, "sofa")
             extras.append({c: _extra_input(df, c, f"{state.prefix}x{i}_{c}") for c in extra_cols})
     return extras
 
@@ -209,38 +209,6 @@ def reference_choice(state: PageState, profiles: list[PatientProfile]) -> Patien
     if ref == REF_BASELINE:  # the refit model's extra covariates as in the first profile
         return baseline_profile(profiles[0].extra)
     return profiles[int(ref)]
-
-
-def relative_hazards(profiles, reference: PatientProfile, model: CalculatorModel) -> None:
-    """Hazard ratio of each profile vs the reference, factor by factor."""
-    table = relative_hazard_table(profiles, reference, model)
-    if not len(table):
-        zero = describe_profile(baseline_profile()).replace(", ", " / ")
-        st.caption(f"Add a second profile (or choose the {zero} reference) to compare.")
-        return
-    st.dataframe(table, hide_index=True, key="calc_rh")
-    factors = pd.concat(
-        [factor_table(p, reference, model) for p in profiles if p is not reference],
-        ignore_index=True,
-    )
-    if len(factors):
-        show_chart(
-            chart_spec(factor_chart, factors, reference.label, width="container"),
-            width="stretch",
-            alt="What drives each profile's hazard: one factor per term with its 95% interval; "
-            "the values are in the table above.",
-        )
-    st.caption(
-        "Each factor is HR per unit ^ difference from the reference; their product is the "
-        "relative hazard. "
-        + (
-            "Published mode: the HRs as printed (two decimals) raised to the power of the "
-            "difference; intervals from the published 95% CIs without covariances "
-            "(an approximation)."
-            if model.mode == "published"
-            else "Refit: 95% CI from the model's covariance matrix."
-        )
-    )
 
 
 def downloads(pred: ProfilePrediction, spec: dict) -> None:

@@ -1,15 +1,59 @@
 """The calculator's absolute-risk section: sentence and icon array per profile, how each input
-sits in the cohort, extrapolation warnings, and the model's scope card."""
+sits in the cohort (words and a badge), extrapolation warnings, the factors of the relative
+hazard, the model's scope card and the printable one-page summary per profile."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from app_pages._ui.cohort import STAMP_KEY
 from app_pages._ui.render import chart_spec, md, show_chart
 from core.charts import risk as ch
-from core.study.calculator import PatientProfile, ProfilePrediction
-from core.study.risk import absolute_risks, input_position, scope_card, support_warning
+from core.study.calculator import (
+    CalculatorModel,
+    PatientProfile,
+    ProfilePrediction,
+    baseline_profile,
+    describe_profile,
+)
+from core.study.risk import (
+    IQR,
+    OUTSIDE,
+    PLACE_WORDS,
+    RANGE,
+    UNSEEN,
+    absolute_risks,
+    factor_table,
+    input_place,
+    input_position,
+    scope_card,
+    support_warning,
+)
+from core.tables.calculator import relative_hazard_table
+
+# where an input lies in the cohort: badge colour and icon (the word says it without colour)
+_BADGE = {
+    IQR: ("green", ":material/check_circle:"),
+    RANGE: ("orange", ":material/info:"),
+    OUTSIDE: ("red", ":material/warning:"),
+    UNSEEN: ("gray", ":material/help:"),
+}
+
+
+def input_badge(value: float, cohort: pd.DataFrame, column: str) -> None:
+    """A badge under a numeric input: typical (inside the IQR), less common (inside the
+    range), outside the data, by :func:`core.study.risk.input_place` on the active cohort."""
+    place = input_place(value, cohort[column] if column in cohort.columns else pd.Series([]))
+    short = {
+        IQR: f"IQR {place.q1:g}–{place.q3:g}",
+        RANGE: f"IQR {place.q1:g}–{place.q3:g}, range {place.lo:g}–{place.hi:g}",
+        OUTSIDE: f"range {place.lo:g}–{place.hi:g}",
+        UNSEEN: "",
+    }[place.band]
+    color, icon = _BADGE[place.band]
+    label = PLACE_WORDS[place.band] + (f" · {short}" if short else "")
+    st.badge(label, icon=icon, color=color, help=f"{value:g}: {place.text} (active cohort).")
 
 
 def risk_section(
@@ -48,6 +92,57 @@ def _positions(profile: PatientProfile, cohort: pd.DataFrame) -> str:
     return "; ".join(parts) + "."
 
 
-def scope_expander(cohort: pd.DataFrame, horizon: float | None) -> None:
+def scope_expander(cohort: pd.DataFrame, model: CalculatorModel) -> None:
+    """The model card: intended use, population, discrimination (C with its 95% CI)."""
     with st.expander("Scope of the model: intended use, population, what it has seen"):
-        st.dataframe(scope_card(cohort, horizon), hide_index=True, key="calc_scope")
+        st.dataframe(scope_card(cohort, model.horizon_days, model), hide_index=True,
+                     key="calc_scope")  # fmt: skip
+
+
+def relative_hazards(profiles, reference: PatientProfile, model: CalculatorModel) -> None:
+    """Hazard ratio of each profile vs the reference, factor by factor."""
+    table = relative_hazard_table(profiles, reference, model)
+    if not len(table):
+        zero = describe_profile(baseline_profile()).replace(", ", " / ")
+        st.caption(f"Add a second profile (or choose the {zero} reference) to compare.")
+        return
+    st.dataframe(table, hide_index=True, key="calc_rh")
+    factors = pd.concat(
+        [factor_table(p, reference, model) for p in profiles if p is not reference],
+        ignore_index=True,
+    )
+    if len(factors):
+        show_chart(
+            chart_spec(ch.factor_chart, factors, reference.label, width="container"),
+            width="stretch",
+            alt="What drives each profile's hazard: one factor per term with its 95% interval; "
+            "the values are in the table above.",
+        )
+    st.caption(
+        "Each factor is HR per unit ^ difference from the reference; their product is the "
+        "relative hazard. "
+        + (
+            "Published mode: the HRs as printed (two decimals) raised to the power of the "
+            "difference; intervals from the published 95% CIs without covariances "
+            "(an approximation)."
+            if model.mode == "published"
+            else "Refit: 95% CI from the model's covariance matrix."
+        )
+    )
+
+
+def summary_download(pred, profiles, cohort: pd.DataFrame, day: float, reference) -> None:
+    """One HTML file, one A4 page per profile (made on click; print it from the browser)."""
+    from core.report.profile_summary import profile_summary_html
+
+    stamp = st.session_state.get(STAMP_KEY) or "the active cohort"
+    st.download_button(
+        "Printable summary (HTML, one page per profile)",
+        lambda: profile_summary_html(pred, profiles, cohort, day, reference, data_statement=stamp),
+        "calculator_summary.html",
+        "text/html",
+        key="calc_dl_summary",
+        on_click="ignore",
+        help="Inputs, risk in words and icons, factors vs the reference, the model's scope "
+        "and data; open it and print (A4), one page per profile.",
+    )

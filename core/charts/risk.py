@@ -16,29 +16,30 @@ __all__ = ["icon_array"]
 
 _SHAPES = ["circle", "circle", "cross", "cross"]
 _COLOURS = [OKABE_ITO[2], OKABE_ITO[2], "#444444", "#444444"]
-_FILLED = [True, False, False, True]
+_FILLS = [OKABE_ITO[2], "#ffffff", "#ffffff", "#444444"]  # open (white) inside the band
 
 
 def icon_array(icons: pd.DataFrame, title: str, *, size: int = 210) -> alt.Chart:
-    """10 x 10 icons of one profile (``core.study.risk.AbsoluteRisk.icons``)."""
-    d = icons.assign(filled=icons["state"].map(dict(zip(ICON_STATES, _FILLED, strict=True))))
+    """10 x 10 icons of one profile (``core.study.risk.AbsoluteRisk.icons``), with a legend
+    naming each state (shape, outline and fill of the same field: one merged legend)."""
+    domain = list(ICON_STATES)
+    legend = alt.Legend(
+        title=None, orient="bottom", direction="vertical", columns=1, labelFontSize=FONT_SIZE,
+        labelLimit=0, symbolSize=size // 2, symbolStrokeWidth=2,
+    )  # fmt: skip
     return (
-        alt.Chart(d)
-        .mark_point(size=size // 2, strokeWidth=2)
+        alt.Chart(icons)
+        .mark_point(size=size // 2, strokeWidth=2, opacity=1)
         .encode(
             x=alt.X("col:O", axis=None),
             y=alt.Y("row:O", axis=None),
             shape=alt.Shape(
-                "state:N",
-                scale=alt.Scale(domain=list(ICON_STATES), range=_SHAPES),
-                legend=alt.Legend(
-                    title=None, orient="bottom", columns=1, labelFontSize=FONT_SIZE, labelLimit=0
-                ),
+                "state:N", scale=alt.Scale(domain=domain, range=_SHAPES), legend=legend
             ),
             color=alt.Color(
-                "state:N", scale=alt.Scale(domain=list(ICON_STATES), range=_COLOURS), legend=None
+                "state:N", scale=alt.Scale(domain=domain, range=_COLOURS), legend=legend
             ),
-            fill=alt.condition("datum.filled", alt.Color("state:N", legend=None), alt.value(None)),
+            fill=alt.Fill("state:N", scale=alt.Scale(domain=domain, range=_FILLS), legend=legend),
             tooltip=[alt.Tooltip("state:N", title="")],
         )
         .properties(width=size, height=size, title=alt.Title(title, fontSize=FONT_SIZE + 1))

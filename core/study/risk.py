@@ -99,18 +99,50 @@ def absolute_risks(prediction: ProfilePrediction, day: float) -> list[AbsoluteRi
 # --------------------------------------------------------------------------------------
 # inputs against the derivation data
 # --------------------------------------------------------------------------------------
-def input_position(value: float, values: pd.Series) -> str:
-    """Where ``value`` lies among the cohort's ``values``: inside the IQR / range / outside."""
+#: where an input lies in the cohort's distribution (:func:`input_place`)
+IQR, RANGE, OUTSIDE, UNSEEN = "iqr", "range", "outside", "unseen"
+#: each place in words (badges, the printable summary: never colour alone)
+PLACE_WORDS = {
+    IQR: "Typical",
+    RANGE: "Less common",
+    OUTSIDE: "Outside the data",
+    UNSEEN: "Not in the cohort",
+}
+
+
+@dataclass(frozen=True)
+class InputPlace:
+    """An input against the cohort: ``band`` (:data:`IQR`, :data:`RANGE`, :data:`OUTSIDE`,
+    :data:`UNSEEN`), the cohort's quartiles and range, and the sentence."""
+
+    band: str
+    text: str
+    q1: float = float("nan")
+    q3: float = float("nan")
+    lo: float = float("nan")
+    hi: float = float("nan")
+
+
+def input_place(value: float, values: pd.Series) -> InputPlace:
+    """Where ``value`` lies among the cohort's ``values``: inside the IQR (numpy's default
+    percentiles, = R ``quantile(type = 7)``), inside the range, or outside it."""
     s = pd.to_numeric(values, errors="coerce").dropna()
     if s.empty:
-        return "not in the cohort"
-    q1, q3 = np.percentile(s, [25, 75])
+        return InputPlace(UNSEEN, "not in the cohort")
+    q1, q3 = (float(q) for q in np.percentile(s, [25, 75]))
     lo, hi = float(s.min()), float(s.max())
     if q1 <= value <= q3:
-        return f"inside the cohort's IQR ({q1:g}–{q3:g})"
-    if lo <= value <= hi:
-        return f"outside the IQR ({q1:g}–{q3:g}), inside the range ({lo:g}–{hi:g})"
-    return f"outside the cohort's range ({lo:g}–{hi:g})"
+        band, text = IQR, f"inside the cohort's IQR ({q1:g}–{q3:g})"
+    elif lo <= value <= hi:
+        band, text = RANGE, f"outside the IQR ({q1:g}–{q3:g}), inside the range ({lo:g}–{hi:g})"
+    else:
+        band, text = OUTSIDE, f"outside the cohort's range ({lo:g}–{hi:g})"
+    return InputPlace(band, text, q1, q3, lo, hi)
+
+
+def input_position(value: float, values: pd.Series) -> str:
+    """Where ``value`` lies among the cohort's ``values``: inside the IQR / range / outside."""
+    return input_place(value, values).text
 
 
 def similar_patients(profile: PatientProfile, cohort: pd.DataFrame) -> int:
@@ -145,10 +177,24 @@ def support_warning(profile: PatientProfile, cohort: pd.DataFrame) -> str | None
 # --------------------------------------------------------------------------------------
 # scope card (TRIPOD+AI 3b/3c, 5, 6)
 # --------------------------------------------------------------------------------------
-def scope_card(cohort: pd.DataFrame, horizon: float | None) -> pd.DataFrame:
-    """What the model is for and what it has seen: published figures and the active cohort's."""
+def discrimination(model) -> str:
+    """Harrell's C of the calculator's model on the active cohort with its 95% CI (R's
+    ``concordance(fit)``, infinitesimal-jackknife SE: :attr:`CoxResult.concordance_ci`)."""
+    res = model.result
+    lo, hi = res.concordance_ci
+    who = "Published coefficients" if model.mode == "published" else "Model refitted"
+    tail = "" if model.mode == "published" else " — optimistic: judged on the data it was fitted to"
+    return (
+        f"{who} on the active cohort (n = {res.n}, {res.events} deaths within the horizon): "
+        f"Harrell's C {res.concordance:.3f} (95% CI {lo:.3f}–{hi:.3f}){tail}"
+    )
+
+
+def scope_card(cohort: pd.DataFrame, horizon: float | None, model=None) -> pd.DataFrame:
+    """What the model is for and what it has seen: published figures and the active cohort's;
+    with ``model`` (a :class:`core.study.calculator.CalculatorModel`) its discrimination."""
     pub = load_published()
-    model = paper_model()
+    paper = paper_model()
     deaths = pub["survival"]["deaths_within_1y"]["value"]
     rows = [
         ("Intended use", "Teaching and research: reading the published model. Not for "
@@ -159,12 +205,14 @@ def scope_card(cohort: pd.DataFrame, horizon: float | None) -> pd.DataFrame:
         ("Outcome and horizon", f"{pub['cox']['endpoint']}"
          + (f"; predictions shown up to day {horizon:g}" if horizon else "")),
         ("Predictors", "; ".join(f"{t.label}: HR {t.hr:g} ({t.lower:g}–{t.upper:g})"
-                                 for t in model.terms)),
+                                 for t in paper.terms)),
         ("Selection", pub["cox"]["source"]),
         ("Not checked for", "external validity (one centre; use Validate on your cohort), "
          "proportional hazards beyond the reconstruction, patients outside the predictors' "
          "observed ranges, treatments after admission"),
     ]  # fmt: skip
+    if model is not None:
+        rows.insert(4, ("Discrimination", discrimination(model)))
     if not cohort.empty and {"icu_reason", "ecog_ps", "sofa"} <= set(cohort.columns):
         for level, part in cohort.groupby("icu_reason", observed=True):
             ps = pd.to_numeric(part["ecog_ps"], errors="coerce").dropna()
@@ -187,8 +235,16 @@ def is_extrapolated(profile: PatientProfile, cohort: pd.DataFrame) -> bool:
 
 __all__ = [
     "ICON_STATES",
+    "IQR",
+    "OUTSIDE",
+    "PLACE_WORDS",
+    "RANGE",
+    "UNSEEN",
     "AbsoluteRisk",
+    "InputPlace",
     "absolute_risks",
+    "discrimination",
+    "input_place",
     "input_position",
     "is_extrapolated",
     "scope_card",
