@@ -167,4 +167,4 @@ with tab_km:
 with tab_cr:
     competing_risks_tab(VIEW, grouped, gcol, group_label(group_col), horizon)
 with tab_par:
-    parametric_tab(VIEW, grouped, duration, event, state.unit)
+    parametric_tab(VIEW, grouped, duration, event, state.unit, cohort=df)

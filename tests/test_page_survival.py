@@ -299,3 +299,42 @@ def test_parametric_tab_shows_core_fits_and_warns_when_extrapolating():
     assert any("extrapolated" in w.value for w in at.warning)
     inside = run_page("app_pages/survival.py", **SURVIVAL.link(ext=max(30, last - 10)))
     assert not any("extrapolated" in w.value for w in inside.warning)
+
+
+def test_parametric_tab_shows_the_aft_regression_of_core_whatever_the_grouping():
+    """The regression on the paper's covariates is core.stats.parametric.fit_aft on the active
+    cohort (checked against R survreg in tests/test_parametric.py), also when the page groups
+    by one of its covariates; exponential is not offered as a regression."""
+    from core.stats.parametric import fit_aft
+    from core.study.model import paper_model
+    from core.tables.format import estimate_interval, p_value
+
+    model = paper_model()
+    at = run_page(
+        PAGE, timeout=180,
+        **SURVIVAL.link(group="icu_reason", par=("weibull", "loglogistic", "exponential")),
+    )  # fmt: skip
+    ratios = frame_with(at, "Weibull: time ratio [95% CI]")
+    stats = frame_with(at, "Shape (1 / scale)")
+    cohort = shipped_cohort()
+    fits = {
+        d: fit_aft(cohort, model.duration, model.event, model.covariates, d, horizon_days=365)
+        for d in ("weibull", "loglogistic")
+    }
+    for dist, name in (("weibull", "Weibull"), ("loglogistic", "Log-logistic")):
+        tab = fits[dist].table.iloc[1:]
+        expected = [estimate_interval(*r) for r in tab[["time_ratio", "lower", "upper"]].values]
+        assert ratios[f"{name}: time ratio [95% CI]"].tolist() == expected
+        assert ratios[f"{name}: p"].tolist() == [p_value(p) for p in tab["p"]]
+        row = stats[stats["Distribution"] == name].iloc[0]
+        assert row["Log-likelihood"] == f"{fits[dist].loglik:.2f}"
+        assert row["AIC"] == f"{fits[dist].aic:.1f}"
+        assert row["Shape (1 / scale)"] == f"{1 / fits[dist].scale:.3f}"
+    assert "Exponential" not in set(stats["Distribution"])
+    assert any("> 1 = longer survival" in c.value for c in at.caption)
+
+
+def test_parametric_tab_says_why_without_the_papers_covariates():
+    df = shipped_cohort()[["patient_id", "icu_reason", "ecog_ps", "os_days", "os_event"]]
+    at = run_page(PAGE, timeout=180, session_state={USER_KEY: uploaded_cohort(df)})
+    assert any("regression needs the paper's covariates" in i.value for i in at.info)
