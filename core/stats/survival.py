@@ -31,10 +31,10 @@ that differ only by floating-point noise (relative 1e-8); that never matters for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 DAYS_PER_MONTH = 30.4375
 
@@ -45,7 +45,7 @@ SMALL_GROUP = 5
 CONF_TYPES = ("log", "log-log", "plain")
 
 
-_Z = float(ndtri(0.975))
+_Z = NormalDist().inv_cdf(0.975)  # stdlib: scipy (0.5 s to import) stays off the first page
 
 
 _TOL = float(np.sqrt(np.finfo(float).eps))
