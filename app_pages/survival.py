@@ -148,7 +148,7 @@ with tab_km:
     with left:
         st.markdown("**Median survival**")
         st.dataframe(format_medians(km, state.unit), hide_index=True, key="km_medians_df")
-        km_tests(data, duration, event, gcol, levels, ordered, group_label(group_col))
+        km_tests(VIEW, data, duration, event, gcol, levels, ordered, group_label(group_col))
     with right:
         st.markdown("**Landmark survival**")
         at = survival_at(data, duration, event, marks, gcol)

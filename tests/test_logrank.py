@@ -103,3 +103,56 @@ def test_permutation_logrank_with_a_single_patient_group():
     ]
     exact = sum(x >= observed - 1e-12 for x in stats) / 6
     assert abs(p1 - exact) < 0.07
+
+
+# ------------------------------------------------------------------------------------------------
+# trend scores: the levels or equally spaced 1..k (survminer's), live R
+# ------------------------------------------------------------------------------------------------
+R_TREND_SCORES = """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+sd <- survdiff(Surv(time, status) ~ g, data = d)
+out <- NULL
+for (kind in c("levels", "equal")) {
+  x <- if (kind == "levels") d$g else as.integer(factor(d$g))
+  w <- if (kind == "levels") sort(unique(d$g)) else seq_along(sort(unique(d$g)))
+  score <- coxph(Surv(time, status) ~ x, data = d, ties = "exact")$score
+  hand <- sum(w * (sd$obs - sd$exp))^2 / as.numeric(t(w) %*% sd$var %*% w)
+  out <- rbind(out, data.frame(kind = kind, score = score, hand = hand,
+                               p = pchisq(score, 1, lower.tail = FALSE)))
+}
+write.csv(out, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+@pytest.mark.parametrize("levels", [(0, 1, 3), (0, 1, 2, 5, 6)])
+def test_trend_scores_levels_and_equally_spaced_equal_r(levels):
+    """Unequally spaced numeric levels, so the two score choices give different tests; R
+    computes each as coxph's score test (ties = "exact") and as survdiff's quadratic form."""
+    from tests.r_oracle import run_r
+
+    d = _random_set(7 + len(levels), len(levels), n=250)
+    d["g"] = d["g"].map({f"G{k}": v for k, v in enumerate(levels)})
+    r = run_r(R_TREND_SCORES, d).set_index("kind")
+    for kind in ("levels", "equal"):
+        assert abs(r.loc[kind, "hand"] - r.loc[kind, "score"]) < TOL  # both R references agree
+        tr = logrank_trend(d, "time", "status", "g", scores=kind)
+        assert abs(tr.statistic - r.loc[kind, "score"]) < TOL, kind
+        assert abs(tr.p_value - r.loc[kind, "p"]) < TOL, kind
+    assert abs(r.loc["levels", "score"] - r.loc["equal", "score"]) > 1e-3  # they differ here
+    assert logrank_trend(d, "time", "status", "g", scores="equal").table["score"].tolist() == [
+        float(k) for k in range(1, len(levels) + 1)
+    ]
+    assert logrank_trend(d, "time", "status", "g").table["score"].tolist() == list(
+        map(float, levels)
+    )
+
+
+def test_equally_spaced_levels_give_the_same_trend_test_either_way():
+    """By construction: scores 0..3 and 1..4 differ by a shift, which cancels in w'(O - E)
+    (sum(O - E) = 0) and in w'Vw (V's rows sum to 0)."""
+    d = _lung().dropna(subset=["ph.ecog"])
+    a = logrank_trend(d, "time", "status", "ph.ecog", scores="levels").statistic
+    b = logrank_trend(d, "time", "status", "ph.ecog", scores="equal").statistic
+    assert abs(a - b) < 1e-9
+    with pytest.raises(ValueError, match="scores must be"):
+        logrank_trend(d, "time", "status", "ph.ecog", scores="ranks")

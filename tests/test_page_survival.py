@@ -18,6 +18,7 @@ from tests.apptest import (
     ROOT,
     USER_KEY,
     frame_with,
+    query_value,
     run_page,
     shipped_cohort,
     uploaded_cohort,
@@ -338,3 +339,32 @@ def test_parametric_tab_says_why_without_the_papers_covariates():
     df = shipped_cohort()[["patient_id", "icu_reason", "ecog_ps", "os_days", "os_event"]]
     at = run_page(PAGE, timeout=180, session_state={USER_KEY: uploaded_cohort(df)})
     assert any("regression needs the paper's covariates" in i.value for i in at.info)
+
+
+def test_trend_test_states_its_scores_and_offers_equally_spaced_ones():
+    """ECOG PS without the PS 2 patients: levels 0, 1, 3 are not equally spaced, so the scores
+    0, 1, 3 and 1, 2, 3 give different tests; each shown as core.stats.logrank computes it
+    (checked against R in tests/test_logrank.py), the choice kept in the URL."""
+    from core.stats.logrank import logrank_trend
+    from core.tables.survival import format_chi2_test
+
+    df = shipped_cohort()
+    df = df[df["ecog_ps"] != 2].reset_index(drop=True)
+    state = {USER_KEY: uploaded_cohort(df)}
+
+    def shown(at):
+        return next(m.value for m in at.markdown if m.value.startswith("**Trend**"))
+
+    at = run_page(PAGE, timeout=180, session_state=state, **SURVIVAL.link(trend="equal"))
+    assert at.radio(key="km_trend").value == "equal"
+    tr = logrank_trend(df, "os_days", "os_event", "ecog_ps", scores="equal")
+    assert "scores: 1, 2, 3 (equally spaced)" in shown(at)
+    assert format_chi2_test(tr.statistic, 1, tr.p_value) in shown(at)
+    at.radio(key="km_trend").set_value("levels").run()
+    assert not at.exception
+    tr_lv = logrank_trend(df, "os_days", "os_event", "ecog_ps", scores="levels")
+    assert "scores: 0, 1, 3 (the levels)" in shown(at)
+    assert format_chi2_test(tr_lv.statistic, 1, tr_lv.p_value) in shown(at)
+    assert format_chi2_test(tr.statistic, 1, tr.p_value) not in shown(at)
+    at.radio(key="km_trend").set_value("equal").run()
+    assert query_value(at, "km_trend") == SURVIVAL.link(trend="equal")["km_trend"]

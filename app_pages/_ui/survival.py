@@ -9,9 +9,16 @@ from app_pages._ui.render import chart_download, chart_spec, csv_download, md, s
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
 from core.cohort.schema import level_order
-from core.cohort.variables import default_threshold, has_values, is_continuous, order_levels
+from core.cohort.variables import (
+    default_threshold,
+    has_values,
+    is_continuous,
+    level_text,
+    order_levels,
+)
 from core.stats.competing import cumulative_incidence, cumulative_incidence_at, gray_tests
 from core.stats.logrank import (
+    TREND_SCORES,
     logrank,
     logrank_permutation,
     logrank_trend,
@@ -91,6 +98,7 @@ def horizon_slider(view: PageState, unit: str, max_t: int, on_change) -> float:
 
 
 def km_tests(
+    view: PageState,
     data: pd.DataFrame,
     duration: str,
     event: str,
@@ -115,9 +123,18 @@ def km_tests(
             icon=":material/warning:",
         )
     if ordered:
-        tr = logrank_trend(data, duration, event, gcol)
+        kind = st.radio(
+            "Trend-test scores", list(TREND_SCORES), horizontal=True,
+            help="The trend test weights each group by a score: the levels themselves (e.g. 0, "
+            "1, 2, 3) or 1, 2, ..., k in order (survminer's choice); they differ only when the "
+            "levels present are not equally spaced (e.g. PS 0, 1, 3).",
+            **view.widget("trend", TREND_SCORES),
+        )  # fmt: skip
+        tr = logrank_trend(data, duration, event, gcol, scores=kind)
         test = format_chi2_test(tr.statistic, 1, tr.p_value)
-        st.markdown(f"**Trend** (ordered {md(label)}) {test}")
+        scores = ", ".join(level_text(float(w)) for w in tr.table["score"])
+        how = "the levels" if kind == "levels" else "equally spaced"
+        st.markdown(f"**Trend** (ordered {md(label)}; scores: {scores} ({how})) {test}")
     if len(levels) > 2:
         with st.expander("Pairwise log-rank (Holm-adjusted)"):
             pw = pairwise_logrank(data, duration, event, gcol, adjust="holm")

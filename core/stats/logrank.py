@@ -129,32 +129,46 @@ def logrank(df: pd.DataFrame, duration: str, event: str, group: str) -> LogrankR
     return LogrankResult(chi, dof, p, table, _small_warning(d), "log-rank (survdiff, rho = 0)")
 
 
+TREND_SCORES = ("levels", "equal")
+
+
 def logrank_trend(
     df: pd.DataFrame,
     duration: str,
     event: str,
     group: str,
-    scores: dict | None = None,
+    scores: dict | str | None = None,
 ) -> LogrankResult:
     """Log-rank test for trend across ordered groups (1 df).
 
     ``chisq = (sum_k w_k (O_k - E_k))^2 / (w' V w)`` with O, E, V from ``survdiff``; this equals
     the score test of R ``coxph(Surv(t, e) ~ w, ties = "exact")`` with the numeric score ``w``
-    (Collett, *Modelling Survival Data in Medical Research*, 3rd ed., section 2.6.4).
+    (Collett, *Modelling Survival Data in Medical Research*, 3rd ed., section 2.6.4).  Scores
+    that differ by a shift or a common factor give the same test.
 
     Parameters
     ----------
-    scores : dict, optional
-        Score for each group level. Default: the level itself when all levels are numeric
-        (e.g. ECOG PS 0-4), else 1, 2, ... in level order.
+    scores : dict, "levels", "equal" or None
+        Score for each group level.  ``"levels"`` (and None, the default): the level itself
+        when all levels are numeric (e.g. ECOG PS 0-4), else 1, 2, ... in level order.
+        ``"equal"``: equally spaced 1, 2, ..., k in level order whatever the levels (the
+        scores of survminer's ``test.for.trend = TRUE``; = the score test of R
+        ``coxph(Surv ~ as.integer(factor(group)))``); it differs from the levels
+        only when they are not equally spaced (PS 0, 1, 3).  The scores used are the
+        ``score`` column of the result's ``table``.
     """
     d = _prepare(df, duration, event, group)
     _need_two_groups(d, group)
-    if scores is None:
-        if all(isinstance(v, int | float | np.integer | np.floating) for v in d.levels):
+    if isinstance(scores, str) and scores not in TREND_SCORES:
+        raise ValueError(f"scores must be a dict or one of {', '.join(TREND_SCORES)}")
+    numeric = all(isinstance(v, int | float | np.integer | np.floating) for v in d.levels)
+    if scores is None or scores == "levels":
+        if numeric:
             w = np.asarray(d.levels, dtype=float)
         else:
             w = np.arange(1, len(d.levels) + 1, dtype=float)
+    elif scores == "equal":
+        w = np.arange(1, len(d.levels) + 1, dtype=float)
     else:
         missing = [lv for lv in d.levels if lv not in scores]
         if missing:

@@ -22,6 +22,7 @@ SURVIVAL_PRESETS = {
     "fig3": "Figure 3 (by reason for ICU admission)",
 }
 PRESET_GROUP = {"fig2": "ecog_ps", "fig3": "icu_reason"}
+TREND_LABELS = {"levels": "The levels", "equal": "Equally spaced 1, 2, …, k (survminer)"}
 HORIZON = int(load_published()["survival"]["horizon_days"]["value"])  # the paper's KM window
 
 
@@ -42,6 +43,7 @@ class SurvivalView(BaseModel):
     cens: bool = True
     lm: bool = True
     trunc: bool = False
+    trend: Literal["levels", "equal"] = "levels"  # trend-test scores: the levels or 1..k
     cr_by: bool = False  # competing risks: split by group
     cr_ci: bool = False  # competing risks: curves with 95% CI (off: stacked areas)
     par: tuple[Literal["weibull", "lognormal", "loglogistic", "exponential"], ...] = (
@@ -59,5 +61,6 @@ SURVIVAL = PageState(
         "endpoint": lambda k: ENDPOINTS[k][2],
         "group": group_label,
         "par": PARAMETRIC_LABELS.get,
+        "trend": TREND_LABELS.get,
     },
 )
