@@ -164,3 +164,24 @@ def test_model_card_shows_the_c_index_and_ci_of_the_core(mode):
         card["Discrimination"]
     )
     assert any(expected in cap.value.replace("\\", "") for cap in at.caption)
+
+
+def test_icon_array_does_not_rely_on_colour_alone():
+    """Alive / died by shape, inside / outside the band by fill, all four named in a legend;
+    the 10 x 10 plot keeps its size (autosize pad: title and legend around it)."""
+    from core.charts.risk import icon_array
+
+    spec = icon_array(AbsoluteRisk("P", 365, 0.764, 0.676, 0.853).icons(), "P").to_dict()
+    enc = spec["encoding"]
+
+    def scale(channel: str) -> dict:
+        s = enc[channel]["scale"]
+        return dict(zip(s["domain"], s["range"], strict=True))
+
+    shapes, fills, strokes = scale("shape"), scale("fill"), scale("color")
+    assert shapes[ALIVE] == shapes[ALIVE_UNSURE] != shapes[DEAD] == shapes[DEAD_UNSURE]
+    for state in (ALIVE, DEAD):  # filled: fill = outline; within the band: open (white)
+        assert fills[state] == strokes[state]
+    assert fills[ALIVE_UNSURE] == fills[DEAD_UNSURE] == "#ffffff"
+    assert all(enc[ch].get("legend") is not None for ch in ("shape", "fill", "color"))
+    assert spec["autosize"]["type"] == "pad"

@@ -43,17 +43,14 @@ _BADGE = {
 
 def input_badge(value: float, cohort: pd.DataFrame, column: str) -> None:
     """A badge under a numeric input: typical (inside the IQR), less common (inside the
-    range), outside the data, by :func:`core.study.risk.input_place` on the active cohort."""
+    range), outside the data, by :func:`core.study.risk.input_place` on the active cohort; the
+    word fits four columns, the quartiles and range are in its tooltip."""
     place = input_place(value, cohort[column] if column in cohort.columns else pd.Series([]))
-    short = {
-        IQR: f"IQR {place.q1:g}–{place.q3:g}",
-        RANGE: f"IQR {place.q1:g}–{place.q3:g}, range {place.lo:g}–{place.hi:g}",
-        OUTSIDE: f"range {place.lo:g}–{place.hi:g}",
-        UNSEEN: "",
-    }[place.band]
     color, icon = _BADGE[place.band]
-    label = PLACE_WORDS[place.band] + (f" · {short}" if short else "")
-    st.badge(label, icon=icon, color=color, help=f"{value:g}: {place.text} (active cohort).")
+    st.badge(
+        PLACE_WORDS[place.band], icon=icon, color=color,
+        help=f"{value:g}: {place.text} in the active cohort.",
+    )  # fmt: skip
 
 
 def risk_section(
@@ -65,13 +62,15 @@ def risk_section(
     for w in warnings.values():
         if w:
             st.warning(md(w))
-    columns = st.columns(min(len(risks), 2)) if len(risks) > 1 else [st.container()]
-    for i, (risk, profile) in enumerate(zip(risks, profiles, strict=True)):
-        with columns[i % len(columns)]:
+    # rows of two (a phone stacks them in reading order: 1, 2, 3, 4)
+    width = min(len(risks), 2)
+    cells = [c for i in range(0, len(risks), width) for c in st.columns(width)]
+    for risk, profile, cell in zip(risks, profiles, cells, strict=False):
+        with cell:
             extrapolated = warnings.get(profile.label) is not None
             st.markdown(md(risk.sentence(extrapolated)))
             show_chart(
-                chart_spec(ch.icon_array, risk.icons(), f"{profile.label[:40]}: day {day:g}"),
+                chart_spec(ch.icon_array, risk.icons(), profile.label, subtitle=f"day {day:g}"),
                 width="content",
                 alt=f"Icon array: {risk.sentence(extrapolated)}",
             )

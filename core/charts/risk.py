@@ -19,10 +19,16 @@ _COLOURS = [OKABE_ITO[2], OKABE_ITO[2], "#444444", "#444444"]
 _FILLS = [OKABE_ITO[2], "#ffffff", "#ffffff", "#444444"]  # open (white) inside the band
 
 
-def icon_array(icons: pd.DataFrame, title: str, *, size: int = 210) -> alt.Chart:
+def icon_array(
+    icons: pd.DataFrame, title: str, *, subtitle: str | None = None, size: int = 210
+) -> alt.Chart:
     """10 x 10 icons of one profile (``core.study.risk.AbsoluteRisk.icons``), with a legend
     naming each state (shape, outline and fill of the same field: one merged legend)."""
     domain = list(ICON_STATES)
+    # a long label is cut with an ellipsis at the plot's width (whole in the sentence and the
+    # accessible name); the subtitle (the day) always shows
+    heading = alt.Title(title, fontSize=FONT_SIZE + 1, limit=size, subtitleFontSize=FONT_SIZE,
+                        **({"subtitle": subtitle} if subtitle else {}))  # fmt: skip
     legend = alt.Legend(
         title=None, orient="bottom", direction="vertical", columns=1, labelFontSize=FONT_SIZE,
         labelLimit=0, symbolSize=size // 2, symbolStrokeWidth=2,
@@ -42,7 +48,10 @@ def icon_array(icons: pd.DataFrame, title: str, *, size: int = 210) -> alt.Chart
             fill=alt.Fill("state:N", scale=alt.Scale(domain=domain, range=_FILLS), legend=legend),
             tooltip=[alt.Tooltip("state:N", title="")],
         )
-        .properties(width=size, height=size, title=alt.Title(title, fontSize=FONT_SIZE + 1))
+        .properties(width=size, height=size, title=heading)
+        # the 10 x 10 plot keeps its size; title and legend are added around it (Streamlit's
+        # default "fit" would squeeze the rows together to make room for the legend)
+        .properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
     )
 
 

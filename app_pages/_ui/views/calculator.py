@@ -88,4 +88,8 @@ def ref_text(ref: str) -> str:
     return BASELINE_TEXT if ref == REF_BASELINE else slot_name(int(ref))
 
 
-CALCULATOR = PageState(CalculatorView, prefix="calc_", formats={"mode": MODES.get, "ref": ref_text})
+CALCULATOR = PageState(
+    CalculatorView,
+    prefix="calc_",
+    formats={"mode": MODES.get, "ref": ref_text, "unc": UNCERTAINTY.get},
+)
