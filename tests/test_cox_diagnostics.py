@@ -282,3 +282,67 @@ write.csv(out, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
         assert (c, se) == pytest.approx((rk["c"], rk["se"]), abs=1e-9)
         c, se = uno_concordance(s["time"], s["status"], s["risk"], ymax=rk["ymax"])
         assert (c, se) == pytest.approx((rk["c_h"], rk["se_h"]), abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------
+# calibration slope and calibration-in-the-large (core.study.validation, reused by the Cox page)
+# --------------------------------------------------------------------------------------
+R_APPARENT = """
+d <- read.csv(Sys.getenv("ORACLE_IN"))
+h <- as.numeric(Sys.getenv("H"))
+H <- as.numeric(Sys.getenv("FIT_H"))
+if (!is.na(H)) { d$status <- as.numeric(d$status == 1 & d$time <= H); d$time <- pmin(d$time, H) }
+fit <- coxph(as.formula(Sys.getenv("FORMULA")), data = d)
+lp <- predict(fit, type = "lp")
+th <- pmin(d$time, h); eh <- as.numeric(d$status == 1 & d$time <= h)
+s <- coxph(Surv(th, eh) ~ lp)
+ci <- confint(s)
+km <- summary(survfit(Surv(time, status) ~ 1, data = d), times = h)
+pred <- c(summary(survfit(fit, newdata = d), times = h)$surv)
+O <- 1 - km$surv; E <- mean(1 - pred); se <- km$std.err / O
+res <- data.frame(slope = unname(coef(s)), lo = ci[1], hi = ci[2], surv = km$surv,
+                  surv_lo = km$lower, surv_hi = km$upper, expected = E, oe = O / E,
+                  oe_lo = O / E * exp(-qnorm(0.975) * se), oe_hi = O / E * exp(qnorm(0.975) * se))
+write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "fit_h", "h"),
+    [("tied", None, 8.0), ("tied", 8.0, 8.0), ("cohort", None, 365.0), ("cohort", 365.0, 365.0)],
+)
+def test_apparent_calibration_slope_and_citl_equal_r(data, fit_h, h, monkeypatch):
+    """At a horizon h: a model fitted on the whole follow-up (slope not 1) and one fitted on
+    the follow-up censored at h (slope 1 by construction, as R's coxph(Surv ~ lp) gives too);
+    simulated tied data (x1 + x2) and the shipped cohort with the paper's covariates."""
+    from core.cohort.variables import add_derived
+    from core.paths import DATA_DIR
+    from core.study.validation import apparent_calibration
+
+    if data == "tied":
+        d, covs = tied_data(52, n=200, n_times=30), ["x1", "x2"]
+    else:
+        covs = ["reason_dp", "ecog_ps", "sofa"]
+        d = add_derived(pd.read_csv(DATA_DIR / "cohort.csv"), covs)
+        d = d[[*covs, "os_days", "os_event"]]
+        d = d.rename(columns={"os_days": "time", "os_event": "status"})
+    res = fit_cox(d, "time", "status", covs, horizon_days=fit_h)
+    ac = apparent_calibration(res, h)
+    monkeypatch.setenv("H", str(h))
+    monkeypatch.setenv("FIT_H", "NA" if fit_h is None else str(fit_h))
+    monkeypatch.setenv("FORMULA", "Surv(time, status) ~ " + " + ".join(covs))
+    r = run_r(R_APPARENT, d).iloc[0]
+    assert ac.slope.est == pytest.approx(r["slope"], abs=TOL)
+    assert (ac.slope.lower, ac.slope.upper) == pytest.approx((r["lo"], r["hi"]), abs=TOL)
+    obs = ac.observed_risk
+    assert 1 - obs.est == pytest.approx(r["surv"], abs=TOL)
+    assert (1 - obs.upper, 1 - obs.lower) == pytest.approx((r["surv_lo"], r["surv_hi"]), abs=TOL)
+    assert ac.expected_risk == pytest.approx(r["expected"], abs=TOL)
+    assert (ac.oe.est, ac.oe.lower, ac.oe.upper) == pytest.approx(
+        (r["oe"], r["oe_lo"], r["oe_hi"]), abs=TOL
+    )
+    assert ac.by_construction == (fit_h == h)
+    if fit_h == h:  # the construction: the fitted direction maximises the partial likelihood
+        assert abs(r["slope"] - 1) < 1e-6 and abs(ac.slope.est - 1) < 1e-6
+    else:
+        assert abs(ac.slope.est - 1) > 1e-3

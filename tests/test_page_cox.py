@@ -273,3 +273,40 @@ def test_post_admission_covariate_is_warned_about():
     assert any("immortal-time bias" in w.value for w in page.warning)
     paper = run_page(PAGE, **COX.link(mode="paper"))  # reason, PS, SOFA: all known at admission
     assert not any("immortal-time bias" in w.value for w in paper.warning)
+
+
+def _shown(at) -> str:
+    return " ".join(m.value for m in at.markdown).replace("\\", "")
+
+
+def test_calibration_slope_and_citl_beside_the_tertiles(at):
+    """The paper's model refitted on its own cohort and 1-year outcome: the page shows the slope
+    core.study.validation computes (= 1 by construction, checked against R's coxph(Surv ~ lp)
+    in tests/test_cox_diagnostics.py) with the sentence saying why, and the O/E."""
+    from core.study.validation import apparent_calibration
+    from core.tables.format import estimate_interval
+
+    ac = apparent_calibration(paper_fit(), HORIZON)
+    shown = _shown(at)
+    slope = estimate_interval(ac.slope.est, ac.slope.lower, ac.slope.upper)
+    assert f"**Calibration slope** {slope}" in shown
+    assert ac.by_construction and slope.startswith("1.00")
+    assert any("1 by construction" in c.value for c in at.caption)
+    obs = ac.observed_risk
+    surv = estimate_interval(1 - obs.est, 1 - obs.upper, 1 - obs.lower, ".1%")
+    assert f"observed survival {surv}" in shown
+    assert f"mean predicted {1 - ac.expected_risk:.1%}" in shown
+    assert estimate_interval(ac.oe.est, ac.oe.lower, ac.oe.upper) in shown
+
+
+def test_calibration_slope_of_a_whole_follow_up_model_is_not_said_to_be_one():
+    from core.study.validation import apparent_calibration
+    from core.tables.format import estimate_interval
+
+    at = run_page(PAGE, **COX.link(hz="none"))
+    res = fit_cox(shipped_cohort(), OS, EVENT, PAPER)
+    ac = apparent_calibration(res, HORIZON)
+    assert not ac.by_construction
+    slope = estimate_interval(ac.slope.est, ac.slope.lower, ac.slope.upper)
+    assert f"**Calibration slope** {slope}" in _shown(at)
+    assert not any("1 by construction" in c.value for c in at.caption)

@@ -12,6 +12,7 @@ from core.charts import cox as ch
 from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
 from core.stats.cox.fit import EPV_MIN
 from core.study.glossary import help_text
+from core.study.validation import apparent_calibration
 from core.tables.cox import (
     covariate_label,
     format_calibration,
@@ -20,7 +21,7 @@ from core.tables.cox import (
     format_summary,
     published_comparison,
 )
-from core.tables.format import p_value
+from core.tables.format import estimate_interval, p_value
 
 P = COX.prefix  # keys of the page's other elements (tables, downloads, the bootstrap result)
 EXPORT_WIDTH = 700  # plot width of the static PNG / SVG exports (px); on the page: container
@@ -45,6 +46,15 @@ HELP = {
     "calibration": "Calibration: agreement between predicted and observed (Kaplan-Meier) "
     "survival in risk groups; points on the diagonal mean the predictions are right on average.",
 }
+HELP["slope"] = (
+    "Calibration slope: the coefficient of a Cox regression of the outcome on the model's "
+    "linear predictor. 1 = the predicted risks spread as the outcomes do; below 1 they are too "
+    "extreme (over-fitting), above 1 too modest."
+)
+HELP["citl"] = (
+    "Calibration-in-the-large: the observed (Kaplan-Meier) outcome at the horizon against "
+    "the mean predicted one; O/E = observed / expected deaths, 1 = right on average."
+)
 TEST_HELP = "Wald p from coxph, as R's summary(coxph); a factor is tested jointly. " + HELP["lrt"]
 
 
@@ -193,6 +203,45 @@ def calibration_section(df: pd.DataFrame, res, horizon: float | None) -> None:
     cc2.caption(
         f"Risk tertiles of the linear predictor; predicted = mean model S({cal_h:g} d | x); "
         "observed = Kaplan-Meier with 95% log CI. Apparent (in-sample) calibration."
+    )
+    calibration_summary(res, cal_h)
+
+
+def calibration_summary(res, horizon: float) -> None:
+    """Calibration slope and calibration-in-the-large at the horizon, under the tertiles."""
+    try:
+        ac = apparent_calibration(res, horizon)
+    except ValueError as exc:
+        st.info(f"Calibration slope not available: {exc}")
+        return
+    s1, s2 = st.columns(2)
+    s1.markdown(
+        f"**Calibration slope** {estimate_interval(ac.slope.est, ac.slope.lower, ac.slope.upper)}",
+        help=HELP["slope"],
+    )
+    if ac.by_construction:
+        s1.caption(
+            "The model is fitted on these patients and this outcome, so its slope is 1 by "
+            "construction (shown as computed); it says something only on other patients "
+            "(the Validation page)."
+        )
+    else:
+        s1.caption(
+            f"Cox regression of deaths by day {horizon:g} on the model's linear predictor; "
+            "the model itself was fitted to another follow-up window, so the slope need not "
+            "be 1."
+        )
+    obs = ac.observed_risk
+    s2.markdown(
+        f"**Calibration-in-the-large** (day {horizon:g}): observed survival "
+        f"{estimate_interval(1 - obs.est, 1 - obs.upper, 1 - obs.lower, '.1%')} (Kaplan-Meier), "
+        f"mean predicted {1 - ac.expected_risk:.1%}; observed / expected deaths "
+        f"{estimate_interval(ac.oe.est, ac.oe.lower, ac.oe.upper)}",
+        help=HELP["citl"],
+    )
+    s2.caption(
+        "95% CIs: Wald for the slope; log scale from Greenwood's variance for the Kaplan-Meier "
+        "survival and O/E (the mean prediction taken as fixed)."
     )
 
 

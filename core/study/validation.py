@@ -44,7 +44,7 @@ import pandas as pd
 
 from core.cohort.variables import DERIVED_INDICATORS, add_derived
 from core.stats.cox.concordance import concordance_index, concordance_se, uno_concordance
-from core.stats.cox.fit import endpoint, fit_cox, fit_cox_fixed
+from core.stats.cox.fit import CoxResult, endpoint, fit_cox, fit_cox_fixed
 from core.stats.cox.predict import predict_survival_at
 from core.stats.survival import survival_at
 from core.study.model import Z95, PaperModel, paper_model
@@ -162,13 +162,8 @@ def validate(
     auc = _auc(t_all, e_all, lp, horizon, n_boot, seed, notes)
     # ---- predictions at the horizon and calibration
     risk = 1.0 - _predicted_survival(d, lp, model, horizon, baseline, reference)
-    km = survival_at(pd.DataFrame({"t": t_all, "e": e_all}), "t", "e", [horizon]).iloc[0]
-    observed = Estimate(1 - float(km["survival"]), 1 - float(km["upper"]), 1 - float(km["lower"]))
-    expected = float(np.mean(risk))
-    oe = _oe(observed, expected, float(km["std_err"]))
-    slope_fit = fit_cox(pd.DataFrame({"t": t_h, "e": e_h, "lp": lp}), "t", "e", ["lp"])
-    row = slope_fit.summary.iloc[0]
-    slope = Estimate(float(row["coef"]), float(np.log(row["lower"])), float(np.log(row["upper"])))
+    observed, expected, oe = observed_expected(t_all, e_all, risk, horizon)
+    slope = calibration_slope(t_h, e_h, lp)
     table = _grouped(t_all, e_all, risk, horizon, events)
     smooth, ici, e50, e90 = _smoothed(t_h, e_h, risk, horizon, notes)
     nb = net_benefit(t_all, e_all, risk, horizon)
@@ -195,6 +190,46 @@ def validate(
         net_benefit=nb,
         patients=patients,
         notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class ApparentCalibration:
+    """Calibration slope and calibration-in-the-large of a fitted Cox model on its own rows.
+
+    ``by_construction``: the outcome of the slope (the endpoint censored at the horizon) is
+    the one the model was fitted to, so the slope is 1 exactly (the partial likelihood along
+    the fitted direction is maximal at the fitted coefficients).
+    """
+
+    horizon: float
+    slope: Estimate
+    observed_risk: Estimate
+    expected_risk: float
+    oe: Estimate
+    by_construction: bool
+
+
+def apparent_calibration(result: CoxResult, horizon: float) -> ApparentCalibration:
+    """The slope and O/E of :func:`validate` for a Cox fit on the patients it was fitted on.
+
+    lp = the fit's linear predictor; predicted risk = 1 - the model's S(horizon | x) (R
+    ``summary(survfit(fit, newdata), times = horizon)``, as the tertile table of
+    :func:`core.stats.cox.diagnostics.calibration`); slope: :func:`calibration_slope` on
+    the endpoint censored at the horizon; O/E: :func:`observed_expected`.
+    """
+    if not np.isfinite(horizon) or horizon <= 0:
+        raise ValueError("the horizon must be a positive number of days")
+    m = result.model
+    lp = m.linear_predictor()
+    t_h, e_h = endpoint(pd.DataFrame({"t": m.time, "e": m.status}), "t", "e", horizon)
+    if e_h.sum() == 0:
+        raise ValueError(f"no event within {horizon:g} days")
+    risk = 1.0 - predict_survival_at(m, m.X, [horizon], coef_variance=False)["surv"][0]
+    observed, expected, oe = observed_expected(m.time, m.status, risk, horizon)
+    own = not m.fixed and np.array_equal(t_h, m.time) and np.array_equal(e_h, m.status)
+    return ApparentCalibration(
+        float(horizon), calibration_slope(t_h, e_h, lp), observed, expected, oe, bool(own)
     )
 
 
@@ -253,6 +288,29 @@ def _predicted_survival(
     )  # fmt: skip
     fixed = fit_cox_fixed(source, model.duration, model.event, model.coef, horizon_days=horizon)
     return predict_survival_at(fixed, d[terms], [horizon], coef_variance=False)["surv"][0]
+
+
+def observed_expected(
+    time: np.ndarray, status: np.ndarray, risk: np.ndarray, horizon: float
+) -> tuple[Estimate, float, Estimate]:
+    """Calibration-in-the-large at ``horizon``: observed risk, expected risk and O/E.
+
+    O = 1 - Kaplan-Meier survival at the horizon with its 95% log CI (R
+    ``summary(survfit(Surv(time, status) ~ 1), times = horizon)``), E = mean predicted risk
+    ``risk`` of the same patients, O/E with the CI of :func:`_oe`.
+    """
+    km = survival_at(pd.DataFrame({"t": time, "e": status}), "t", "e", [horizon]).iloc[0]
+    observed = Estimate(1 - float(km["survival"]), 1 - float(km["upper"]), 1 - float(km["lower"]))
+    expected = float(np.mean(risk))
+    return observed, expected, _oe(observed, expected, float(km["std_err"]))
+
+
+def calibration_slope(time_h: np.ndarray, status_h: np.ndarray, lp: np.ndarray) -> Estimate:
+    """The coefficient of ``lp`` in R ``coxph(Surv(time_h, status_h) ~ lp)`` (Efron) with its
+    Wald 95% CI; ``time_h``/``status_h``: the endpoint censored at the horizon."""
+    fit = fit_cox(pd.DataFrame({"t": time_h, "e": status_h, "lp": lp}), "t", "e", ["lp"])
+    row = fit.summary.iloc[0]
+    return Estimate(float(row["coef"]), float(np.log(row["lower"])), float(np.log(row["upper"])))
 
 
 def _oe(observed: Estimate, expected: float, se_observed: float) -> Estimate:
