@@ -4,6 +4,11 @@
 the layout change; the script is ``build_specs`` below, run there with that commit's import
 paths).  Same inputs, byte-identical Vega-Lite (Altair names each dataset by the hash of its
 values, so any change in the data or the encoding shows).
+
+The reconstructed cohort was regenerated once since (reconstruction issue: the refit's CIs
+exclude 1, Tables 3/4 p-values within a factor of 3); the files were then rewritten by
+``build_specs`` on the new cohort with the builders unchanged, so they still guard the charts'
+encoding against unintended change.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ class ContinuousSpec:
 
 
 P_MARGIN = 0.005  # keep reconstructed p-values at least this far from 0.05
+P_LOG_BAND = 0.4  # |log10 p - log10 p_published| at most this (the issue: 0.48, a factor 3)
 
 
 class _Targets:
@@ -118,6 +119,10 @@ class _Targets:
                 total += 1.0 + (p - 0.05 + P_MARGIN) * 10
             elif p_pub >= 0.05 and p < 0.05 + P_MARGIN:
                 total += 1.0 + (0.05 + P_MARGIN - p) * 10
+            # and within a factor of P_FACTOR of the published value on the log scale
+            gap = abs(math.log10(max(p, 1e-300)) - math.log10(p_pub)) - P_LOG_BAND
+            if gap > 0:
+                total += 0.5 + gap * 5
         return total
 
     def loss(self, x: np.ndarray, bound: float = math.inf) -> float:

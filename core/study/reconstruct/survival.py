@@ -166,11 +166,14 @@ def _survival_loss(tg: SurvivalTargets, st: dict, x: np.ndarray, beta0) -> tuple
     loss += _band(fmed, tg.fu[0], 0.4) + _band(fq1, tg.fu[1], 0.4) + _band(fq3, tg.fu[2], 0.4)
     t1 = np.minimum(os_t, 365.0)
     e1 = ((os_e == 1) & (os_t <= 365)).astype(float)
-    beta, _ = cox_efron(t1, e1, x, beta0)
+    beta, se = cox_efron(t1, e1, x, beta0)
     if np.any(~np.isfinite(beta)):
         return loss + 10, np.zeros(x.shape[1])
     for b, target in zip(np.exp(beta), tg.hr.values(), strict=True):
         loss += _band(math.log(b), math.log(target), math.log(1.08)) * 5
+    # each 95% CI excludes 1, as published (lower limit above 1 with a small margin)
+    lower = beta - 1.959963984540054 * se
+    loss += float(np.sum(np.maximum(0.0, math.log(1.01) - lower))) * 20
     return loss, beta
 
 
