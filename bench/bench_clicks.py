@@ -1,0 +1,236 @@
+"""What the user waits for after a click, in a real browser, beside Streamlit's own floor.
+
+Run from the repository root (needs Debian's chromium and playwright)::
+
+    python -m bench.bench_clicks [--rounds N]
+
+Two fresh servers on 127.0.0.1, measured in the same run, alternating round by round:
+
+* **this app** on the reconstructed cohort: every sidebar page opened in turn (first visits,
+  then ``N`` warm rounds), and on each page its first selectbox of the main column set to
+  another option (a widget change), plus one sidebar filter change (a PS level removed);
+* **the floor**: a bare two-page Streamlit app (``st.navigation``), each page a slider and an
+  Altair chart, with the same kinds of clicks (page switch; slider moved by the keyboard).
+
+Each time runs from the click (``performance.now()`` in the page) until Streamlit reports the
+script finished *after* having run (a ``MutationObserver`` on ``data-test-script-state``) and
+every Vega chart on screen has drawn its canvas or SVG. Printed: first visit per page, warm
+switches p50 / p95 against the floor's p50 (ratio), widget changes p50 / p95 / worst; goals
+from the speed issue beside them. The machine is shared: compare the ratio, not the seconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_app import (  # noqa: E402  (after the path set-up, as a script)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _free_port,
+    _start_server,
+    _wait_health,
+    table,
+)
+
+FLOOR_APP = """import altair as alt
+import pandas as pd
+import streamlit as st
+
+
+def page(name):
+    def run():
+        st.title(name)
+        n = st.slider("Points", 10, 200, 50, key=f"s_{name}")
+        df = pd.DataFrame({"x": range(n), "y": [(i * 7) % 13 for i in range(n)]})
+        st.altair_chart(alt.Chart(df).mark_line().encode(x="x", y="y"))
+    run.__name__ = f"page_{name}"
+    return st.Page(run, title=name, url_path=name)
+
+
+st.navigation([page("one"), page("two")]).run()
+"""
+
+OBSERVE = """() => {
+  window.__runs = [];
+  const state = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state');
+  };
+  let last = state();
+  new MutationObserver(() => {
+      const now = state();
+      if (now !== last) { window.__runs.push([now, performance.now()]); last = now; }
+    }).observe(document.documentElement,
+               {attributes: true, childList: true, subtree: true});
+}"""
+
+DONE = """(t0) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const ran = (window.__runs || []).some(r => r[0] === 'running' && r[1] >= t0);
+  if (!ran || document.querySelector('[data-testid="stSkeleton"]')) return false;
+  const sel = '[data-testid="stMain"] [data-testid="stVegaLiteChart"]';
+  const shown = [...document.querySelectorAll(sel)].filter(c => c.offsetWidth > 0);
+  return shown.every(c => c.querySelector('canvas, svg'));  // (a closed tab draws nothing)
+}"""
+
+
+def _timed(page, action) -> float:
+    """Seconds from ``action()`` (a click) until the rerun has finished and charts are drawn."""
+    page.evaluate("window.__runs = window.__runs || []")
+    t0 = page.evaluate("performance.now()")
+    action()
+    page.wait_for_function(DONE, arg=t0, timeout=120_000, polling="raf")
+    return (page.evaluate("performance.now()") - t0) / 1000
+
+
+def _open(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function(DONE.replace("if (!ran ||", "if ("), arg=0, timeout=120_000)
+    page.evaluate(OBSERVE)
+    return context, page
+
+
+def _nav_links(page) -> dict[str, str]:
+    """Sidebar entries: their title (the icon's ligature text left out) -> href."""
+    nav = page.get_by_test_id("stSidebarNavItems").get_by_role("link")
+    out = {}
+    for i in range(nav.count()):
+        title = [t for t in nav.nth(i).inner_text().splitlines() if t.strip()][-1]
+        out[title] = nav.nth(i).get_attribute("href")
+    return out
+
+
+def _switch(page, href: str) -> float:
+    link = page.locator(f'[data-testid="stSidebarNavItems"] a[href="{href}"]')
+    return _timed(page, link.click)
+
+
+def _change_selectbox(page) -> float | None:
+    """The main column's first selectbox set to its next option; None if the page has none."""
+    box = page.get_by_test_id("stMain").get_by_role("combobox")
+    if box.count() == 0:
+        return None
+    box.first.click()
+    options = page.get_by_role("option")
+    if options.count() < 2:
+        page.keyboard.press("Escape")
+        return None
+    current = box.first.input_value()
+    choice = next(
+        (options.nth(i) for i in range(options.count()) if options.nth(i).inner_text() != current),
+        None,
+    )
+    if choice is None:
+        page.keyboard.press("Escape")
+        return None
+    return _timed(page, choice.click)
+
+
+def _remove_filter_level(page) -> float:
+    chip = page.get_by_test_id("stSidebar").get_by_role("button", name="Remove PS 3")
+    return _timed(page, chip.first.click)
+
+
+def _move_slider(page) -> float:
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    return _timed(page, lambda: page.keyboard.press("ArrowRight"))
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def run(rounds: int = 3) -> None:
+    from playwright.sync_api import sync_playwright
+
+    floor_file = Path(tempfile.mkdtemp()) / "floor_app.py"
+    floor_file.write_text(FLOOR_APP)
+    servers = {}
+    for name, app in (("app", "app.py"), ("floor", str(floor_file))):
+        port = _free_port()
+        servers[name] = (f"http://127.0.0.1:{port}", _start_server(port, app))
+    first: dict[str, float] = {}
+    warm: dict[str, list[float]] = {"app": [], "floor": []}
+    widget: dict[str, list[float]] = {"app": [], "floor": []}
+    widget_by_page: dict[str, list[float]] = {}
+    try:
+        for url, _ in servers.values():
+            _wait_health(url, time.time() + 90)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            app_ctx, app = _open(browser, servers["app"][0])
+            floor_ctx, floor = _open(browser, servers["floor"][0])
+            links = _nav_links(app)
+            titles = list(links)
+            for title in titles[1:] + titles[:1]:  # first visits (the overview is open)
+                first[title] = _switch(app, links[title])
+            floor_links = _nav_links(floor)
+            for _ in range(rounds):  # alternating: app round, floor round
+                for title in titles:
+                    warm["app"].append(_switch(app, links[title]))
+                    t = _change_selectbox(app)
+                    if t is not None:
+                        widget["app"].append(t)
+                        widget_by_page.setdefault(title, []).append(t)
+                widget["app"].append(_remove_filter_level(app))
+                app.goto(servers["app"][0])  # the filter back to the whole cohort
+                app.wait_for_function(DONE.replace("if (!ran ||", "if ("), arg=0)
+                app.evaluate(OBSERVE)
+                for title in ("two", "one"):
+                    warm["floor"].append(_switch(floor, floor_links[title]))
+                    widget["floor"].append(_move_slider(floor))
+            app_ctx.close()
+            floor_ctx.close()
+            browser.close()
+    finally:
+        for _, proc in servers.values():
+            proc.terminate()
+            proc.wait(timeout=10)
+    floor_p50 = statistics.median(warm["floor"])
+    table(
+        "First visit of each page (click -> script finished and charts drawn)",
+        ["page", "seconds", "goal"],
+        [[t, f"{s:.2f}", "<= 1.0"] for t, s in first.items()],
+    )
+    w = warm["app"]
+    table(
+        f"Page switches and widget changes, {rounds} warm rounds, floor in the same run",
+        ["measure", "this app", "floor", "ratio", "goal"],
+        [
+            ["switch p50", f"{statistics.median(w):.2f}", f"{floor_p50:.2f}",
+             f"{statistics.median(w) / floor_p50:.2f}", "ratio <= 1.3"],
+            ["switch p95", f"{_pct(w, 0.95):.2f}", f"{_pct(warm['floor'], 0.95):.2f}", "", ""],
+            ["widget p50", f"{statistics.median(widget['app']):.2f}",
+             f"{statistics.median(widget['floor']):.2f}", "", ""],
+            ["widget p95", f"{_pct(widget['app'], 0.95):.2f}",
+             f"{_pct(widget['floor'], 0.95):.2f}", "", "<= 0.6"],
+            ["widget worst", f"{max(widget['app']):.2f}", f"{max(widget['floor']):.2f}", "",
+             "<= 1.5"],
+        ],
+    )  # fmt: skip
+    table(
+        "Widget change per page (first selectbox of the main column; median)",
+        ["page", "seconds"],
+        [[t, f"{statistics.median(v):.2f}"] for t, v in widget_by_page.items()],
+    )
+
+
+if __name__ == "__main__":
+    n = 3
+    if "--rounds" in sys.argv:
+        n = int(sys.argv[sys.argv.index("--rounds") + 1])
+    run(n)
