@@ -5,15 +5,17 @@ import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
 from core.study.ensemble import stored_summary
+from core.study.published import load_published
 from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
 
+HR_TOL = float(load_published()["cox"]["hr_tolerance_relative"])  # the target, not a result
 page_header(
     "Reproduction of the published figures",
     "Each number printed in the paper (Tables 1–4, survival medians, Cox hazard ratios, "
     "counts stated in the text) beside the value **recomputed live** from the active cohort. "
     f"{OK} within the printed rounding (counts exact) · {CLOSE} within the stated target "
     "(p-value on the same side of 0.05, median within one month, HR inside the published CI "
-    f"and within ±15%) · {MISS} outside, explained in *Conflicts* "
+    f"and within ±{HR_TOL:.0%}) · {MISS} outside, explained in *Conflicts* "
     "when the paper contradicts itself.",
 )
 view = cohort_sidebar()

@@ -6,7 +6,7 @@ from the given cohort, the difference and a status:
 
 * ``✓`` within the printed rounding (counts: exact);
 * ``≈`` within the stated target (p-value on the same side of 0.05; median survival within
-  one month; HR inside the published 95% CI and within ±15%);
+  one month; HR inside the published 95% CI and within ``cox.hr_tolerance_relative``);
 * ``✗`` outside, with the paper conflict that explains it when there is one.
 """
 
