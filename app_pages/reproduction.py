@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
-from core.study.ensemble import stored_summary
+from core.study.ensemble import load_ensemble, robustness, stored_summary
 from core.study.published import load_published
 from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
 
@@ -103,6 +103,35 @@ try:
         "Kaplan-Meier medians); the estimates are recomputed on each by the app's own "
         "functions (data/ensemble.parquet, data/ensemble_results.csv; rebuilt with "
         "`python -m core.study.ensemble`)."
+    )
+except FileNotFoundError as exc:
+    st.info(f"The reconstruction ensemble is not available: {exc}")
+
+
+@st.cache_data(show_spinner="Recomputing the headline numbers on every reconstruction…")
+def _robustness() -> pd.DataFrame:
+    from core.cohort.db import read_cohort_csv
+
+    return robustness(read_cohort_csv(), load_ensemble()).drop(columns="key")
+
+
+st.subheader("How much the headline numbers move between reconstructions")
+try:
+    spread = _robustness()
+    st.dataframe(
+        spread,
+        hide_index=True,
+        key="rep_robustness",
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3g")
+            for c in ("Shipped cohort", "Median over reconstructions", "2.5%", "97.5%")
+        },
+    )
+    st.caption(
+        "Each number recomputed on the shipped cohort and on every reconstruction of the "
+        "ensemble (median and 2.5–97.5% range over them). A 1-year survival is left out for a "
+        "reconstruction whose group has no patient followed to day 365 (Members counts the "
+        "rest). Reconstructed from published aggregates — not patient data."
     )
 except FileNotFoundError as exc:
     st.info(f"The reconstruction ensemble is not available: {exc}")

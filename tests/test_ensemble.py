@@ -101,3 +101,30 @@ write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
         assert far.empty, (seed, far.to_string())
         assert (m["pfs_days"] <= m["os_days"]).all(), seed
         assert (m.loc[m["os_event"] == 1, "pfs_event"] == 1).all(), seed
+
+
+def test_robustness_recomputes_two_headline_spreads_from_the_members(ensemble):
+    """Two rows of robustness() rebuilt here from the ensemble file with the core estimators
+    directly: the SOFA HR (Cox, 1-year) and 1-year OS for PS 1 (Kaplan-Meier at day 365)."""
+    import numpy as np
+
+    from core.cohort.variables import add_derived
+    from core.stats.cox.fit import fit_cox
+    from core.stats.survival import survival_at
+    from core.study.ensemble import robustness
+
+    table = robustness(pd.read_csv(DATA_DIR / "cohort.csv"), ensemble).set_index("key")
+    hrs, os1 = [], []
+    for _, m in ensemble.groupby("member"):
+        d = add_derived(m.drop(columns="member"))
+        fit = fit_cox(d, "os_days", "os_event", ["reason_dp", "ecog_ps", "sofa"], horizon_days=365)
+        hrs.append(float(fit.summary.set_index("term").loc["sofa", "hr"]))
+        at = survival_at(d[d["ecog_ps"] == 1], "os_days", "os_event", [365.0])
+        os1.append(float(at["survival"].iloc[0]))
+    for key, values in (("hr_sofa", hrs), ("os1y_ecog_ps_1", os1)):
+        lo, mid, hi = np.quantile(values, [0.025, 0.5, 0.975])
+        row = table.loc[key]
+        assert row["Members"] == len(values) == ensemble["member"].nunique()
+        np.testing.assert_allclose(
+            [row["2.5%"], row["Median over reconstructions"], row["97.5%"]], [lo, mid, hi]
+        )

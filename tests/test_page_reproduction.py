@@ -3,6 +3,8 @@ stated HR target is the one in data/published.yaml (never a typed figure)."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from core.study.published import load_published
 from core.study.reproduction import CLOSE, MISS, OK, reproduce, summary_counts
 from tests.apptest import run_page
@@ -21,3 +23,13 @@ def test_counts_and_stated_target_come_from_the_core_and_the_yaml():
     counts = summary_counts(result)
     shown = [m.value for m in at.metric][:4]
     assert shown == [str(len(result)), *(str(counts[s]) for s in (OK, CLOSE, MISS))]
+
+
+def test_robustness_table_is_the_cores():
+    from core.cohort.db import read_cohort_csv
+    from core.study.ensemble import load_ensemble, robustness
+
+    at = run_page(PAGE, timeout=240)
+    shown = next(d.value for d in at.dataframe if "Median over reconstructions" in d.value)
+    expected = robustness(read_cohort_csv(), load_ensemble()).drop(columns="key")
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)

@@ -174,6 +174,56 @@ def summarise(per: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------------------------------------
+# robustness of the headline numbers (not only of the conclusions)
+# ---------------------------------------------------------------------------------------------
+def headline_values(df: pd.DataFrame) -> dict[str, tuple[str, float]]:
+    """The paper's headline numbers on one cohort: key -> (label, value), by the app's own
+    estimators (KM = R survfit, Cox = R coxph; Efron ties). 1-year OS at day 365."""
+    from core.stats.cox.fit import fit_cox
+    from core.stats.survival import DAYS_PER_MONTH, kaplan_meier, survival_at
+    from core.study.model import paper_model
+
+    d = _outcome(df)
+    out: dict[str, tuple[str, float]] = {}
+    for endpoint, name in (("os", "overall"), ("pfs", "progression-free")):
+        med = kaplan_meier(d, f"{endpoint}_days", f"{endpoint}_event").medians["median"].iloc[0]
+        out[f"median_{endpoint}"] = (f"Median {name} survival (months)", med / DAYS_PER_MONTH)
+    for group, label in (("ecog_ps", "PS"), ("icu_reason", "")):
+        km = kaplan_meier(d.dropna(subset=[group]), "os_days", "os_event", group)
+        at = survival_at(d.dropna(subset=[group]), "os_days", "os_event", [365.0], group)
+        for row in at.itertuples():
+            s1 = float(row.survival)
+            curve = km.table[km.table["group"] == row.group]["survival"]
+            if not np.isfinite(s1) and curve.iloc[-1] == 0:  # all died before day 365: S = 0
+                s1 = 0.0  # (R's summary drops the row: survfit's curve is 0 from then on)
+            level = f"{label} {row.group}".strip()
+            out[f"os1y_{group}_{row.group}"] = (f"1-year OS, {level}", s1)
+    model = paper_model()
+    fit = fit_cox(d, "os_days", "os_event", list(model.covariates), horizon_days=365)
+    labels = {t.name: t.label for t in model.terms}
+    for row in fit.summary.itertuples():
+        out[f"hr_{row.term}"] = (f"HR: {labels.get(row.term, row.term)}", float(row.hr))
+        out[f"p_{row.term}"] = (f"p: {labels.get(row.term, row.term)}", float(row.p))
+    return out
+
+
+def robustness(shipped: pd.DataFrame, ensemble: pd.DataFrame) -> pd.DataFrame:
+    """Each headline number on the shipped cohort beside its spread over the members: median
+    and 2.5-97.5% range (numpy's linear quantiles) of the members' values, and their count."""
+    per = {str(k): headline_values(g.drop(columns="member")) for k, g in ensemble.groupby("member")}
+    base = headline_values(shipped)
+    rows = []
+    for key, (label, value) in base.items():
+        vals = np.array([v[key][1] for v in per.values() if key in v], dtype=float)
+        vals = vals[np.isfinite(vals)]
+        lo, mid, hi = np.quantile(vals, [0.025, 0.5, 0.975]) if len(vals) else (np.nan,) * 3
+        rows.append({"key": key, "Figure": label, "Shipped cohort": value,
+                     "Median over reconstructions": mid, "2.5%": lo, "97.5%": hi,
+                     "Members": len(vals)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def stored_summary() -> pd.DataFrame:
     """The summary from the per-member results written at build time (a test recomputes
     them from the members)."""
