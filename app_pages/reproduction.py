@@ -97,7 +97,7 @@ st.markdown(
     "should not be taught from a single reconstruction."
 )
 try:
-    st.dataframe(stored_summary(), hide_index=True, key="rep_ensemble")
+    st.table(stored_summary(), hide_index=True)  # wraps: every column readable at 1280 px
     st.caption(
         "Every reconstruction reproduces the published aggregates (Table 1–4 counts, medians, "
         "Kaplan-Meier medians); the estimates are recomputed on each by the app's own "

@@ -33,3 +33,11 @@ def test_robustness_table_is_the_cores():
     shown = next(d.value for d in at.dataframe if "Median over reconstructions" in d.value)
     expected = robustness(read_cohort_csv(), load_ensemble()).drop(columns="key")
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
+
+
+def test_conclusions_table_is_the_stored_summary():
+    from core.study.ensemble import stored_summary
+
+    at = run_page(PAGE, timeout=240)
+    shown = next(t.value for t in at.table if "Holds in" in t.value.columns)
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), stored_summary(), check_dtype=False)
