@@ -22,6 +22,7 @@ from app_pages._ui.cox import (
     reconstruction_note,
     stepwise_tab,
 )
+from app_pages._ui.ensemble import across_note
 from app_pages._ui.render import post_admission_warning
 from app_pages._ui.views.cox import COX as VIEW
 from app_pages._ui.views.cox import (
@@ -140,6 +141,8 @@ late = [covariate_label(c) for c in covs if is_post_admission(c)]
 post_admission_warning(late, "a Cox model from admission")
 if view.reconstructed:
     st.info(reconstruction_note(pub["cox"], _paper_refit(view.key, df), sw))
+if state.mode == "paper" and state.endpoint == "os" and horizon == PAPER.horizon_days:
+    across_note(view, [f"hr_{c}" for c in PAPER.covariates], "the paper's model refitted")
 
 tab_model, tab_diag, tab_step = st.tabs(["Model", "Diagnostics", "Stepwise trace"])
 with tab_model:

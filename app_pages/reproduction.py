@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
-from core.study.ensemble import load_ensemble, robustness, stored_summary
+from app_pages._ui.ensemble import headline_spread
+from core.study.ensemble import stored_summary
 from core.study.published import load_published
 from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
 
@@ -108,16 +109,9 @@ except FileNotFoundError as exc:
     st.info(f"The reconstruction ensemble is not available: {exc}")
 
 
-@st.cache_data(show_spinner="Recomputing the headline numbers on every reconstruction…")
-def _robustness() -> pd.DataFrame:
-    from core.cohort.db import read_cohort_csv
-
-    return robustness(read_cohort_csv(), load_ensemble()).drop(columns="key")
-
-
 st.subheader("How much the headline numbers move between reconstructions")
 try:
-    spread = _robustness()
+    spread = headline_spread().reset_index(drop=True)
     st.dataframe(
         spread,
         hide_index=True,

@@ -310,3 +310,17 @@ def test_calibration_slope_of_a_whole_follow_up_model_is_not_said_to_be_one():
     slope = estimate_interval(ac.slope.est, ac.slope.lower, ac.slope.upper)
     assert f"**Calibration slope** {slope}" in _shown(at)
     assert not any("1 by construction" in c.value for c in at.caption)
+
+
+def test_paper_model_notes_the_spread_across_reconstructions_on_the_whole_cohort_only():
+    from core.cohort.db import read_cohort_csv
+    from core.study.ensemble import load_ensemble, robustness
+
+    spread = robustness(read_cohort_csv(), load_ensemble()).set_index("key")
+    at = run_page(PAGE, timeout=240)
+    note = next(c.value for c in at.caption if c.value.startswith("Across "))
+    for term in ("reason_dp", "ecog_ps", "sofa"):
+        r = spread.loc[f"hr_{term}"]
+        assert f"{r['2.5%']:.3g}–{r['97.5%']:.3g}" in note, (term, note)
+    filtered = run_page(PAGE, timeout=240, f_ps=["PS 1", "PS 2"])
+    assert not any(c.value.startswith("Across ") for c in filtered.caption)
