@@ -82,6 +82,9 @@ DONE = """(t0) => {
 }"""
 
 
+READY = DONE.replace("if (!ran ||", "if (")  # the first draw: no click to have run after
+
+
 def _timed(page, action) -> float:
     """Seconds from ``action()`` (a click) until the rerun has finished and charts are drawn."""
     page.evaluate("window.__runs = window.__runs || []")
@@ -95,7 +98,7 @@ def _open(browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function(DONE.replace("if (!ran ||", "if ("), arg=0, timeout=120_000)
+    page.wait_for_function(READY, arg=0, timeout=120_000)
     page.evaluate(OBSERVE)
     return context, page
 
@@ -188,7 +191,7 @@ def run(rounds: int = 3) -> None:
                         widget_by_page.setdefault(title, []).append(t)
                 widget["app"].append(_remove_filter_level(app))
                 app.goto(servers["app"][0])  # the filter back to the whole cohort
-                app.wait_for_function(DONE.replace("if (!ran ||", "if ("), arg=0)
+                app.wait_for_function(READY, arg=0)
                 app.evaluate(OBSERVE)
                 for title in ("two", "one"):
                     warm["floor"].append(_switch(floor, floor_links[title]))

@@ -261,6 +261,11 @@ def km_chart(
     )
 
 
+def _numeric(level) -> bool:
+    """A level that names nothing on its own ("2"): it is shown after its group's title."""
+    return isinstance(level, int | float | np.integer | np.floating) and not isinstance(level, bool)
+
+
 def _row_prefix(km_result: KMResult, title: str | None) -> dict:
     """Row label per level: numeric levels get a short group title ("sofa 2"), others not.
 
@@ -270,8 +275,7 @@ def _row_prefix(km_result: KMResult, title: str | None) -> dict:
     out = {}
     for v in km_result.levels:
         lab = level_label(v)
-        numeric = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-        out[lab] = f"{title} {lab}" if numeric and title and len(title) <= 12 else lab
+        out[lab] = f"{title} {lab}" if _numeric(v) and title and len(title) <= 12 else lab
     return out
 
 
@@ -420,12 +424,9 @@ def risk_table_screen(
     long = risk_table_data(km_result, ticks, time_unit, group_title)
     levels = _levels(km_result)
     title_g = group_title if group_title is not None else km_result.group
-    numeric = [
-        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    names = [  # a bare "0" header names nothing: "ECOG performance status 0"
+        f"{title_g} {level_label(v)}" if _numeric(v) and title_g else level_label(v)
         for v in km_result.levels
-    ]  # a bare "0" header names nothing: "ECOG performance status 0"
-    names = [
-        f"{title_g} {g}" if num and title_g else g for g, num in zip(levels, numeric, strict=True)
     ]
     long["row"] = long["group_label"] + " · " + long["metric_label"]
     heads = pd.DataFrame({"group_label": levels, "row": levels, "label": names})
