@@ -130,6 +130,8 @@ def _efron_newton(beta, xs, e, te, start, death_group, slot_group, slot_frac):
         except np.linalg.LinAlgError:
             return np.full(p, np.nan), hess
         beta = beta - step
+        if not np.isfinite(beta).all():  # diverged (e.g. monotone likelihood): it stays
+            break  # non-finite, and the caller rejects it; stopping here changes no result
         if np.max(np.abs(step)) < 1e-9:
             break
     return beta, hess
