@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -106,11 +107,36 @@ def connect(path: str | Path = SHIPPED_DB) -> duckdb.DuckDBPyConnection:
     return _hardened(duckdb.connect(str(path), read_only=True))
 
 
-def session_connection(df: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB holding ``df`` as ``patients`` (for uploaded cohorts)."""
+def sql_type(dtype) -> str:
+    """The DuckDB type DuckDB itself gives a pandas column of ``dtype`` (for an empty one)."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+def session_connection(
+    df: pd.DataFrame,
+    empty: Mapping[str, str] | None = None,
+    order: Sequence[str] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB holding ``df`` as ``patients`` (for uploaded cohorts).
+
+    ``empty`` adds all-NULL columns of the given types (:func:`sql_type`) without a pandas
+    column each; ``order`` is the table's column order (default: ``df``'s, then ``empty``'s).
+    """
+    empty = dict(empty or {})
+    names = list(order) if order is not None else [*df.columns, *empty]
     con = _hardened(duckdb.connect(":memory:"))
     con.register("upload_df", df)
-    con.execute("CREATE TABLE patients_raw AS SELECT * FROM upload_df")
+    select = ", ".join(
+        f"CAST(NULL AS {empty[c]}) AS {quote_ident(c)}" if c in empty else quote_ident(c)
+        for c in names
+    )
+    con.execute(f"CREATE TABLE patients_raw AS SELECT {select} FROM upload_df")
     con.unregister("upload_df")
     cols = set(table_columns(con, "patients_raw"))
     if {"os_days", "os_event"} <= cols:
@@ -164,12 +190,32 @@ def filter_clause(cohort_filter: CohortFilter, columns: list[str]) -> tuple[str,
 
 
 def fetch_cohort(
-    con: duckdb.DuckDBPyConnection, cohort_filter: CohortFilter | None = None
+    con: duckdb.DuckDBPyConnection,
+    cohort_filter: CohortFilter | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``patients`` that pass the filter, ordered as stored."""
+    """Rows of ``patients`` that pass the filter, ordered as stored (``columns``: only those,
+    each a column of ``patients``; default all)."""
     cohort_filter = cohort_filter or CohortFilter()
-    where, params = filter_clause(cohort_filter, table_columns(con))
-    return con.execute(f"SELECT * FROM patients WHERE {where}", params).df()
+    known = table_columns(con)
+    where, params = filter_clause(cohort_filter, known)
+    if columns is None:
+        select = "*"
+    else:
+        unknown = [c for c in columns if c not in known]
+        if unknown:
+            raise KeyError(f"unknown column(s) {unknown!r}")
+        select = ", ".join(quote_ident(c) for c in columns)
+    return con.execute(f"SELECT {select} FROM patients WHERE {where}", params).df()
+
+
+def filled_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Columns of ``patients`` holding at least one value, in table order (one scan)."""
+    cols = table_columns(con)
+    counts = con.execute(
+        "SELECT " + ", ".join(f"count({quote_ident(c)})" for c in cols) + " FROM patients"
+    ).fetchone()
+    return [c for c, k in zip(cols, counts, strict=True) if k]
 
 
 def cohort_size(con: duckdb.DuckDBPyConnection) -> int:

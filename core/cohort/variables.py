@@ -46,7 +46,7 @@ def add_derived(df: pd.DataFrame, names: Sequence[str] | None = None) -> pd.Data
         if source not in df.columns:
             continue
         if out is df:
-            out = df.copy()
+            out = df.copy(deep=False)  # new columns only: the caller's frame is untouched
         src = df[source]
         out[name] = np.where(src.isna(), np.nan, (src == level).astype(float))
     return out
@@ -332,7 +332,7 @@ def cut_variable(
     if threshold is None or not np.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
     lo, hi = cut_labels(column, threshold)
-    out = df.copy()
+    out = df.copy(deep=False)  # one new column: the caller's frame is untouched
     lab = pd.Series(np.where(x >= threshold, hi, lo), index=df.index, dtype=object)
     lab[x.isna()] = None
     out[name or hi] = pd.Categorical(lab, categories=[lo, hi], ordered=True)

@@ -593,7 +593,7 @@ def truncate_at(df: pd.DataFrame, duration: str, event: str, horizon: float) -> 
     if not np.isfinite(horizon) or horizon <= 0:
         raise ValueError(f"horizon must be a positive number, got {horizon}")
     d = _prepare(df, duration, event)
-    out = df.copy()
+    out = df.copy(deep=False)  # two columns replaced, not written into: df is untouched
     late = d.time > horizon
     out[duration] = np.minimum(d.time, horizon)
     out[event] = np.where(late, 0, d.event).astype(np.int64)

@@ -1,0 +1,84 @@
+"""What an uploaded cohort costs the server: only the columns holding a value are stored as
+pandas columns and fetched, the rows are fetched once per filter, and no page writes into them.
+
+The figures (peak RSS for a 200,000-row upload) are measured by ``python -m bench.bench_memory``;
+these tests check the mechanisms those figures rest on.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from core.cohort import db, ingest
+from core.cohort.schema import load_dictionary
+from core.paths import DATA_DIR
+from tests.apptest import USER_KEY, run_page
+
+MINIMAL = ["patient_id", "age", "sex", "ecog_ps", "icu_reason", "sofa", "os_days", "os_event"]
+
+
+def _minimal_upload() -> ingest.IngestReport:
+    raw = pd.read_csv(DATA_DIR / "cohort.csv", usecols=MINIMAL).to_csv(index=False).encode()
+    return ingest.read_cohort(raw, "minimal.csv")
+
+
+def _types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = 'patients_raw' ORDER BY ordinal_position"
+    ).fetchall()
+    return dict(rows)
+
+
+def test_empty_schema_columns_are_the_nulls_duckdb_would_have_typed():
+    """The columns a file lacks become typed NULL columns in SQL; the table has the same
+    columns, order and types as when every pandas column (empty ones too) is scanned."""
+    report = _minimal_upload()
+    con = ingest.load_into_session(report)
+    # the reference: DuckDB scanning the whole accepted frame, text as pandas strings
+    full = report.accepted.reset_index(drop=True)
+    for c in full.columns:
+        if full[c].dtype == object:
+            full[c] = full[c].astype("string")
+    ref = duckdb.connect(":memory:")
+    ref.register("full_df", full)
+    ref.execute("CREATE TABLE patients_raw AS SELECT * FROM full_df")
+    assert _types(con) == _types(ref)
+    assert list(_types(con)) == list(load_dictionary())  # the schema's columns, in order
+    got = con.execute("SELECT * FROM patients_raw").df()
+    want = ref.execute("SELECT * FROM patients_raw").df()
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_only_filled_columns_are_fetched():
+    con = ingest.load_into_session(_minimal_upload())
+    filled = db.filled_columns(con)
+    assert set(MINIMAL) <= set(filled)
+    assert {"death_1y", "outcome_1y"} <= set(filled)  # the view's derived columns
+    assert "bacterium" not in filled and "lactate_mmol_l" not in filled
+    rows = db.fetch_cohort(con, columns=filled)
+    assert list(rows.columns) == filled and len(rows) == 71
+    with pytest.raises(KeyError):
+        db.fetch_cohort(con, columns=['x" FROM patients; --'])
+
+
+PAGES = ["overview", "compare", "survival", "cox", "calculator", "validation", "story"]
+
+
+@pytest.mark.slow
+def test_pages_never_write_into_the_uploaded_rows():
+    """The upload's rows are kept in the session for the filter and handed to every page, so
+    no page may write into them: each page runs on the same session and the rows are compared
+    with a copy taken before."""
+    report = _minimal_upload()
+    user = {"con": ingest.load_into_session(report), "name": "minimal.csv", "mode": "paper"}
+    run_page(f"app_pages/{PAGES[0]}.py", session_state={USER_KEY: user})
+    _, rows = user["rows"]
+    before = rows.copy(deep=True)
+    assert "bacterium" not in rows.columns  # empty schema columns are not fetched
+    for page in PAGES:
+        run_page(f"app_pages/{page}.py", session_state={USER_KEY: user})
+        assert user["rows"][1] is rows, page  # fetched once for this filter
+        pd.testing.assert_frame_equal(rows, before, obj=page)
