@@ -23,6 +23,7 @@ from app_pages._ui.calculator import (
     url_refusals,
 )
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.ensemble import across_note
 from app_pages._ui.render import chart_spec, md, show_chart
 from app_pages._ui.risk import relative_hazards, risk_section, scope_expander, summary_download
 from app_pages._ui.views.calculator import CALCULATOR as VIEW
@@ -141,6 +142,8 @@ show_chart(
 )
 st.caption(f"{model.method} {discrimination(model)}.")
 survival_table(pred, model)
+if not extra_cols:  # the three reference profiles under the same model, over the ensemble
+    across_note(view, [f"calc_{mode}_*"], f"{mode} model, 1-year survival of reference profiles")
 
 st.markdown("**Risk in words: of 100 patients like this one**")
 days = sorted({int(d) for d in pred.table["day"]})

@@ -24,12 +24,14 @@ from app_pages._ui.compare import (
     variable_chart,
     variables_picker,
 )
+from app_pages._ui.ensemble import across_note
 from app_pages._ui.render import md
 from app_pages._ui.views.common import NONE
 from app_pages._ui.views.compare import ADJUST, by_label
 from app_pages._ui.views.compare import COMPARE as VIEW
 from app_pages._ui.views.compare import COMPARE_PRESETS as PRESET_LABELS
 from core.cohort.variables import cut_variable, grouping_columns
+from core.study.ensemble import table_p_key
 from core.study.paper_tables import PRESETS, by_section, variable_catalog
 from core.tables.compare import style_table
 
@@ -148,6 +150,8 @@ var = st.selectbox(
     list(by_name),
     **{**VIEW.widget("var", list(by_name)), "format_func": lambda n: by_name[n].label},
 )
+if group_by in ("icu_reason", "outcome_1y") and adjust is None:  # Table 3 / Table 4's grouping
+    across_note(view, [table_p_key(var, group_by)], "unadjusted p-value", short=True)
 chart = variable_chart(result, data, by_name[var], group_by)
 
 st.subheader("Download")

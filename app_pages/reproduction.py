@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
-from app_pages._ui.ensemble import headline_spread
+from app_pages._ui.ensemble import headline_spread, stepwise_spread
 from core.study.ensemble import stored_summary
 from core.study.published import load_published
 from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
@@ -25,6 +25,13 @@ if not view.cohort_filter.is_empty or not view.reconstructed:
         "The published figures describe the full cohort of 71 patients; the active cohort is "
         "filtered or uploaded, so differences are expected."
     )
+
+
+@st.cache_data(show_spinner=False)
+def ensemble_size() -> int:
+    from core.study.ensemble import load_ensemble
+
+    return int(load_ensemble()["reconstruction"].nunique())
 
 
 @st.cache_data(show_spinner="Recomputing every figure…")
@@ -89,28 +96,27 @@ for conflict in conflicts().itertuples():
         st.markdown(f"**Resolution.** {conflict.resolution}")
 
 st.header("Which conclusions survive any reconstruction")
-st.markdown(
-    "The shipped cohort is one of very many sets of 71 patients that fit the published "
-    "figures. The same reconstruction was run with other seeds (those that converged): "
-    "each of the paper's conclusions is tested again on every one of them. A conclusion "
-    "that holds in every reconstruction does not depend on how the gaps in the published "
-    "aggregates were filled; one that holds in some only is an artefact of that choice and "
-    "should not be taught from a single reconstruction."
-)
 try:
+    K = ensemble_size()
+    st.metric("Reconstructions in the ensemble", K)
+    st.markdown(
+        "The shipped cohort is one of very many sets of 71 patients that fit the published "
+        "figures. The same reconstruction was run with other seeds; those that converged and "
+        "meet the same fidelity targets as the shipped cohort form the ensemble (the shipped "
+        "cohort is reconstruction 1). Each of the paper's conclusions is tested again on every "
+        "one of them. A conclusion that holds in every reconstruction does not depend on how "
+        "the gaps in the published aggregates were filled; one that holds in some only is an "
+        "artefact of that choice and should not be taught from a single reconstruction."
+    )
     st.table(stored_summary(), hide_index=True)  # wraps: every column readable at 1280 px
     st.caption(
         "Every reconstruction reproduces the published aggregates (Table 1–4 counts, medians, "
-        "Kaplan-Meier medians); the estimates are recomputed on each by the app's own "
-        "functions (data/ensemble.parquet, data/ensemble_results.csv; rebuilt with "
-        "`python -m core.study.ensemble`)."
+        "Kaplan-Meier medians, the three hazard ratios); the estimates were computed on each "
+        "by the app's own functions when the ensemble was built (data/ensemble.parquet, "
+        "data/ensemble_results.csv; rebuilt with `python -m core.study.ensemble`)."
     )
-except FileNotFoundError as exc:
-    st.info(f"The reconstruction ensemble is not available: {exc}")
 
-
-st.subheader("How much the headline numbers move between reconstructions")
-try:
+    st.subheader("How much the headline numbers move between reconstructions")
     spread = headline_spread().reset_index(drop=True)
     st.dataframe(
         spread,
@@ -122,10 +128,20 @@ try:
         },
     )
     st.caption(
-        "Each number recomputed on the shipped cohort and on every reconstruction of the "
-        "ensemble (median and 2.5–97.5% range over them). A 1-year survival is left out for a "
-        "reconstruction whose group has no patient followed to day 365 (Members counts the "
-        "rest). Reconstructed from published aggregates — not patient data."
+        "Each number on the shipped cohort (reconstruction 1) and its median and 2.5–97.5% "
+        "range over all the reconstructions, from the per-reconstruction values stored at build "
+        "time (data/ensemble_headlines.csv). The calculator rows are the hazard calculator's "
+        "1-year survival for three reference patients, with the paper's coefficients "
+        "(published) or a model refitted on each reconstruction (refit). A 1-year survival is "
+        "left out for a reconstruction whose group has no patient followed to day 365 "
+        "(Members counts the rest). Reconstructed from published aggregates — not patient data."
+    )
+    st.subheader("Which covariates stepwise selection keeps")
+    st.dataframe(stepwise_spread(), hide_index=True, key="rep_stepwise")
+    st.caption(
+        "The paper's stepwise selection (its candidates, entry and removal p-values) run on "
+        "every reconstruction: how often it keeps each set of covariates and each covariate, "
+        "out of all the reconstructions."
     )
 except FileNotFoundError as exc:
     st.info(f"The reconstruction ensemble is not available: {exc}")

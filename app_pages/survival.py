@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.ensemble import across_note
 from app_pages._ui.parametric import parametric_tab
 from app_pages._ui.render import chart_spec, md, post_admission_warning, show_chart
 from app_pages._ui.survival import (
@@ -164,6 +165,14 @@ with tab_km:
         km, stem,
     )  # fmt: skip
     km_captions(view, state.endpoint, grouped=gcol is not None)
+    if gcol is None:
+        across_note(view, [f"median_{state.endpoint}"], "Kaplan-Meier median")
+    elif (
+        state.endpoint == "os"
+        and group_col in ("ecog_ps", "icu_reason")
+        and not (threshold is not None or merge)
+    ):
+        across_note(view, [f"os1y_{group_col}_*"], "Kaplan-Meier at day 365")
 with tab_cr:
     competing_risks_tab(VIEW, grouped, gcol, group_label(group_col), horizon)
 with tab_par:

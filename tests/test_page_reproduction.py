@@ -25,14 +25,21 @@ def test_counts_and_stated_target_come_from_the_core_and_the_yaml():
     assert shown == [str(len(result)), *(str(counts[s]) for s in (OK, CLOSE, MISS))]
 
 
-def test_robustness_table_is_the_cores():
-    from core.cohort.db import read_cohort_csv
-    from core.study.ensemble import load_ensemble, robustness
+def test_robustness_table_is_the_cores_and_k_is_the_files():
+    from core.study.ensemble import load_ensemble, robustness, stepwise_frequency
 
     at = run_page(PAGE, timeout=240)
     shown = next(d.value for d in at.dataframe if "Median over reconstructions" in d.value)
-    expected = robustness(read_cohort_csv(), load_ensemble()).drop(columns="key")
+    expected = robustness().drop(columns="key")
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
+    sw = next(d.value for d in at.dataframe if "Selected" in d.value)
+    expected_sw = stepwise_frequency()
+    pd.testing.assert_frame_equal(sw.reset_index(drop=True), expected_sw, check_dtype=False)
+    k = load_ensemble()["reconstruction"].nunique()
+    shown_k = next(m.value for m in at.metric if m.label == "Reconstructions in the ensemble")
+    assert shown_k == str(k)
+    holds = next(t.value for t in at.table if "Holds in" in t.value.columns)["Holds in"]
+    assert holds.str.endswith(f"of {k} reconstructions").all()
 
 
 def test_conclusions_table_is_the_stored_summary():
