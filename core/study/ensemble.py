@@ -499,8 +499,13 @@ def diversity(ensemble: pd.DataFrame) -> dict[str, pd.DataFrame]:
     cohorts = [_outcome(df) for _, _, df in members(ensemble)]
     rows = []
     for name, keys in DIVERSITY_KEYS:
-        vals = [_unmatched(cohorts[i], cohorts[j], keys)
-                for i in range(len(cohorts)) for j in range(i + 1, len(cohorts))]  # fmt: skip
+        # counts per key cell, one row per member: unmatched(i, j) = sum max(0, C_i - C_j)
+        counts = pd.concat([c.groupby(keys, dropna=False).size() for c in cohorts], axis=1).fillna(
+            0
+        )
+        mat = counts.to_numpy(dtype=float).T
+        vals = [int(np.maximum(mat[i] - mat[j], 0).sum())
+                for i in range(len(mat)) for j in range(i + 1, len(mat))]  # fmt: skip
         rows.append({"Matched on": name, "Pairs": len(vals), "Median": float(np.median(vals)),
                      "Min": int(min(vals)), "Max": int(max(vals))})  # fmt: skip
     cors = []
@@ -516,8 +521,8 @@ def diversity_text(ensemble: pd.DataFrame) -> str:
     d = diversity(ensemble)
     u, c = d["unmatched"], d["correlation"]
     k = ensemble["reconstruction"].nunique()
-    parts = [f"{r['Median']:.0f} ({r['Min']}–{r['Max']})" for _, r in u.iterrows()]
-    cor = [f"of {r['Correlation'].replace(' with ', ' with ')} from {r['Min']:.2f} to "
+    parts = [f"{r['Median']:g} ({r['Min']}–{r['Max']})" for _, r in u.iterrows()]
+    cor = [f"of {r['Correlation']} from {r['Min']:.2f} to "
            f"{r['Max']:.2f} (median {r['Median']:.2f})" for _, r in c.iterrows()]  # fmt: skip
     return (
         f"**How different the members are** (all {k} reconstructions, every pair: "
@@ -563,20 +568,67 @@ def assemble(seeds: list[int]) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def build(k_target: int = K_TARGET, workers: int | None = None, generate: bool = True) -> None:
-    """Generate (parallel, resumable), check fidelity, write the three data files. With
-    ``generate=False`` only the seeds already in the part cache are used (K may be smaller)."""
+def build_info(seeds: list[int], rejected: dict[int, list[str]]) -> dict:
+    """What the build did, read from the part cache: the seeds tried (FIRST_SEED to the last
+    member's seed), those the generator gave up on, those stopped by the time limit, those
+    failing the fidelity targets, and the wall time per seed (``seed_<s>.json``; seeds reused
+    from an earlier build without a timing file are not timed). ``generation_wall_s``: from
+    the first timed seed's start to the last one's end (file times)."""
+    import json
+
+    from core.study.ensemble_build import (
+        failed_path,
+        part_path,
+        timeout_path,
+        timing_path,
+    )
+    from core.study.ensemble_build import status as part_status
+
+    last = max(seeds) if seeds else FIRST_SEED
+    tried = [s for s in range(FIRST_SEED, last + 1) if part_status(s) is not None]
+    timed: dict[int, tuple[float, float, str]] = {}  # seed -> (start, end, status)
+    for s in tried:
+        p = timing_path(s)
+        if p.exists():
+            rec = json.loads(p.read_text())
+            end = p.stat().st_mtime
+            timed[s] = (end - rec["seconds"], end, rec["status"])
+    ok_secs = [e - b for b, e, st in timed.values() if st == "ok"]
+    starts = [b for b, _, _ in timed.values()]
+    ends = [e for _, e, _ in timed.values()]
+    return {
+        "k": len(seeds) + 1,
+        "seeds": [shipped_seed(), *seeds],
+        "seeds_tried": len(tried),
+        "seed_range": [FIRST_SEED, last],
+        "converged": [s for s in tried if part_status(s) == "ok"],
+        "failed_generator": {
+            s: failed_path(s).read_text().strip() for s in tried if part_status(s) == "failed"
+        },
+        "timed_out": {
+            s: timeout_path(s).read_text().strip() for s in tried if part_status(s) == "timeout"
+        },
+        "failed_fidelity": {s: v for s, v in rejected.items() if s <= last},
+        "reused_untimed": [s for s in tried if s not in timed and part_path(s).exists()],
+        "timed_converged": len(ok_secs),
+        "seconds_median": float(np.median(ok_secs)) if ok_secs else math.nan,
+        "seconds_max": float(max(ok_secs)) if ok_secs else math.nan,
+        "generation_wall_s": (max(ends) - min(starts)) if timed else math.nan,
+    }
+
+
+def build(
+    k_target: int = K_TARGET, workers: int | None = None, generate: bool = True, timeout: int = 0
+) -> dict:
+    """Generate (parallel, resumable), check fidelity, write the three data files; returns
+    :func:`build_info` (also written to the cache as ``build.json``). With ``generate=False``
+    only the seeds already in the part cache are used (K may be smaller); ``timeout`` is the
+    time limit per seed (0: none)."""
     import json
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from core.study.ensemble_build import (
-        CACHE_DIR,
-        build_parts,
-        failed_path,
-        timing_path,
-        write_frame,
-    )
+    from core.study.ensemble_build import CACHE_DIR, build_parts, write_frame
     from core.study.ensemble_build import status as part_status
 
     workers = workers or os.cpu_count() or 1
@@ -587,7 +639,7 @@ def build(k_target: int = K_TARGET, workers: int | None = None, generate: bool =
     target = need
     while True:
         if generate:
-            ok = build_parts(target, workers, CACHE_DIR, FIRST_SEED)
+            ok = build_parts(target, workers, CACHE_DIR, FIRST_SEED, timeout=timeout)
         else:
             ok = [s for s in range(FIRST_SEED, FIRST_SEED + 400) if part_status(s) == "ok"]
             ok = ok[:target]
@@ -600,7 +652,7 @@ def build(k_target: int = K_TARGET, workers: int | None = None, generate: bool =
                 else:
                     passed.append(s)
         passed.sort()
-        if len(passed) >= need or len(ok) < target:  # enough, or the seed range ran out
+        if len(passed) >= need or len(ok) < target:  # enough, or no further seed converged
             break
         target = len(rejected) + need
     seeds = passed[:need]
@@ -609,44 +661,114 @@ def build(k_target: int = K_TARGET, workers: int | None = None, generate: bool =
     write_frame(ensemble, ENSEMBLE_PATH)
     jobs = list(members(ensemble))
     heads, results = [], []
+    t1 = time.time()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for i, (h, r) in enumerate(pool.map(_headline_job, jobs), start=1):
             heads.append(h)
             results.extend(r)
-            print(f"headlines {i} of {len(jobs)} | elapsed {time.time() - t0:.0f} s", flush=True)
+            print(f"headlines {i} of {len(jobs)} | elapsed {time.time() - t1:.0f} s", flush=True)
     pd.concat(heads, ignore_index=True).to_csv(HEADLINES_PATH, index=False, lineterminator="\n")
     pd.DataFrame(results).to_csv(RESULTS_PATH, index=False, lineterminator="\n")
-    last = max(seeds) if seeds else FIRST_SEED
-    tried = [s for s in range(FIRST_SEED, last + 1) if part_status(s) is not None]
-    failed = {s: failed_path(s).read_text().strip() for s in tried if part_status(s) == "failed"}
-    secs = {}
-    for s in tried:
-        p = timing_path(s)
-        if p.exists():
-            secs[s] = json.loads(p.read_text())["seconds"]
-    info = {
-        "k": len(seeds) + 1,
-        "seeds": [shipped_seed(), *seeds],
-        "seeds_tried": [FIRST_SEED, last],
-        "failed_generator": {str(s): v for s, v in failed.items()},
-        "failed_fidelity": {str(s): v for s, v in rejected.items() if s <= last},
-        "seconds_per_seed_timed": {str(s): round(v, 1) for s, v in secs.items()},
-    }
-    info["seconds_assembly"] = round(time.time() - t0, 1)
-    (CACHE_DIR / "build.json").write_text(json.dumps(info, indent=1) + "\n")
+    info = build_info(seeds, rejected)
+    info["assembly_wall_s"] = time.time() - t0
+    info["workers"] = workers
+    (CACHE_DIR / "build.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
     print(f"done in {time.time() - t0:.0f} s: {ENSEMBLE_PATH}, {RESULTS_PATH}, "
           f"{HEADLINES_PATH}, {CACHE_DIR / 'build.json'}", flush=True)  # fmt: skip
+    return info
+
+
+README_BEGIN = "<!-- ensemble figures: written by python -m core.study.ensemble --readme -->"
+README_END = "<!-- end of ensemble figures -->"
+
+
+def _hms(s: float) -> str:
+    if not np.isfinite(s):
+        return "not timed"
+    s = round(s)
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60} s"
+
+
+def readme_section(info: dict, ensemble: pd.DataFrame) -> str:
+    """data/README.md's figures for the ensemble, from the build's record and the stored
+    tables (nothing typed by hand)."""
+    k = int(ensemble["reconstruction"].nunique())
+    summ = stored_summary()
+    holds = "; ".join(f"{r['Conclusion']}: {r['Holds in']}" for _, r in summ.iterrows())
+    rob = robustness().set_index("key")
+
+    def rng(key: str, fmt: str = ".2f") -> str:
+        r = rob.loc[key]
+        return (f"{r['Median over reconstructions']:{fmt}} ({r['2.5%']:{fmt}}–"
+                f"{r['97.5%']:{fmt}})")  # fmt: skip
+
+    failed = ", ".join(f"{s} ({v})" for s, v in info["failed_generator"].items()) or "none"
+    timed_out = ", ".join(str(s) for s in info["timed_out"]) or "none"
+    fid = ", ".join(f"{s} ({'; '.join(v)})" for s, v in info["failed_fidelity"].items())
+    lines = [
+        README_BEGIN,
+        f"**K = {k}** reconstructions: the shipped cohort (reconstruction 1, seed "
+        f"{shipped_seed()}) and {k - 1} further seeds (reconstructions 2..{k}, seeds "
+        f"{info['seeds'][1] if k > 1 else '–'}–{info['seeds'][-1]}, column `seed`). "
+        f"Seeds {info['seed_range'][0]}–{info['seed_range'][1]} were tried "
+        f"({info['seeds_tried']}): {len(info['converged'])} converged; the generator gave up "
+        f"on {len(info['failed_generator'])} (its survival search did not reach its targets "
+        f"in three attempts: it raises rather than ship a cohort that misses them): {failed}; "
+        f"stopped by the build's time limit per seed (not known to fail; `--timeout 0` "
+        f"retries them): {len(info['timed_out'])} ({timed_out}); converged but missing a "
+        f"fidelity target: {len(info['failed_fidelity'])}{' (' + fid + ')' if fid else ''}.",
+        "",
+        f"Build time: generation {_hms(info['generation_wall_s'])} wall with "
+        f"{info.get('workers', '?')} worker processes for the {info['timed_converged']} "
+        "converged seeds timed in this build "
+        f"(median {info['seconds_median']:.0f} s, max {info['seconds_max']:.0f} s per seed; "
+        f"{len(info['reused_untimed'])} seeds reused from the earlier build, not timed), then "
+        f"{_hms(info['assembly_wall_s'])} for the fidelity check, the conclusions and the "
+        "headline numbers of every member.",
+        "",
+        f"On the {k} reconstructions (median and 2.5–97.5% range): SOFA HR "
+        f"{rng('hr_sofa')}, ECOG PS HR {rng('hr_ecog_ps')}, disease progression HR "
+        f"{rng('hr_reason_dp')}; median OS {rng('median_os', '.1f')} months. Conclusions: "
+        f"{holds}.",
+        "",
+        diversity_text(ensemble),
+        README_END,
+    ]
+    return "\n".join(lines)
+
+
+def write_readme(info: dict, path: Path = DATA_DIR / "README.md") -> None:
+    text = path.read_text()
+    section = readme_section(info, load_ensemble())
+    if README_BEGIN in text:
+        head, rest = text.split(README_BEGIN, 1)
+        tail = rest.split(README_END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
 
 
 def main() -> None:
     import argparse
+    import json
+
+    from core.study.ensemble_build import CACHE_DIR
 
     ap = argparse.ArgumentParser(description="Build the reconstruction ensemble (data/).")
     ap.add_argument("--k", type=int, default=K_TARGET, help="reconstructions, shipped included")
     ap.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     ap.add_argument("--no-generate", action="store_true", help="use the cached parts only")
+    ap.add_argument("--timeout", type=int, default=0, help="seconds per seed (0: no limit)")
+    ap.add_argument("--readme", action="store_true", help="only rewrite data/README.md's figures")
     args = ap.parse_args()
-    build(args.k, args.workers, generate=not args.no_generate)
+    if args.readme:
+        info = json.loads((CACHE_DIR / "build.json").read_text())
+        for key in ("failed_generator", "timed_out", "failed_fidelity"):
+            info[key] = {int(s): v for s, v in info[key].items()}
+    else:
+        info = build(args.k, args.workers, generate=not args.no_generate, timeout=args.timeout)
+    write_readme(info)
 
 
 if __name__ == "__main__":

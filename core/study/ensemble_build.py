@@ -3,9 +3,13 @@
 Each seed's reconstruction (``core.study.reconstruct.generate``) is written to its own part
 file in a cache directory outside git (``ENSEMBLE_CACHE``, default ``/work/ens_parts``):
 ``seed_<s>.parquet`` when it converged, ``seed_<s>.failed`` (the reason) when the generator
-raised; a seed with either file is not run again. ``seed_<s>.json`` records its wall time.
-Seeds are run in order from the first one, in one worker process per core, until
-``target`` seeds have converged (failed seeds do not count).
+raised, ``seed_<s>.timeout`` when it ran longer than the time limit per seed (``--timeout``;
+most such seeds end up failing after three survival searches); a seed with any of these files
+is not run again (``--retry-timeouts`` reruns the timed-out ones without a limit).
+``seed_<s>.json`` records its wall time. Seeds are run in order from the first one, in one
+worker process per core, until ``target`` seeds have converged. The frames do not depend on
+the limit (a seed that converges gives the same frame whatever the limit); which seeds time
+out depends on the machine, and the list is kept in the cache and printed in data/README.md.
 
     python -m core.study.ensemble_build --target 99 --workers 2
 """
@@ -33,6 +37,18 @@ def failed_path(seed: int, cache: Path = CACHE_DIR) -> Path:
     return cache / f"seed_{seed}.failed"
 
 
+def timeout_path(seed: int, cache: Path = CACHE_DIR) -> Path:
+    return cache / f"seed_{seed}.timeout"
+
+
+class SeedTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise SeedTimeout
+
+
 def timing_path(seed: int, cache: Path = CACHE_DIR) -> Path:
     return cache / f"seed_{seed}.json"
 
@@ -50,27 +66,40 @@ def status(seed: int, cache: Path = CACHE_DIR) -> str | None:
         return "ok"
     if failed_path(seed, cache).exists():
         return "failed"
+    if timeout_path(seed, cache).exists():
+        return "timeout"
     return None
 
 
-def run_seed(seed: int, cache: Path = CACHE_DIR) -> tuple[int, str, float]:
-    """Generate one seed into its part file; (seed, "ok" | "failed", seconds)."""
+def run_seed(seed: int, cache: Path = CACHE_DIR, timeout: int = 0) -> tuple[int, str, float]:
+    """Generate one seed into its part file; (seed, "ok" | "failed" | "timeout", seconds).
+    ``timeout`` > 0: stop the generator after that many seconds (SIGALRM in this worker)."""
+    import signal
+
     from core.study.reconstruct import generate
 
     t0 = time.time()
+    st = "ok"
+    if timeout > 0:
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(timeout)
     try:
         df = generate(seed=seed)
     except RuntimeError as exc:  # the survival search did not reach its targets
-        secs = time.time() - t0
+        st = "failed"
         failed_path(seed, cache).write_text(f"{exc}\n")
-        timing_path(seed, cache).write_text(json.dumps({"seed": seed, "seconds": secs,
-                                                        "status": "failed"}))  # fmt: skip
-        return seed, "failed", secs
+    except SeedTimeout:
+        st = "timeout"
+        timeout_path(seed, cache).write_text(f"stopped after {timeout} s\n")
+    finally:
+        if timeout > 0:
+            signal.alarm(0)
     secs = time.time() - t0
-    write_frame(df, part_path(seed, cache))
+    if st == "ok":
+        write_frame(df, part_path(seed, cache))
     timing_path(seed, cache).write_text(json.dumps({"seed": seed, "seconds": secs,
-                                                    "status": "ok"}))  # fmt: skip
-    return seed, "ok", secs
+                                                    "status": st}))  # fmt: skip
+    return seed, st, secs
 
 
 def _fmt_secs(s: float) -> str:
@@ -79,7 +108,8 @@ def _fmt_secs(s: float) -> str:
 
 
 def build_parts(target: int, workers: int = 2, cache: Path = CACHE_DIR,
-                first: int = FIRST_SEED, limit: int = 400) -> list[int]:  # fmt: skip
+                first: int = FIRST_SEED, limit: int = 400, timeout: int = 0,
+                retry_timeouts: bool = False) -> list[int]:  # fmt: skip
     """Run seeds first, first+1, ... until ``target`` of them have converged; returns the
     converged seeds in order. Progress (done of needed, elapsed, ETA) goes to stdout."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -87,9 +117,13 @@ def build_parts(target: int, workers: int = 2, cache: Path = CACHE_DIR,
     ok = [s for s in seeds if status(s, cache) == "ok"]
     done_before = len(ok)
     print(f"{done_before} converged seeds in {cache}; target {target}", flush=True)
+    if retry_timeouts:
+        for s in seeds:
+            if status(s, cache) == "timeout":
+                timeout_path(s, cache).unlink()
     pending = iter(s for s in seeds if status(s, cache) is None)
     t0 = time.time()
-    new_ok = new_failed = 0
+    new_ok = new_failed = new_timeout = 0
     times: list[float] = []
     running: dict = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -99,7 +133,7 @@ def build_parts(target: int, workers: int = 2, cache: Path = CACHE_DIR,
                 s = next(pending, None)
                 if s is None:
                     return
-                running[pool.submit(run_seed, s, cache)] = s
+                running[pool.submit(run_seed, s, cache, timeout)] = s
 
         fill()
         while running:
@@ -111,15 +145,17 @@ def build_parts(target: int, workers: int = 2, cache: Path = CACHE_DIR,
                 if st == "ok":
                     ok.append(seed)
                     new_ok += 1
-                else:
+                elif st == "failed":
                     new_failed += 1
+                else:
+                    new_timeout += 1
                 elapsed = time.time() - t0
                 left = max(target - len(ok), 0)
                 rate = elapsed / new_ok if new_ok else float("nan")
                 eta = _fmt_secs(rate * left) if new_ok else "?"
                 print(f"seed {seed} {st} in {secs:.0f} s | {len(ok)} of {target} converged "
-                      f"({new_ok} new, {new_failed} failed) | elapsed {_fmt_secs(elapsed)} "
-                      f"| ETA {eta}", flush=True)  # fmt: skip
+                      f"({new_ok} new, {new_failed} failed, {new_timeout} timed out) | "
+                      f"elapsed {_fmt_secs(elapsed)} | ETA {eta}", flush=True)  # fmt: skip
             fill()
     return sorted(ok)[:target]
 
@@ -130,8 +166,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--cache", type=Path, default=CACHE_DIR)
     ap.add_argument("--first", type=int, default=FIRST_SEED)
+    ap.add_argument("--timeout", type=int, default=0, help="seconds per seed (0: no limit)")
+    ap.add_argument("--retry-timeouts", action="store_true")
     args = ap.parse_args()
-    build_parts(args.target, args.workers, args.cache, args.first)
+    build_parts(args.target, args.workers, args.cache, args.first, timeout=args.timeout,
+                retry_timeouts=args.retry_timeouts)  # fmt: skip
 
 
 if __name__ == "__main__":
