@@ -107,7 +107,7 @@ def test_every_member_passes_the_fidelity_targets_in_r(ensemble):
     three HRs inside their published CIs, within 10%, CIs excluding 1; every Table 3 / 4 p
     within a factor of 3 except the paper's conflicts; no progression after death."""
     from tests.r_oracle import run_r
-    from tests.test_reconstruct import CONFLICTED, P_FACTOR, _r_pvalues
+    from tests.test_reconstruct import CONFLICTED, P_FACTOR
 
     script = """
 d <- read.csv(Sys.getenv("ORACLE_IN"))
@@ -133,20 +133,51 @@ write.csv(res, Sys.getenv("ORACLE_OUT"), row.names = FALSE)
         assert (got["lower"] > 1).all(), got  # as published: every CI excludes 1
     explained = {(v, g) for v, g, stat in CONFLICTED if stat == "p"}
     assert P_FACTOR == ens.P_FACTOR  # the build's filter and this test check the same bound
+    p = _r_pvalues_by_member(ensemble)
+    assert p["reconstruction"].nunique() == ensemble["reconstruction"].nunique()
+    gap = (np.log10(p["p"]) - np.log10(p["published"])).abs()
+    far = p[(gap > P_FACTOR).to_numpy()]
+    far = far[[(v, g) not in explained for v, g in zip(far.variable, far.grouping, strict=True)]]
+    assert far.empty, far.to_string()
     for k, _, m in ens.members(ensemble):
-        m = m.copy()
-        m["outcome_1y"] = np.where(
-            (m["os_event"] == 1) & (m["os_days"] <= 365), "1-year decedent", "1-year survivor"
-        )
-        p = _r_pvalues(m)
-        gap = (np.log10(p["p"]) - np.log10(p["published"])).abs()
-        far = p[(gap > P_FACTOR).to_numpy()]
-        far = far[
-            [(v, g) not in explained for v, g in zip(far.variable, far.grouping, strict=True)]
-        ]
-        assert far.empty, (k, far.to_string())
         assert (m["pfs_days"] <= m["os_days"]).all(), k
         assert (m.loc[m["os_event"] == 1, "pfs_event"] == 1).all(), k
+
+
+def _r_pvalues_by_member(ensemble: pd.DataFrame) -> pd.DataFrame:
+    """R p-values (wilcox.test / kruskal.test / fisher.test) for every published Table 3 / 4 p
+    on every member, in one R session (as tests/test_reconstruct.py does for one cohort)."""
+    from core.study.published import published_figures
+    from tests.r_oracle import run_r
+
+    figs = published_figures()
+    figs = figs[figs["statistic"] == "p"]
+    lines = [
+        'd <- read.csv(Sys.getenv("ORACLE_IN"))',
+        "res <- data.frame(reconstruction=integer(), variable=character(), grouping=character(),"
+        " p=numeric())",
+        "for (k in unique(d$reconstruction)) {",
+        "  m <- d[d$reconstruction == k, ]",
+    ]
+    for f in figs.itertuples():
+        col, grp = f"m${f.column}", f"m${f.grouping}"
+        if f.kind == "continuous":
+            test = "wilcox.test" if f.grouping == "outcome_1y" else "kruskal.test"
+            call = f"{test}({col} ~ factor({grp}))$p.value"
+        else:
+            call = f"fisher.test(table({col}, {grp}))$p.value"
+        lines.append(f"  res[nrow(res)+1, ] <- list(k, '{f.variable}', '{f.grouping}', {call})")
+    lines += ["}", "write.csv(res, Sys.getenv('ORACLE_OUT'), row.names = FALSE)"]
+    data = ensemble.copy()
+    data["outcome_1y"] = np.where(
+        (data["os_event"] == 1) & (data["os_days"] <= 365), "1-year decedent", "1-year survivor"
+    )
+    for c in data.columns:
+        if data[c].dtype == bool or str(data[c].dtype) == "boolean":
+            data[c] = data[c].astype("Int64")
+    r = run_r("\n".join(lines) + "\n", data)
+    assert len(r) == len(figs) * data["reconstruction"].nunique()
+    return r.merge(figs[["variable", "grouping", "published"]], on=["variable", "grouping"])
 
 
 @pytest.mark.slow
@@ -240,3 +271,14 @@ def test_unmatched_patients_of_two_small_cohorts():
     assert ens._unmatched(a, b, ["r"]) == 1  # one "x" of a has no "x" in b
     assert ens._unmatched(a, b, ["r", "s"]) == 1  # (x, 2)
     assert ens._unmatched(a, a, ["r", "s"]) == 0
+
+
+def test_diversity_counts_equal_pairwise_matching(ensemble):
+    few = ensemble[ensemble["reconstruction"] <= 4]
+    d = ens.diversity(few)["unmatched"]
+    cohorts = [ens._outcome(m) for _, _, m in ens.members(few)]
+    for (_, keys), row in zip(ens.DIVERSITY_KEYS, d.itertuples(), strict=True):
+        pairs = [ens._unmatched(cohorts[i], cohorts[j], keys)
+                 for i in range(4) for j in range(i + 1, 4)]  # fmt: skip
+        assert row.Pairs == 6
+        assert (row.Median, row.Min, row.Max) == (np.median(pairs), min(pairs), max(pairs))
