@@ -21,7 +21,7 @@ from app_pages._ui.survival import (
     two_groups,
 )
 from app_pages._ui.views.common import NONE, group_label
-from app_pages._ui.views.survival import ENDPOINTS, HORIZON, PRESET_GROUP
+from app_pages._ui.views.survival import ENDPOINTS, HORIZON, PRESET_GROUP, TAB_CR, TAB_KEY, TAB_PAR
 from app_pages._ui.views.survival import SURVIVAL as VIEW
 from app_pages._ui.views.survival import SURVIVAL_PRESETS as PRESETS
 from core.charts import survival as ch
@@ -125,10 +125,11 @@ if state.trunc:
 marks = ch.landmark_times(horizon, state.unit)  # 1/4, 1/2, 3/4 of the horizon, and the horizon
 by = f" by {group_label(group_col)}" if gcol else ""
 
+# Kaplan-Meier always runs (the page's main result); the other two tabs compute only when
+# selected: a widget change on the curves no longer refits the parametric models.
 tab_km, tab_cr, tab_par = st.tabs(
-    [f"Kaplan-Meier: {endpoint_name}", "Competing risks (progression / death)",
-     "Parametric fits (all patients)"]
-)  # fmt: skip
+    [f"Kaplan-Meier: {endpoint_name}", TAB_CR, TAB_PAR], key=TAB_KEY, on_change="rerun"
+)
 with tab_km:
     km = kaplan_meier(data, duration, event, gcol)
     gtitle = group_label(group_col) if gcol else None
@@ -174,6 +175,8 @@ with tab_km:
     ):
         across_note(view, [f"os1y_{group_col}_*"], "Kaplan-Meier at day 365")
 with tab_cr:
-    competing_risks_tab(VIEW, grouped, gcol, group_label(group_col), horizon)
+    if tab_cr.open:
+        competing_risks_tab(VIEW, grouped, gcol, group_label(group_col), horizon)
 with tab_par:
-    parametric_tab(VIEW, grouped, duration, event, state.unit, cohort=df)
+    if tab_par.open:
+        parametric_tab(VIEW, grouped, duration, event, state.unit, cohort=df)

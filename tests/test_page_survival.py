@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages._ui.views.common import NONE
-from app_pages._ui.views.survival import SURVIVAL
+from app_pages._ui.views.survival import SURVIVAL, TAB_CR, TAB_KEY, TAB_PAR
 from core.stats.survival import kaplan_meier, truncate_at
 from tests.apptest import (
     ROOT,
@@ -127,7 +127,8 @@ def test_uploaded_cohort_without_pfs_shows_os_and_a_message(pfs):
         df = df.assign(pfs_days=pd.NA, pfs_event=pd.NA).astype(
             {"pfs_days": "Float64", "pfs_event": "Int64"}
         )
-    at = run_page(PAGE, timeout=120, session_state={USER_KEY: uploaded_cohort(df)})
+    state = {USER_KEY: uploaded_cohort(df), TAB_KEY: TAB_CR}
+    at = run_page(PAGE, timeout=120, session_state=state)
     assert any("Competing risks need" in i.value for i in at.info)
     assert frame_with(at, "Median", substring=True) is not None
 
@@ -181,7 +182,7 @@ def test_published_figures_only_for_reconstructed_cohort():
 
 def test_competing_risks_curves_with_ci_from_url():
     """km_cr_ci=true draws curves with CIs; each shown interval holds its estimate."""
-    page = run_page(PAGE, timeout=120, km_cr_ci="true")
+    page = run_page(PAGE, timeout=120, session_state={TAB_KEY: TAB_CR}, km_cr_ci="true")
     toggle = next(t for t in page.toggle if t.key == "km_cr_ci")
     assert toggle.value is True
     table = frame_with(page, "Prog. 95% CI")
@@ -288,7 +289,9 @@ def test_competing_risks_by_group_show_grays_test():
     from core.stats.competing import gray_tests
     from core.tables.survival import format_chi2_test
 
-    at = run_page("app_pages/survival.py", **SURVIVAL.link(group="ecog_ps", cr_by=True))
+    at = run_page(
+        PAGE, session_state={TAB_KEY: TAB_CR}, **SURVIVAL.link(group="ecog_ps", cr_by=True)
+    )
     captions = [c.value for c in at.caption if "Gray's test" in c.value]
     assert captions, [c.value for c in at.caption]
     prog = gray_tests(pd.read_csv(DATA_DIR / "cohort.csv"), "ecog_ps")[0]
@@ -302,12 +305,13 @@ def test_parametric_tab_shows_core_fits_and_warns_when_extrapolating():
 
     df = pd.read_csv(DATA_DIR / "cohort.csv")
     last = int(df["os_days"].max())
-    at = run_page("app_pages/survival.py", **SURVIVAL.link(par=("exponential",), ext=last + 300))
+    on_tab = {TAB_KEY: TAB_PAR}
+    at = run_page(PAGE, session_state=on_tab, **SURVIVAL.link(par=("exponential",), ext=last + 300))
     table = next(d.value for d in at.dataframe if "AIC" in d.value.columns)
     fit = fit_parametric(df, "os_days", "os_event", "exponential", until=last + 300)
     assert table["AIC"].tolist() == [f"{fit.aic:.1f}"]
     assert any("extrapolated" in w.value for w in at.warning)
-    inside = run_page("app_pages/survival.py", **SURVIVAL.link(ext=max(30, last - 10)))
+    inside = run_page(PAGE, session_state=on_tab, **SURVIVAL.link(ext=max(30, last - 10)))
     assert not any("extrapolated" in w.value for w in inside.warning)
 
 
@@ -321,7 +325,7 @@ def test_parametric_tab_shows_the_aft_regression_of_core_whatever_the_grouping()
 
     model = paper_model()
     at = run_page(
-        PAGE, timeout=180,
+        PAGE, timeout=180, session_state={TAB_KEY: TAB_PAR},
         **SURVIVAL.link(group="icu_reason", par=("weibull", "loglogistic", "exponential")),
     )  # fmt: skip
     ratios = frame_with(at, "Weibull: time ratio [95% CI]")
@@ -346,8 +350,22 @@ def test_parametric_tab_shows_the_aft_regression_of_core_whatever_the_grouping()
 
 def test_parametric_tab_says_why_without_the_papers_covariates():
     df = shipped_cohort()[["patient_id", "icu_reason", "ecog_ps", "os_days", "os_event"]]
-    at = run_page(PAGE, timeout=180, session_state={USER_KEY: uploaded_cohort(df)})
+    state = {USER_KEY: uploaded_cohort(df), TAB_KEY: TAB_PAR}
+    at = run_page(PAGE, timeout=180, session_state=state)
     assert any("regression needs the paper's covariates" in i.value for i in at.info)
+
+
+def test_only_the_selected_tab_computes():
+    """The competing-risks and parametric tabs run when selected, not on every rerun of the
+    curves: by default neither their tables nor their fits are there; selected, they are."""
+    default = run_page(PAGE, timeout=180)
+    assert not any("AIC" in d.value.columns for d in default.dataframe)
+    assert not any("Progression" in d.value.columns for d in default.dataframe)
+    par = run_page(PAGE, timeout=180, session_state={TAB_KEY: TAB_PAR})
+    assert any("AIC" in d.value.columns for d in par.dataframe)
+    assert frame_with(par, "Median", substring=True) is not None  # the curves still run
+    cr = run_page(PAGE, timeout=180, session_state={TAB_KEY: TAB_CR})
+    assert any("Progression" in d.value.columns for d in cr.dataframe)
 
 
 def test_trend_test_states_its_scores_and_offers_equally_spaced_ones():

@@ -23,6 +23,9 @@ SURVIVAL_PRESETS = {
 }
 PRESET_GROUP = {"fig2": "ecog_ps", "fig3": "icu_reason"}
 TREND_LABELS = {"levels": "The levels", "equal": "Equally spaced 1, 2, …, k (survminer)"}
+# The tabs run lazily: only the selected one computes (st.tabs with a key, rerun on change).
+TAB_KEY = "km_tab"
+TAB_CR, TAB_PAR = "Competing risks (progression / death)", "Parametric fits (all patients)"
 HORIZON = int(load_published()["survival"]["horizon_days"]["value"])  # the paper's KM window
 
 
