@@ -100,14 +100,16 @@ def main() -> None:
     if not confirmed:
         st.caption("Confirm the event coding above first.")
     if st.button("Use this cohort", type="primary", disabled=disabled, key=f"{PREFIX}use"):
+        # The rows go to the session's DuckDB: the file's text table, the validated copy and
+        # the uploaded bytes are let go (for a 200,000-row file, ~240 MB per session), the
+        # text table before the rows are copied, so the two never coexist. A fresh uploader
+        # replaces the used one, whose file Streamlit then drops.
+        st.session_state.pop(f"{PREFIX}raw", None)
+        del table, got
         con = load_into_session(report)
+        st.session_state.pop(f"{PREFIX}report", None)
         # the name is our own text (never the file name): pages show it in captions
         _ui.set_user_cohort(con, name=f"Your data, {report.n_accepted} patients", mode=mode)
-        # The rows now live in the session's DuckDB: the file's text table, the validated
-        # copy and the uploaded bytes are let go (for a 200,000-row file, ~240 MB per
-        # session). A fresh uploader replaces the used one, whose file Streamlit then drops.
-        for part in ("raw", "report"):
-            st.session_state.pop(f"{PREFIX}{part}", None)
         st.session_state[f"{PREFIX}gen"] = gen + 1
         st.rerun()
 

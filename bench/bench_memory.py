@@ -80,7 +80,7 @@ def _scenario(browser, work) -> dict[str, float | str]:
         _, base = _peak_rss_mb(proc.pid)
         _reset_peak(proc.pid)
         t0 = time.perf_counter()
-        result = work(page, url)
+        result = work(page, url, proc.pid)
         hwm, rss = _peak_rss_mb(proc.pid)
         return {"base": base, "peak": hwm, "end": rss, "s": time.perf_counter() - t0, **result}
     finally:
@@ -89,17 +89,24 @@ def _scenario(browser, work) -> dict[str, float | str]:
         proc.wait(timeout=20)
 
 
-def _large_upload(page, url: str) -> dict[str, str]:
+def _large_upload(page, url: str, pid: int) -> dict[str, str]:
     data = large_paper_csv()
     upload_cohort(page, url, "large.csv", data, mode="paper")
-    walk = walk_every_page(page, url, timeout=300_000)
+    phases = [("upload", *_peak_rss_mb(pid))]
+
+    def on_page(title: str) -> None:
+        phases.append((title, *_peak_rss_mb(pid)))
+
+    walk = walk_every_page(page, url, timeout=300_000, on_page=on_page)
+    print("peak / now after each step (MB): " + ", ".join(
+        f"{t} {hwm:.0f}/{rss:.0f}" for t, hwm, rss in phases))  # fmt: skip
     return {
         "what": f"{N_ROWS:,}-row CSV ({len(data) / 2**20:.1f} MB), then {len(walk.pages)} pages",
         "errors": f"{sum(walk.exceptions.values())} exception(s) {walk.exceptions or ''}",
     }
 
 
-def _huge_cell(page, url: str) -> dict[str, str]:
+def _huge_cell(page, url: str, pid: int) -> dict[str, str]:
     data = huge_cell_xlsx()
     page.goto(f"{url}/your_data")
     wait_for_app(page)
