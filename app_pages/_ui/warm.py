@@ -1,0 +1,64 @@
+"""Import every page's modules in the background once the first page has been drawn.
+
+A page's first visit in a fresh server pays for its imports (lifelines, scipy.stats, Altair,
+statsmodels and the app's own modules: seconds on a small machine), after the cold start the
+user already waited through. The first page imports only what it needs; then one daemon
+thread per server process imports the rest while the user reads it, so the next page finds
+its modules loaded. Python's import locks make a page that asks for a module mid-import wait
+for it rather than import it twice.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import logging
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+PAGES_DIR = Path(__file__).resolve().parent.parent
+# imported inside functions (on use) by the modules the pages import
+ON_USE = ("lifelines", "scipy.stats", "statsmodels.stats.multitest", "docx", "fisher",
+          "app_pages._ui.report", "core.report.build")  # fmt: skip
+
+
+def page_modules(pages_dir: Path = PAGES_DIR) -> list[str]:
+    """Every module the page scripts import at their top (read from their source)."""
+    names: list[str] = []
+    for page in sorted(pages_dir.glob("*.py")):
+        tree = ast.parse(page.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.append(node.module)  # and each name, when it is a submodule
+                names.extend(f"{node.module}.{a.name}" for a in node.names if _is_module(
+                    f"{node.module}.{a.name}"))  # fmt: skip
+            elif isinstance(node, ast.Import):
+                names.extend(a.name for a in node.names)
+    return list(dict.fromkeys(n for n in names if n != "__future__"))
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _import_all() -> None:
+    # page_modules() itself imports (finding a submodule imports its package): in the thread
+    for name in [*page_modules(), *ON_USE]:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a missing optional module is the page's business, not ours
+            logging.getLogger("cart_icu").debug("warm import of %s failed", name, exc_info=True)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_imports() -> threading.Thread:
+    """Start the background imports (once per server process)."""
+    thread = threading.Thread(target=_import_all, name="warm-imports", daemon=True)
+    thread.start()
+    return thread
