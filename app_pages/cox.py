@@ -151,7 +151,7 @@ with tab_model:
 with tab_diag:
     ph_section(res)
     epv_section(res)
-    calibration_section(df, res, horizon)
+    calibration_section(df, res, horizon, f"{view.key}|{duration}|{event}|{covs}|{horizon}")
     bootstrap_section(state, view.key, df, covs, duration, event, horizon)
 with tab_step:
     stepwise_tab(sw)

@@ -180,14 +180,30 @@ def epv_section(res) -> None:
         st.success(f"{res.epv:.1f} events per variable (>= 10).")
 
 
-def calibration_section(df: pd.DataFrame, res, horizon: float | None) -> None:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _calibration(fit_key: str, horizon: float, _df: pd.DataFrame, _res):
+    """Tertile calibration and apparent calibration (slope, O/E) of one cached fit, each a
+    result or the reason it is not available; ``fit_key`` names the fit (cohort, filter,
+    endpoint, covariates, window), so a rerun with the same model does not refit them."""
+    out = []
+    for compute in (
+        lambda: calibration(_df, _res, horizon=horizon, groups=3),
+        lambda: apparent_calibration(_res, horizon),
+    ):
+        try:
+            out.append(compute())
+        except ValueError as exc:
+            out.append(str(exc))
+    return tuple(out)
+
+
+def calibration_section(df: pd.DataFrame, res, horizon: float | None, fit_key: str) -> None:
     """Apparent calibration in risk tertiles at the horizon (the paper's without one)."""
     st.subheader("Calibration", help=HELP["calibration"])
     cal_h = horizon if horizon else PAPER.horizon_days
-    try:
-        cal = calibration(df, res, horizon=cal_h, groups=3)
-    except ValueError as exc:
-        st.info(f"Calibration not available: {exc}")
+    cal, ac = _calibration(fit_key, float(cal_h), df, res)
+    if isinstance(cal, str):
+        st.info(f"Calibration not available: {cal}")
         return
     cc1, cc2 = st.columns([1, 1])
     with cc1:
@@ -204,15 +220,14 @@ def calibration_section(df: pd.DataFrame, res, horizon: float | None) -> None:
         f"Risk tertiles of the linear predictor; predicted = mean model S({cal_h:g} d | x); "
         "observed = Kaplan-Meier with 95% log CI. Apparent (in-sample) calibration."
     )
-    calibration_summary(res, cal_h)
+    calibration_summary(ac, cal_h)
 
 
-def calibration_summary(res, horizon: float) -> None:
-    """Calibration slope and calibration-in-the-large at the horizon, under the tertiles."""
-    try:
-        ac = apparent_calibration(res, horizon)
-    except ValueError as exc:
-        st.info(f"Calibration slope not available: {exc}")
+def calibration_summary(ac, horizon: float) -> None:
+    """Calibration slope and calibration-in-the-large at the horizon, under the tertiles
+    (``ac``: :func:`apparent_calibration`'s result, or why it is not available)."""
+    if isinstance(ac, str):
+        st.info(f"Calibration slope not available: {ac}")
         return
     s1, s2 = st.columns(2)
     s1.markdown(
