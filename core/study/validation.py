@@ -329,7 +329,8 @@ def _auc(t, e, lp, horizon, n_boot, seed, notes: list[str]) -> Estimate:
     from sksurv.metrics import cumulative_dynamic_auc  # local: only this page needs it
 
     def one(tt, ee, xx) -> float:
-        y = np.array(list(zip(ee.astype(bool), tt, strict=True)), dtype=[("e", bool), ("t", float)])
+        y = np.empty(len(tt), dtype=[("e", bool), ("t", float)])  # sksurv's outcome array
+        y["e"], y["t"] = ee.astype(bool), tt
         if not ((tt <= horizon) & (ee == 1)).any() or not (tt > horizon).any():
             return math.nan
         if horizon >= tt.max():
