@@ -39,7 +39,11 @@ async def _session(url: str, deadline: float, k: int, times: list, errors: list)
 
     ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
     async with websockets.connect(
-        ws_url, subprotocols=["streamlit"], origin=url, max_size=64 * 2**20
+        ws_url,
+        subprotocols=["streamlit"],
+        origin=url,
+        max_size=64 * 2**20,
+        ping_interval=None,  # as the browser: no client pings (a busy server answers late)
     ) as ws:
         i = k  # sessions start at different pages
         while time.perf_counter() < deadline:
@@ -55,6 +59,9 @@ async def _session(url: str, deadline: float, k: int, times: list, errors: list)
                     raw = await asyncio.wait_for(ws.recv(), timeout=120)
                 except TimeoutError:
                     errors.append(f"session {k}: no answer for {page or 'overview'}")
+                    return
+                except websockets.exceptions.ConnectionClosed as exc:
+                    errors.append(f"session {k}: connection closed ({exc})")
                     return
                 fwd = ForwardMsg()
                 fwd.ParseFromString(raw)
