@@ -313,10 +313,9 @@ def test_calibration_slope_of_a_whole_follow_up_model_is_not_said_to_be_one():
 
 
 def test_paper_model_notes_the_spread_across_reconstructions_on_the_whole_cohort_only():
-    from core.cohort.db import read_cohort_csv
-    from core.study.ensemble import load_ensemble, robustness
+    from core.study.ensemble import robustness
 
-    spread = robustness(read_cohort_csv(), load_ensemble()).set_index("key")
+    spread = robustness().set_index("key")  # the stored per-member table (tests/test_ensemble.py)
     at = run_page(PAGE, timeout=240)
     note = next(c.value for c in at.caption if c.value.startswith("Across "))
     for term in ("reason_dp", "ecog_ps", "sofa"):
