@@ -48,3 +48,14 @@ def run_r(script: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
         if proc.returncode != 0:
             raise RuntimeError(f"Rscript failed:\n{proc.stderr}")
         return pd.read_csv(out)
+
+
+def r_pvalue_call(figure, frame: str = "d") -> str:
+    """The R expression for one published p-value (a row of ``published_figures()``) on the
+    data frame named ``frame``: wilcox.test by 1-year outcome (two groups) or kruskal.test for
+    a continuous variable, fisher.test for a categorical one — the paper's tests."""
+    col, grp = f"{frame}${figure.column}", f"{frame}${figure.grouping}"
+    if figure.kind == "continuous":
+        test = "wilcox.test" if figure.grouping == "outcome_1y" else "kruskal.test"
+        return f"{test}({col} ~ factor({grp}))$p.value"
+    return f"fisher.test(table({col}, {grp}))$p.value"

@@ -148,7 +148,7 @@ def _r_pvalues_by_member(ensemble: pd.DataFrame) -> pd.DataFrame:
     """R p-values (wilcox.test / kruskal.test / fisher.test) for every published Table 3 / 4 p
     on every member, in one R session (as tests/test_reconstruct.py does for one cohort)."""
     from core.study.published import published_figures
-    from tests.r_oracle import run_r
+    from tests.r_oracle import r_pvalue_call, run_r
 
     figs = published_figures()
     figs = figs[figs["statistic"] == "p"]
@@ -160,12 +160,7 @@ def _r_pvalues_by_member(ensemble: pd.DataFrame) -> pd.DataFrame:
         "  m <- d[d$reconstruction == k, ]",
     ]
     for f in figs.itertuples():
-        col, grp = f"m${f.column}", f"m${f.grouping}"
-        if f.kind == "continuous":
-            test = "wilcox.test" if f.grouping == "outcome_1y" else "kruskal.test"
-            call = f"{test}({col} ~ factor({grp}))$p.value"
-        else:
-            call = f"fisher.test(table({col}, {grp}))$p.value"
+        call = r_pvalue_call(f, "m")
         lines.append(f"  res[nrow(res)+1, ] <- list(k, '{f.variable}', '{f.grouping}', {call})")
     lines += ["}", "write.csv(res, Sys.getenv('ORACLE_OUT'), row.names = FALSE)"]
     data = ensemble.copy()

@@ -22,7 +22,7 @@ from core.study.published import (
     published_figures,
     tolerance_for,
 )
-from tests.r_oracle import run_r
+from tests.r_oracle import r_pvalue_call, run_r
 
 PUB = load_published()
 # figures that cannot all hold at once (paper conflicts, see published.yaml `conflicts`)
@@ -107,12 +107,7 @@ def _r_pvalues(cohort: pd.DataFrame) -> pd.DataFrame:
         "res <- data.frame(variable=character(), grouping=character(), p=numeric())",
     ]
     for f in figs.itertuples():
-        col, grp = f"d${f.column}", f"d${f.grouping}"
-        if f.kind == "continuous":
-            test = "wilcox.test" if f.grouping == "outcome_1y" else "kruskal.test"
-            call = f"{test}({col} ~ factor({grp}))$p.value"
-        else:
-            call = f"fisher.test(table({col}, {grp}))$p.value"
+        call = r_pvalue_call(f)
         lines.append(f"res[nrow(res)+1, ] <- list('{f.variable}', '{f.grouping}', {call})")
     lines.append("write.csv(res, Sys.getenv('ORACLE_OUT'), row.names = FALSE)")
     data = cohort.copy()
