@@ -143,10 +143,9 @@ def rejected_csv(report: IngestReport) -> bytes:
 
 
 def accepted_csv(report: IngestReport) -> bytes:
-    """The accepted rows as a UTF-8 (BOM) CSV, formulas neutralised."""
-    return (
-        neutralise_formulas(report.accepted.reset_index()).to_csv(index=False).encode("utf-8-sig")
-    )
+    """The accepted rows, every contract column, as a UTF-8 (BOM) CSV, formulas neutralised."""
+    table = report.full_table().reset_index()
+    return neutralise_formulas(table).to_csv(index=False).encode("utf-8-sig")
 
 
 def template_csv() -> bytes:

@@ -201,7 +201,7 @@ def _validation(report: IngestReport, table: RawTable) -> None:
             key=f"{PREFIX}dl_rejected",
         )
     with st.expander("Accepted rows (preview)"):
-        st.dataframe(report.accepted.head(200))
+        st.dataframe(report.full_table(rows=200))
 
 
 PREVIEW_ROWS, PREVIEW_CHARS = 200, 200

@@ -206,8 +206,10 @@ class IngestReport:
     Attributes
     ----------
     accepted : DataFrame
-        Valid rows in the cohort schema (paper mode: contract columns + death_1y/outcome_1y;
-        generic mode: the user's columns + os_days/os_event); index = user row number.
+        Valid rows in the cohort schema (paper mode: the contract columns the file provides,
+        in contract order, the others listed in ``missing_columns`` and filled in by
+        :meth:`full_table`; generic mode: the user's columns + os_days/os_event); index = user
+        row number.
     rejected : DataFrame
         One line per problem: ``row`` (user row number, header = 1), ``column`` (file column),
         ``value`` (as text), ``reason``.
@@ -236,6 +238,21 @@ class IngestReport:
     @property
     def n_rejected_rows(self) -> int:
         return int(self.rejected["row"].nunique()) if len(self.rejected) else 0
+
+    def full_table(self, rows: int | None = None) -> pd.DataFrame:
+        """The accepted rows (the first ``rows``, default all) with every contract column:
+        those the file lacks empty, typed as the dictionary says.
+
+        ``accepted`` does not hold them: 200,000 empty cells per absent column (54 of 64 for a
+        minimal paper file, ~55 MB) would only be carried around.
+        """
+        acc = self.accepted if rows is None else self.accepted.head(rows)
+        if not self.missing_columns:
+            return acc
+        out = pd.DataFrame(index=acc.index)
+        for c in COHORT_COLUMNS:
+            out[c] = acc[c] if c in acc.columns else _empty(c, acc.index)
+        return out
 
 
 def read_cohort(
@@ -622,7 +639,8 @@ def build_cohort(
             )
         frame = pd.DataFrame(index=raw.index)
         for c in COHORT_COLUMNS:
-            frame[c] = out[c] if c in out else _empty(c, raw.index)
+            if c in out:
+                frame[c] = out[c]
     else:
         groups = tuple(m.get("groups", ()))
         consumed = {m.get("os_days"), m.get("os_event")} - {None}
@@ -777,15 +795,17 @@ def load_into_session(report: IngestReport) -> duckdb.DuckDBPyConnection:
         raise IngestError("no valid rows to load: every row was rejected.")
     acc = report.accepted
     # Only the columns holding a value pass through pandas; the schema's columns the file
-    # lacks (54 of 64 for a minimal paper file) are typed NULL columns in SQL, which DuckDB
-    # stores as constants (a 200,000-row upload: ~100 MB less at its peak).
+    # lacks (54 of 64 for a minimal paper file) are typed NULL columns in SQL (a view over
+    # the stored ones: a 200,000-row upload, ~100 MB less at its peak).
     filled = [c for c in acc.columns if acc[c].notna().any()]
     empty = {c: db.sql_type(acc[c].dtype) for c in acc.columns if c not in filled}
+    empty |= {c: db.sql_type(_empty(c, pd.RangeIndex(0)).dtype) for c in report.missing_columns}
+    order = list(COHORT_COLUMNS) if report.missing_columns else list(acc.columns)
     # text as VARCHAR (DuckDB would type an object column from a sample of its values)
     df = pd.DataFrame(
         {c: (acc[c].astype("string") if acc[c].dtype == object else acc[c]).array for c in filled}
     )
-    con = db.session_connection(df, empty=empty, order=list(acc.columns))
+    con = db.session_connection(df, empty=empty, order=order)
     con.execute("SET temp_directory = ''")  # must precede the next line
     con.execute("SET enable_external_access = false")
     return con
