@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages._ui.memory import cap_malloc_arenas, release_freed_memory
 from app_pages._ui.warm import warm_imports
 
 st.set_page_config(
@@ -19,16 +20,7 @@ HERE = Path(__file__).parent
 
 @st.cache_resource(show_spinner=False)
 def _cap_malloc_arenas() -> bool:
-    """At most two glibc malloc arenas for the threads to come (each session's script runs in
-    its own thread; by default glibc opens up to 8 per core, each keeping freed memory).
-    Measured with the 200,000-row upload through every page: peak RSS ~115 MB lower. The same
-    as MALLOC_ARENA_MAX=2, which a host cannot always set; elsewhere (no glibc) nothing."""
-    import ctypes
-
-    try:
-        return ctypes.CDLL("libc.so.6").mallopt(-8, 2) == 1  # -8 = M_ARENA_MAX
-    except (OSError, AttributeError):
-        return False
+    return cap_malloc_arenas()  # once per process
 
 
 _cap_malloc_arenas()
@@ -95,6 +87,7 @@ page = st.navigation(sections)
 try:
     page.run()
     warm_imports()  # the other pages' modules, in the background, once this page is drawn
+    release_freed_memory()
 except Exception:  # a page failed: a message in the clinician's words, the details in the log
     logging.getLogger("cart_icu").exception("page %r failed", page.title)
     st.error(
