@@ -18,10 +18,10 @@ Prints four tables (no timing is asserted anywhere; goals in brackets):
    one (same value again, caches full), plus one change of the shared sidebar filter.
 3. **Peak memory** [< 400 MB]: peak resident set (``VmHWM`` in ``/proc/<pid>/status``) of
    the server process after every page has been opened in the browser.
-4. **Registry scale**: core.stats.compare / core.stats.survival / core.stats.cox.fit /
-core.study.story on 100,000
-   synthetic patients resampled from the reconstructed cohort, and the shared filter SQL of
-   core.cohort.db on the same rows in DuckDB over a Parquet file.
+4. **Registry scale** (``scale --n=1000000`` for a million): core.stats.compare /
+   core.stats.survival / core.stats.cox.fit / core.study.story on 100,000 synthetic patients
+   resampled from the reconstructed cohort, and the shared filter SQL of core.cohort.db on
+   the same rows in DuckDB over a Parquet file.
 """
 
 from __future__ import annotations
@@ -451,7 +451,6 @@ def registry_scale(n: int) -> None:
     from core.cohort import db
     from core.cohort.schema import CohortFilter
     from core.stats.compare import compare_groups
-    from core.stats.compare_sql import compare_groups_sql
     from core.stats.cox.fit import fit_cox
     from core.stats.logrank import logrank
     from core.stats.survival import kaplan_meier
@@ -468,14 +467,6 @@ def registry_scale(n: int) -> None:
     add(
         f"compare_groups by icu_reason (Table 3, {len(table3)} rows)",
         lambda: compare_groups(df, "icu_reason", table3),
-        1,
-    )
-    con = duckdb.connect()
-    con.register("src", df)
-    con.execute("CREATE TABLE patients AS SELECT * FROM src")
-    add(
-        "compare_groups_sql by icu_reason (DuckDB)",
-        lambda: compare_groups_sql(con, "patients", "icu_reason", table3),
         1,
     )
     add("kaplan_meier OS by ecog_ps", lambda: kaplan_meier(df, "os_days", "os_event", "ecog_ps"))
@@ -498,7 +489,6 @@ def registry_scale(n: int) -> None:
             lambda: db.fetch_cohort(pq, filt),
         )
         pq.close()
-    con.close()
     table(
         f"4. Registry scale ({n:,} synthetic patients resampled from the cohort; best of 3, "
         "1 for the slow ones)",
@@ -521,7 +511,8 @@ def main() -> None:
     if "warm" in parts:
         warm_interactions()
     if "scale" in parts:
-        registry_scale(10_000 if "--quick" in sys.argv else REGISTRY_N)
+        n = next((int(a[4:]) for a in sys.argv if a.startswith("--n=")), REGISTRY_N)
+        registry_scale(10_000 if "--quick" in sys.argv else n)
 
 
 if __name__ == "__main__":

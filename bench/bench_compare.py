@@ -3,7 +3,7 @@
     python bench/bench_compare.py [n_patients]
 
 100,000 synthetic patients, 4 groups, 15 variables (9 continuous with ties and missing
-values, 6 categorical), through the pandas path and the DuckDB path, the same grouped table
+values, 6 categorical), the same grouped table
 with p-values by ``tableone`` (Python's reference, in requirements-dev.txt) in the same run
 and the ratio, plus the r x c Fisher test on the largest tables of the app's size and on R's
 ``Job`` satisfaction table (4 x 4, n = 96).
@@ -20,14 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.stats.compare import compare_groups
-from core.stats.compare_sql import compare_groups_sql
 
 
 def synthetic(n: int, seed: int = 1) -> pd.DataFrame:
@@ -91,9 +89,6 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     d = synthetic(n)
     variables = [c for c in d.columns if c != "group"]
-    con = duckdb.connect()
-    con.register("src", d)
-    con.execute("CREATE TABLE patients AS SELECT * FROM src")
     rows = []
 
     res = compare_groups(d, "group", variables)
@@ -106,30 +101,6 @@ def main() -> None:
             timed(lambda: compare_groups(d, "group", variables), repeat=3),
         )
     )
-    rows.append(
-        (
-            "compare_groups_sql (DuckDB), 4 groups",
-            n,
-            len(variables),
-            timed(lambda: compare_groups_sql(con, "patients", "group", variables), repeat=3),
-        )
-    )
-    from core.stats.compare import _aggregate_pandas, _as_specs, _Prepared
-    from core.stats.compare_sql import _aggregate_duckdb, _qi
-
-    def agg_sql():
-        t = _qi("patients")
-        specs = _as_specs(variables, dict(d.dtypes), variables, "group", None)
-        prep = _Prepared(specs, sorted(d["group"].unique()), None, "group")
-        _aggregate_duckdb(con, t, prep)
-
-    def agg_pandas():
-        specs = _as_specs(list(d.columns), dict(d.dtypes), variables, "group", None)
-        prep = _Prepared(specs, sorted(d["group"].unique()), None, "group")
-        _aggregate_pandas(d, prep)
-
-    rows.append(("  aggregation only, DuckDB SQL", n, len(variables), timed(agg_sql)))
-    rows.append(("  aggregation only, pandas", n, len(variables), timed(agg_pandas)))
     two = d[d["group"].isin(["CRS", "Sepsis"])]
     rows.append(
         (
@@ -169,7 +140,7 @@ def main() -> None:
     else:
         print(
             f"\nsame grouped table with p-values, {n:,} patients x {len(variables)} variables:\n"
-            f"  tableone {t_tableone:.3f} s, core.stats.compare (best path) {t_core:.3f} s: "
+            f"  tableone {t_tableone:.3f} s, core.stats.compare {t_core:.3f} s: "
             f"core is {t_tableone / t_core:.1f}x faster (goal >= 5x)"
         )
     print("\nFisher's exact test against R: python bench/bench_fisher.py")

@@ -1,4 +1,4 @@
-"""Helpers shared by the comparison-table tests (test_compare, test_compare_sql,
+"""Helpers shared by the comparison-table tests (test_compare,
 test_tables_compare): seeded cohort-like data."""
 
 from __future__ import annotations

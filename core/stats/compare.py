@@ -25,7 +25,6 @@ Tests (two-sided), each equal to R:
 * categorical: Fisher's exact test = ``fisher.test`` (r x c via :mod:`core.stats.fisher`).
 
 ``p_adjusted`` = ``p.adjust(p, method = "holm" | "BH")`` across variables.
-:func:`compare_groups_sql` pushes the grouped aggregation into DuckDB.
 """
 
 from __future__ import annotations
