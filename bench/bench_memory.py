@@ -14,6 +14,11 @@ Two fresh servers on 127.0.0.1, one per scenario; memory is read from ``/proc/<p
 2. **A 150 MB cell** [peak within 100 MB of the baseline]: a 150 KB workbook whose one cell
    holds 150,000,000 characters, uploaded on Your data; the server must refuse it with a
    message without loading the cell.
+3. **Repeated uploads** (``python -m bench.bench_memory repeat``) [steady: at most 25 MB more
+   after the 30th than after the 10th]: one session uploads 30 files of 20,000 rows in turn
+   and opens Survival curves on each.
+
+``python -m bench.bench_memory large cell repeat`` runs all three (default: the first two).
 """
 
 from __future__ import annotations
@@ -121,13 +126,45 @@ def _huge_cell(page, url: str, pid: int) -> dict[str, str]:
     }
 
 
+REPEATS = 30
+REPEAT_ROWS = 20_000
+
+
+def _repeated_uploads(page, url: str, pid: int) -> dict[str, str]:
+    """One session uploads a file, opens Survival curves on it, and uploads again, 30 times
+    (a new file each time: a different resampling seed)."""
+    after = []
+    for k in range(REPEATS):
+        upload_cohort(
+            page, url, f"repeat{k}.csv", large_paper_csv(REPEAT_ROWS, seed=k), mode="paper"
+        )
+        page.goto(f"{url}/survival")
+        wait_for_app(page)
+        after.append(_peak_rss_mb(pid)[1])
+    print("resident MB after each upload + survival: " + ", ".join(f"{v:.0f}" for v in after))
+    return {
+        "what": f"{REPEATS} uploads of {REPEAT_ROWS:,} rows in one session, Survival after each "
+        f"(now after 1st {after[0]:.0f}, 10th {after[9]:.0f}, 30th {after[-1]:.0f})",
+        "errors": f"{page.locator(EXCEPTION).count()} exception(s); growth 10th->30th "
+        f"{after[-1] - after[9]:+.0f} MB",
+    }
+
+
+SCENARIOS = {
+    "large": ("peak <= 600 MB", _large_upload),
+    "cell": ("peak - base <= 100", _huge_cell),
+    "repeat": ("growth 10th->30th <= 25 MB", _repeated_uploads),
+}
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    picked = [a for a in sys.argv[1:] if a in SCENARIOS] or ["large", "cell"]
     rows = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        for goal, work in (("peak <= 600 MB", _large_upload), ("peak - base <= 100", _huge_cell)):
+        for goal, work in (SCENARIOS[k] for k in picked):
             r = _scenario(browser, work)
             rows.append(
                 [

@@ -395,3 +395,32 @@ def test_trend_test_states_its_scores_and_offers_equally_spaced_ones():
     assert format_chi2_test(tr.statistic, 1, tr.p_value) not in shown(at)
     at.radio(key="km_trend").set_value("equal").run()
     assert query_value(at, "km_trend") == SURVIVAL.link(trend="equal")["km_trend"]
+
+
+def test_permutation_logrank_runs_once_per_set_of_rows(monkeypatch):
+    """Small groups get a permutation p (2,000 log-rank statistics, ~2 s): it is computed once
+    for the rows shown, not again on a rerun, and again when the rows change."""
+    import streamlit as st
+
+    from app_pages._ui import survival as ui
+    from core.stats.logrank import logrank_permutation
+
+    calls = []
+
+    def counted(data, *args, **kwargs):
+        calls.append(len(data))
+        return logrank_permutation(data, *args, **kwargs)
+
+    st.cache_data.clear()
+    monkeypatch.setattr(ui, "logrank_permutation", counted)
+    at = run_page(PAGE, timeout=120)
+    at.selectbox(key="km_group").set_value("icu_reason").run()
+    warned = [w.value for w in at.warning if "Permutation log-rank" in w.value]
+    assert warned  # the reconstructed cohort has reasons with few patients
+    assert len(calls) == 1
+    at.toggle(key="km_ci").set_value(not at.toggle(key="km_ci").value).run()
+    at.run()
+    assert len(calls) == 1  # the same rows: the cached p
+    assert [w.value for w in at.warning if "Permutation log-rank" in w.value] == warned
+    at.toggle(key="km_trunc").set_value(not at.toggle(key="km_trunc").value).run()
+    assert len(calls) == 2  # follow-up censored at the horizon: other rows, a new p

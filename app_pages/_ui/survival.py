@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -97,6 +99,19 @@ def horizon_slider(view: PageState, unit: str, max_t: int, on_change) -> float:
     return float(round(months * DAYS_PER_MONTH))
 
 
+def _rows_fingerprint(data: pd.DataFrame, columns: list[str]) -> str:
+    """The identity of these columns' values, row by row (pandas' per-row hash, then SHA-256):
+    a cache key that changes with the grouping, a threshold, a merge or horizon censoring."""
+    rows = pd.util.hash_pandas_object(data[columns], index=False).to_numpy()
+    return hashlib.sha256(rows.tobytes()).hexdigest()
+
+
+@st.cache_data(show_spinner="Permutation log-rank (2,000 relabellings)…", max_entries=64)
+def _permutation_p(fingerprint: str, duration: str, event: str, gcol: str, _data) -> float:
+    # 2,000 log-rank statistics (~2 s): run once per set of rows, not on every widget change
+    return logrank_permutation(_data, duration, event, gcol)
+
+
 def km_tests(
     view: PageState,
     data: pd.DataFrame,
@@ -116,7 +131,8 @@ def km_tests(
     lr = logrank(data, duration, event, gcol)
     st.markdown(f"**Log-rank** {format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
     if lr.warning:  # small groups: the chi-square p is shown with a warning and a permutation p
-        perm = logrank_permutation(data, duration, event, gcol)
+        key = _rows_fingerprint(data, [duration, event, gcol])
+        perm = _permutation_p(key, duration, event, gcol, data)
         st.warning(
             f"Small groups: {md(lr.warning)}. Permutation log-rank (2,000 seeded relabellings "
             f"of the groups, no chi-square approximation): {p_phrase(perm)}.",
