@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.stats.cox.concordance import concordance_index
+from core.stats.cox.concordance import concordance_index, concordance_se
 from core.stats.cox.diagnostics import bootstrap_cindex, calibration, ph_test
 from core.stats.cox.fit import fit_cox
 from tests.helpers_cox import TOL, lung_data, step_data, tied_data
@@ -54,6 +54,33 @@ def test_concordance_brute_force(seed):
     r = rng.integers(0, 5, n).astype(float)
     cc = concordance_index(t, e, r, counts=True)
     assert (cc["concordant"], cc["discordant"], cc["tied_x"]) == brute_concordance(t, e, r)
+
+
+@pytest.mark.parametrize("path", ["merge sort", "by level"])
+def test_both_pair_counting_paths_give_the_brute_force_counts(path, monkeypatch):
+    """Pairs are counted by a merge sort, or level by level when the score has few distinct
+    values (a registry's 3-covariate score): each path alone gives the brute-force counts,
+    and R's standard error is the same through both (weighted counts)."""
+    from core.stats.cox import concordance as cc_mod
+
+    monkeypatch.setattr(cc_mod, "_few_levels", lambda n: 0 if path == "merge sort" else 10**9)
+    for seed in range(3):
+        rng = np.random.default_rng(100 + seed)
+        n = 80
+        t = rng.integers(1, 10, n).astype(float)
+        e = rng.integers(0, 2, n)
+        r = rng.integers(0, [3, 12, 40][seed], n).astype(float)
+        cc = concordance_index(t, e, r, counts=True)
+        assert (cc["concordant"], cc["discordant"], cc["tied_x"]) == brute_concordance(t, e, r)
+    rng = np.random.default_rng(7)
+    t, e, r = (
+        rng.integers(1, 30, 500).astype(float),
+        rng.integers(0, 2, 500),
+        rng.integers(0, 9, 500),
+    )
+    se = concordance_se(t, e, r.astype(float))
+    monkeypatch.setattr(cc_mod, "_few_levels", lambda n: 10**9 if path == "merge sort" else 0)
+    assert se == pytest.approx(concordance_se(t, e, r.astype(float)), rel=1e-12)
 
 
 def test_concordance_vs_r():

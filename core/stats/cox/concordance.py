@@ -79,6 +79,8 @@ def _later_counts(rank: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.
     le_out = np.zeros(n)
     if n < 2:
         return lt_out, le_out
+    if int(np.max(rank)) + 1 <= _few_levels(n):
+        return _later_counts_by_level(rank, weight)
     V = np.asarray(rank, dtype=np.int64).copy()
     W = np.asarray(weight, dtype=float).copy()
     ID = np.arange(n)
@@ -107,6 +109,35 @@ def _later_counts(rank: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.
         for arr in (V, W, ID):
             arr[newpos] = arr.copy()
         s *= 2
+    return lt_out, le_out
+
+
+def _few_levels(n: int) -> int:
+    """Most distinct ranks for which :func:`_later_counts_by_level` (K passes over n) is
+    faster than the merge sort (log2 n levels, each with searchsorted): measured crossover
+    near (log2 n)^2 / 2 (a 3-covariate score on 1,000,000 patients has ~160 values)."""
+    return max(8, int(np.log2(max(n, 2)) ** 2) // 2)
+
+
+def _later_counts_by_level(rank: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_later_counts` for dense ranks 0..K-1 with few levels: for each level, the
+    suffix sums of its weights; ``below[p]`` accumulates those of the lower levels. O(K n)."""
+    rank = np.asarray(rank, dtype=np.int64)
+    weight = np.asarray(weight, dtype=float)
+    n = len(rank)
+    lt_out = np.zeros(n)
+    le_out = np.zeros(n)
+    below = np.zeros(n + 1)  # below[p] = weight of positions q >= p with a lower rank so far
+    for level in range(int(rank.max()) + 1):
+        at = np.flatnonzero(rank == level)
+        if not len(at):
+            continue
+        mine = np.zeros(n + 1)
+        mine[at] = weight[at]
+        suffix = np.cumsum(mine[::-1])[::-1]  # suffix[p] = weight of this level at q >= p
+        lt_out[at] = below[at + 1]
+        le_out[at] = below[at + 1] + suffix[at + 1]
+        below += suffix
     return lt_out, le_out
 
 
