@@ -698,14 +698,16 @@ def _present_any(values: pd.Series) -> bool:
     return bool((~_missing(values)).any())
 
 
-def _empty(column: str, index: pd.Index) -> pd.Series:
+def _empty_dtype(column: str) -> Any:
+    """The pandas dtype of a contract column the file lacks (the dictionary's kind)."""
     kind = _SPEC_BY_NAME[column].kind
-    dtype = {
-        "int": "Int64",
-        "float": "float64",
-        "bool": "boolean",
-        "event": "Int64",
-    }.get(kind, object)
+    return {"int": "Int64", "float": "float64", "bool": "boolean", "event": "Int64"}.get(
+        kind, object
+    )
+
+
+def _empty(column: str, index: pd.Index) -> pd.Series:
+    dtype = _empty_dtype(column)
     if dtype == "float64":
         return pd.Series(np.nan, index=index, dtype="float64")
     return pd.Series(None if dtype is object else pd.NA, index=index, dtype=dtype)
@@ -799,7 +801,7 @@ def load_into_session(report: IngestReport) -> duckdb.DuckDBPyConnection:
     # the stored ones: a 200,000-row upload, ~100 MB less at its peak).
     filled = [c for c in acc.columns if acc[c].notna().any()]
     empty = {c: db.sql_type(acc[c].dtype) for c in acc.columns if c not in filled}
-    empty |= {c: db.sql_type(_empty(c, pd.RangeIndex(0)).dtype) for c in report.missing_columns}
+    empty |= {c: db.sql_type(_empty_dtype(c)) for c in report.missing_columns}
     order = list(COHORT_COLUMNS) if report.missing_columns else list(acc.columns)
     # text as VARCHAR (DuckDB would type an object column from a sample of its values)
     df = pd.DataFrame(
