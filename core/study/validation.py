@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 
 from core.cohort.variables import DERIVED_INDICATORS, add_derived
+from core.stats.auc import prepare as auc_data
+from core.stats.auc import weighted_auc
 from core.stats.cox.concordance import concordance_index, concordance_se, uno_concordance
 from core.stats.cox.fit import CoxResult, endpoint, fit_cox, fit_cox_fixed
 from core.stats.cox.predict import predict_survival_at
@@ -246,7 +248,9 @@ def _usable(df: pd.DataFrame, model: PaperModel) -> tuple[pd.DataFrame, dict[str
             "the cohort has no values for " + ", ".join(absent) + ": the published model needs "
             "the reason for ICU admission, ECOG PS and SOFA, and the endpoint"
         )
-    d = add_derived(df)
+    # only the model's columns: the returned rows are a copy, and a 200,000-row upload's
+    # other columns would make it ~150 MB
+    d = add_derived(df[list(dict.fromkeys(needed))])
     excluded: dict[str, int] = {}
     keep = np.ones(len(d), dtype=bool)
     for col in dict.fromkeys([*model.covariates, model.duration, model.event]):
@@ -325,31 +329,20 @@ def _oe(observed: Estimate, expected: float, se_observed: float) -> Estimate:
 
 
 def _auc(t, e, lp, horizon, n_boot, seed, notes: list[str]) -> Estimate:
-    """Cumulative/dynamic AUC at the horizon (scikit-survival) with a percentile bootstrap."""
-    from sksurv.metrics import cumulative_dynamic_auc  # local: only this page needs it
-
-    def one(tt, ee, xx) -> float:
-        y = np.empty(len(tt), dtype=[("e", bool), ("t", float)])  # sksurv's outcome array
-        y["e"], y["t"] = ee.astype(bool), tt
-        if not ((tt <= horizon) & (ee == 1)).any() or not (tt > horizon).any():
-            return math.nan
-        if horizon >= tt.max():
-            return math.nan
-        return float(cumulative_dynamic_auc(y, y, xx, [horizon])[0][0])
-
-    est = one(t, e, lp)
+    """Cumulative/dynamic AUC at the horizon (scikit-survival's estimator, in
+    :mod:`core.stats.auc`) with a percentile bootstrap: each resample is the count of times
+    every patient was drawn."""
+    data = auc_data(t, e, lp, horizon)
+    est = weighted_auc(data)
     if not np.isfinite(est):
         notes.append("the time-dependent AUC needs patients followed beyond the horizon")
         return Estimate(math.nan)
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
-        i = rng.integers(0, len(t), len(t))
-        try:
-            v = one(t[i], e[i], lp[i])
-        except ValueError:  # a resample whose largest time is a censoring before the horizon
-            v = math.nan
-        if np.isfinite(v):
+        drawn = np.bincount(rng.integers(0, len(t), len(t)), minlength=len(t))
+        v = weighted_auc(data, drawn)
+        if np.isfinite(v):  # nan: a resample without a case, a control or follow-up after h
             boots.append(v)
     if len(boots) < n_boot // 2:
         return Estimate(est)
