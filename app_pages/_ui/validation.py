@@ -28,7 +28,8 @@ EXPLAIN = {
     "c_uno": "Harrell's C weighted for censoring (R timewt = 'n/G2') and limited to deaths by "
     "the horizon: less dependent on how long patients were followed.",
     "auc": "Deaths by the horizon against patients alive after it, censoring-weighted "
-    "(cumulative/dynamic AUC, scikit-survival); 95% interval from 200 bootstrap samples.",
+    "(cumulative/dynamic AUC, scikit-survival's estimator); 95% interval from 200 bootstrap "
+    "samples.",
     "oe": "Deaths observed by the horizon (Kaplan-Meier) divided by deaths the model expected. "
     "1 = right on average; 1.3 = the model under-predicts by 30%.",
     "slope": "The coefficient of the model's linear predictor in a Cox model of your outcomes. "

@@ -429,7 +429,8 @@ def _validation(df: pd.DataFrame, horizon: float) -> Section:
                        []))  # fmt: skip
     sec.methods.append(
         "The published model was validated by Harrell's and Uno's C (R concordance), the "
-        "cumulative/dynamic AUC (scikit-survival, bootstrap interval), observed/expected ratio, "
+        "cumulative/dynamic AUC (scikit-survival's censoring-weighted estimator, bootstrap "
+        "interval), observed/expected ratio, "
         "calibration slope (Cox regression on the linear predictor) and the integrated "
         "calibration index (Austin et al. 2020)."
     )
@@ -464,8 +465,7 @@ def build_sections(df: pd.DataFrame, request: ReportRequest) -> list[Section]:
 
 
 def software_versions() -> str:
-    names = ("numpy", "scipy", "pandas", "lifelines", "duckdb", "statsmodels", "fisher-rxc",
-             "scikit-survival")  # fmt: skip
+    names = ("numpy", "scipy", "pandas", "lifelines", "duckdb", "statsmodels", "fisher-rxc")
     parts = []
     for n in names:
         try:

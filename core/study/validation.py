@@ -15,7 +15,8 @@ external validation: discrimination, calibration and clinical utility at a horiz
 * **Discrimination**: Harrell's C with R's standard error (``concordance(Surv ~ lp,
   reverse = TRUE)`` on the endpoint censored at the horizon), Uno's C (``timewt = "n/G2",
   ymax = horizon`` on the whole follow-up) and the cumulative/dynamic AUC at the horizon
-  (scikit-survival's ``cumulative_dynamic_auc``, inverse-probability-of-censoring weights)
+  (scikit-survival's ``cumulative_dynamic_auc`` estimator, in :mod:`core.stats.auc`;
+  inverse-probability-of-censoring weights)
   with a seeded bootstrap interval (no analytic variance is implemented there).
 * **Calibration**: observed/expected (O = Kaplan-Meier risk at the horizon, E = mean
   predicted risk; log CI from Greenwood's variance of O), the calibration slope (the
