@@ -425,14 +425,8 @@ def compare_groups(
     prep = _Prepared(
         specs, groups, None if nonnormal is None else set(nonnormal), by, exclude_small_groups
     )
-    agg = _aggregate_pandas(df, prep)
-
-    def fetch(spec: VariableSpec) -> tuple[pd.Series, pd.Series]:
-        if by is None:
-            return df[spec.column], pd.Series(index=df.index, dtype=object)
-        return df[spec.column], df[by]
-
-    return _assemble(prep, agg, fetch, adjust)
+    masks = _group_masks(df[by], prep.groups) if by is not None else []
+    return _assemble(df, prep, _aggregate(df, prep, masks), masks, adjust)
 
 
 def _group_masks(groups_col: pd.Series, groups: Sequence[Any]) -> list[np.ndarray]:
@@ -445,11 +439,10 @@ def _group_masks(groups_col: pd.Series, groups: Sequence[Any]) -> list[np.ndarra
     return [codes == i for i in range(len(groups))]
 
 
-def _aggregate_pandas(df: pd.DataFrame, prep: _Prepared) -> dict[str, Any]:
-    """Per variable: {group: stats} for continuous, {group: {level: n}} for categorical."""
-    by = prep.by
+def _aggregate(df: pd.DataFrame, prep: _Prepared, masks: list[np.ndarray]) -> dict[str, Any]:
+    """Per variable: {group: stats} for continuous, {group: {level: n}} for categorical
+    (``masks``: one per group, from :func:`_group_masks`)."""
     out: dict[str, Any] = {}
-    masks = _group_masks(df[by], prep.groups) if by is not None else []
     for spec in prep.specs:
         col = df[spec.column]
         per: dict[Any, Any] = {}
@@ -477,12 +470,19 @@ def _aggregate_pandas(df: pd.DataFrame, prep: _Prepared) -> dict[str, Any]:
     return out
 
 
-def _assemble(prep, agg, fetch, adjust) -> pd.DataFrame:
+def _assemble(
+    df: pd.DataFrame, prep: _Prepared, agg: dict[str, Any], masks: list[np.ndarray], adjust
+) -> pd.DataFrame:
+    """The result's rows from the aggregates ``agg``, with each variable's test."""
     if adjust is not None:
         p_adjust([], adjust)  # validates the method name early
     gnames = [OVERALL] + [str(g) for g in prep.groups]
     rows: list[dict[str, Any]] = []
-    masks_of: tuple[Any, list[np.ndarray]] = (None, [])  # masks of the last grouping column
+    note_extra = ""
+    if prep.by is not None:
+        n_nogroup = int(df[prep.by].isna().sum())
+        if n_nogroup:
+            note_extra = f"{n_nogroup} with missing {prep.by} not in any group"
     for spec in prep.specs:
         per = agg[spec.name]
         base = {
@@ -492,21 +492,13 @@ def _assemble(prep, agg, fetch, adjust) -> pd.DataFrame:
             "column": spec.column,
             "kind": spec.kind,
         }
-        values, groups_col = fetch(spec)
-        in_group = groups_col.notna() if prep.by is not None else None
-        note_extra = ""
-        if prep.by is not None:
-            n_nogroup = int((~in_group).sum())
-            if n_nogroup:
-                note_extra = f"{n_nogroup} with missing {prep.by} not in any group"
+        values = df[spec.column]
         if spec.kind == "continuous":
             nonnormal = prep.nonnormal is None or spec.column in prep.nonnormal
             samples = []
             if prep.by is not None:
-                if masks_of[0] is not groups_col:  # the pandas path fetches the same column
-                    masks_of = (groups_col, _group_masks(groups_col, prep.groups))
                 present = values.notna().to_numpy()
-                for m in masks_of[1]:
+                for m in masks:
                     s = values[m & present]
                     samples.append(pd.to_numeric(s).to_numpy(dtype=float))
             test = (
