@@ -24,6 +24,16 @@ def test_streamlit_reads_no_error_details_from_the_config():
     assert out.stdout.strip() == "none"
 
 
+def test_streamlit_reads_no_full_collection_after_each_run_from_the_config():
+    """The hidden ``runner.postScriptGC`` (a full gc.collect() after every run) is off."""
+    out = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; "
+         "print(config.get_option('runner.postScriptGC'))"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "False"
+
+
 def test_page_icon_is_a_local_file():
     source = (ROOT / "app.py").read_text()
     assert ":material/monitor_heart:" not in source  # favicons of Material icons are fetched
