@@ -73,7 +73,8 @@ m[2].metric(f"AUC at day {res.horizon:g}", res.auc.text(), help=EXPLAIN["auc"])
 st.caption(EXPLAIN["discrimination_sentence"].format(c=res.c_harrell.est))
 
 st.subheader("Calibration")
-m = st.columns(4)
+# two a row: four columns cut "0.95 (0.70–1.29)" to "0.95 (0.70…" at 1280 px
+m = [*st.columns(2), *st.columns(2)]
 m[0].metric("Observed / expected", res.oe.text(), help=EXPLAIN["oe"])
 m[1].metric("Calibration slope", res.slope.text(), help=EXPLAIN["slope"])
 m[2].metric("ICI", f"{res.ici:.3f}" if res.ici == res.ici else "–", help=EXPLAIN["ici"])
