@@ -16,22 +16,21 @@ def test_streamlit_reads_no_error_details_from_the_config():
     """``showErrorDetails = false`` means "stacktrace" in current Streamlit: it must be "none"."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] == "none"
-    out = subprocess.run(
-        [sys.executable, "-c", "from streamlit import config; "
-         "print(config.get_option('client.showErrorDetails'))"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert out.stdout.strip() == "none"
+    assert _option_read_by_streamlit("client.showErrorDetails") == "none"
 
 
 def test_streamlit_reads_no_full_collection_after_each_run_from_the_config():
     """The hidden ``runner.postScriptGC`` (a full gc.collect() after every run) is off."""
+    assert _option_read_by_streamlit("runner.postScriptGC") == "False"
+
+
+def _option_read_by_streamlit(name: str) -> str:
+    """The option as Streamlit reads it from .streamlit/config.toml, in a fresh interpreter."""
     out = subprocess.run(
-        [sys.executable, "-c", "from streamlit import config; "
-         "print(config.get_option('runner.postScriptGC'))"],
+        [sys.executable, "-c", f"from streamlit import config; print(config.get_option({name!r}))"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert out.stdout.strip() == "False"
+    return out.stdout.strip()
 
 
 def test_page_icon_is_a_local_file():
