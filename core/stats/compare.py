@@ -426,7 +426,7 @@ def compare_groups(
         specs, groups, None if nonnormal is None else set(nonnormal), by, exclude_small_groups
     )
     masks = _group_masks(df[by], prep.groups) if by is not None else []
-    return _assemble(df, prep, _aggregate(df, prep, masks), masks, adjust)
+    return _assemble(df, prep, _aggregate(df, prep, masks), adjust)
 
 
 def _group_masks(groups_col: pd.Series, groups: Sequence[Any]) -> list[np.ndarray]:
@@ -440,8 +440,8 @@ def _group_masks(groups_col: pd.Series, groups: Sequence[Any]) -> list[np.ndarra
 
 
 def _aggregate(df: pd.DataFrame, prep: _Prepared, masks: list[np.ndarray]) -> dict[str, Any]:
-    """Per variable: {group: stats} for continuous, {group: {level: n}} for categorical
-    (``masks``: one per group, from :func:`_group_masks`)."""
+    """Per variable: {group: stats and the non-missing values} for continuous, {group:
+    {level: n}} for categorical (``masks``: one per group, from :func:`_group_masks`)."""
     out: dict[str, Any] = {}
     for spec in prep.specs:
         col = df[spec.column]
@@ -463,6 +463,7 @@ def _aggregate(df: pd.DataFrame, prep: _Prepared, masks: list[np.ndarray]) -> di
                     "mean": float(np.mean(x)) if len(x) else math.nan,
                     "sd": float(np.std(x, ddof=1)) if len(x) > 1 else math.nan,
                     "missing": n_missing,
+                    "values": x,  # the group's sample, for its test
                 }
             else:
                 per[g] = {"levels": vals.value_counts().to_dict(), "missing": n_missing}
@@ -470,9 +471,7 @@ def _aggregate(df: pd.DataFrame, prep: _Prepared, masks: list[np.ndarray]) -> di
     return out
 
 
-def _assemble(
-    df: pd.DataFrame, prep: _Prepared, agg: dict[str, Any], masks: list[np.ndarray], adjust
-) -> pd.DataFrame:
+def _assemble(df: pd.DataFrame, prep: _Prepared, agg: dict[str, Any], adjust) -> pd.DataFrame:
     """The result's rows from the aggregates ``agg``, with each variable's test."""
     if adjust is not None:
         p_adjust([], adjust)  # validates the method name early
@@ -492,15 +491,9 @@ def _assemble(
             "column": spec.column,
             "kind": spec.kind,
         }
-        values = df[spec.column]
         if spec.kind == "continuous":
             nonnormal = prep.nonnormal is None or spec.column in prep.nonnormal
-            samples = []
-            if prep.by is not None:
-                present = values.notna().to_numpy()
-                for m in masks:
-                    s = values[m & present]
-                    samples.append(pd.to_numeric(s).to_numpy(dtype=float))
+            samples = [per[g]["values"] for g in prep.groups] if prep.by is not None else []
             test = (
                 _continuous_test(samples, nonnormal, gnames[1:], prep.exclude_small_groups)
                 if prep.by
