@@ -73,12 +73,9 @@ def weighted_auc(data: AUCData, weight: np.ndarray | None = None) -> float:
     # deaths leave the risk set first), G(t) including the factor at t
     deaths = np.bincount(data.t_index, weights=w * data.event, minlength=len(data.times))
     censored = tot - deaths
-    if np.all(censored == 0):
-        g = np.ones(len(data.times))  # nobody censored
-    else:
-        at_risk = np.cumsum(tot[::-1])[::-1] - deaths
-        ratio = np.divide(censored, at_risk, out=np.zeros(len(data.times)), where=censored != 0)
-        g = np.cumprod(1.0 - ratio)
+    at_risk = np.cumsum(tot[::-1])[::-1] - deaths
+    ratio = np.divide(censored, at_risk, out=np.zeros(len(data.times)), where=censored != 0)
+    g = np.cumprod(1.0 - ratio)  # 1 throughout when nobody is censored (sksurv's special case)
     # only deaths by the horizon need a weight: sksurv also weights deaths after it and
     # refuses the cohort when G is 0 at one (a death and a censoring tied at the last time),
     # though those weights never enter the AUC; here that cohort gets its AUC
