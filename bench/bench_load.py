@@ -2,6 +2,7 @@
 
     python -m bench.bench_load                 # 30 sessions for 120 s
     python -m bench.bench_load --sessions 10 --seconds 30
+    python -m bench.bench_load --replicas 2    # one process per core, sessions spread over them
 
 Each session is a websocket client speaking Streamlit's own protocol (the protobuf messages of
 ``streamlit.proto``, as the browser does): it asks for one page after another in a fixed
@@ -9,12 +10,18 @@ round (the pages a class walks through) and times each request until the server 
 script finished; the browser's drawing is not included (bench_app measures one browser).
 Printed: draws, draws per second, p50 / p95 / max of the draw time, exceptions shown on a
 page, and the server's peak and final RSS. Goal: p95 <= 3 s with 30 sessions, no error.
+
+With ``--replicas N`` the benchmark starts N server processes and session k always talks to
+process k mod N, as the README's sticky proxy keeps a browser on one process (the proxy's own
+cost is not included). The clients run on the same machine and take CPU from the servers:
+their CPU time is printed beside the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -81,42 +88,59 @@ async def _session(url: str, deadline: float, k: int, times: list, errors: list)
                         break
 
 
-async def _run(url: str, sessions: int, seconds: float) -> tuple[list, list, float]:
+async def _run(urls: list[str], sessions: int, seconds: float) -> tuple[list, list, float]:
     times: list[float] = []
     errors: list[str] = []
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*(_session(url, deadline, k, times, errors) for k in range(sessions)))
+    await asyncio.gather(
+        *(_session(urls[k % len(urls)], deadline, k, times, errors) for k in range(sessions))
+    )
     return times, errors, time.perf_counter() - start
+
+
+def _wait_up(url: str) -> None:
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--replicas", type=int, default=1)
     args = parser.parse_args()
     sessions = max(1, min(args.sessions, 100))  # bounded
     seconds = max(5.0, min(args.seconds, 600.0))
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = _start_server(port)
+    replicas = max(1, min(args.replicas, 4))
+    urls, procs = [], []
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        asyncio.run(_run(url, 1, 40.0))  # warm the caches: each page's first visit, once
+        for _ in range(replicas):
+            port = _free_port()
+            urls.append(f"http://127.0.0.1:{port}")
+            procs.append(_start_server(port))
+        for url in urls:
+            _wait_up(url)
+            asyncio.run(_run([url], 1, 40.0))  # warm the caches: each page's first visit, once
         per_page.clear()
-        times, errors, wall = asyncio.run(_run(url, sessions, seconds))
-        hwm, rss = _peak_rss_mb(proc.pid)
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        times, errors, wall = asyncio.run(_run(urls, sessions, seconds))
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        memory = [_peak_rss_mb(p.pid) for p in procs]
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+    client_cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
     q = statistics.quantiles(times, n=20) if len(times) >= 20 else [float("nan")] * 19
     table(
-        f"Load: {sessions} scripted sessions for {seconds:g} s on one server (127.0.0.1)",
+        f"Load: {sessions} scripted sessions for {seconds:g} s on "
+        + ("one server process" if replicas == 1 else f"{replicas} server processes")
+        + " (127.0.0.1)",
         ["measure", "value", "goal"],
         [
             ["page draws (server side)", f"{len(times)}", ""],
@@ -125,7 +149,11 @@ def main() -> None:
             ["p95 draw time", f"{q[18]:.2f} s", "<= 3 s"],
             ["max draw time", f"{max(times):.2f} s" if times else "–", ""],
             ["errors (exceptions, timeouts)", f"{len(errors)}", "0"],
-            ["server RSS peak / end", f"{hwm:.0f} / {rss:.0f} MB", ""],
+            *(
+                [f"server {i + 1} RSS peak / end", f"{hwm:.0f} / {rss:.0f} MB", ""]
+                for i, (hwm, rss) in enumerate(memory)
+            ),
+            ["clients' CPU time / wall time", f"{client_cpu:.0f} s / {wall:.0f} s", ""],
         ],
     )
     for e in errors[:10]:
