@@ -210,18 +210,27 @@ def test_sofa_calculator_fills_profile():
 
 
 def _captured_downloads(monkeypatch) -> dict[str, bytes]:
-    """Record the data of every download button (AppTest keeps it in a mock media store)."""
+    """Record the data of every download button: the bytes of a direct one (AppTest keeps
+    them in a mock media store) and what a deferred one's callable returns on click."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     seen: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
 
     def spy(self, path_or_data, mimetype, kind, filename=None):
         if filename is not None and not isinstance(path_or_data, str):
             seen[filename] = bytes(path_or_data)
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def spy_deferred(self, data_callable, *args, file_name=None, **kwargs):
+        data = data_callable()
+        seen[file_name] = data.encode() if isinstance(data, str) else bytes(data)
+        return original_deferred(self, data_callable, *args, file_name=file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy_deferred)
     return seen
 
 

@@ -76,13 +76,16 @@ def csv_download(
 ) -> None:
     """Download button of ``frame`` as CSV, spreadsheet formulas neutralised (core.cohort.ingest).
 
-    ``where`` is the container (a column) that holds the button; no rerun on click.
+    ``where`` is the container (a column) that holds the button; no rerun on click. The CSV
+    is written only when the button is clicked (a deferred download): before, every run wrote
+    every table's CSV and Streamlit kept the text in its media store (1.6% of the server's
+    time under 30 sessions, py-spy). The stamp is this run's, as the table on the screen.
     """
     stamp = st.session_state.get("_export_stamp")  # cohort, filter, date (app_pages/_ui/cohort)
     head = f"# {stamp}\n" if stamp else ""  # read.csv(comment.char = "#") / pandas comment="#"
     where.download_button(
         label,
-        head + neutralise_formulas(frame).to_csv(index=False),
+        lambda: head + neutralise_formulas(frame).to_csv(index=False),
         file_name,
         "text/csv",
         key=key,
