@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_pages._ui.active import groupable_columns
 from app_pages._ui.cohort import cohort_sidebar, page_header
 from app_pages._ui.compare import (
     compute,
@@ -30,7 +31,7 @@ from app_pages._ui.views.common import NONE
 from app_pages._ui.views.compare import ADJUST, by_label
 from app_pages._ui.views.compare import COMPARE as VIEW
 from app_pages._ui.views.compare import COMPARE_PRESETS as PRESET_LABELS
-from core.cohort.variables import cut_variable, grouping_columns
+from core.cohort.variables import cut_variable
 from core.study.ensemble import table_p_key
 from core.study.paper_tables import PRESETS, by_section, variable_catalog
 from core.tables.compare import style_table
@@ -59,7 +60,7 @@ if view.n == 0:
     st.warning("No patient passes the current filter: widen it in the sidebar.")
     st.stop()
 catalog = variable_catalog(df)
-options = [NONE, *grouping_columns(df)]  # outcomes too: Table 4 groups by the 1-year outcome
+options = [NONE, *groupable_columns(view)]  # outcomes too: Table 4 groups by the 1-year outcome
 
 c1, c2, c3 = st.columns([1.3, 1.2, 1])
 c1.selectbox(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages._ui.active import groupable_columns
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.ensemble import across_note
 from app_pages._ui.parametric import parametric_tab
@@ -27,7 +28,6 @@ from app_pages._ui.views.survival import SURVIVAL_PRESETS as PRESETS
 from core.charts import survival as ch
 from core.cohort.schema import level_order
 from core.cohort.variables import (
-    grouping_columns,
     has_values,
     is_post_admission,
     make_groups,
@@ -63,7 +63,7 @@ df = view.df
 if not require_columns(view, list(ENDPOINTS["os"][:2]), "Survival curves"):
     st.stop()
 available = [k for k, (d, e, *_) in ENDPOINTS.items() if has_values(df, d, e)]
-groups = [NONE, *grouping_columns(df, outcomes=False)]
+groups = [NONE, *groupable_columns(view, outcomes=False)]
 last = max(df[ENDPOINTS[k][0]].max() for k in available)
 max_t = max(int(last) if last == last else 0, HORIZON)  # slider range (days), both endpoints
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._ui import cohort as _ui
+from app_pages._ui import active
+from app_pages._ui.cohort import page_header
 from app_pages._ui.your_data import (
     PREFIX,
     _event_coding,
@@ -28,7 +29,7 @@ from core.export import dictionary_csv, template_csv
 
 
 def main() -> None:
-    _ui.page_header("Your data")
+    page_header("Your data")
     st.caption(
         "Analyse your own cohort with the same views. The file stays in this browser session: "
         "it is read in memory, never saved, and disappears when you clear it or close the tab."
@@ -48,10 +49,10 @@ def main() -> None:
         mime="text/csv",
         key=f"{PREFIX}dl_dictionary",
     )
-    if _ui.user_cohort() is not None:
+    if active.user_cohort() is not None:
         st.success("Your own cohort is active on every page (this browser session only).")
         if st.button("Clear my data", key=f"{PREFIX}clear"):
-            _ui.clear_user_cohort()
+            active.clear_user_cohort()
             st.session_state.pop(f"{PREFIX}raw", None)
             st.session_state.pop(f"{PREFIX}report", None)
             st.rerun()
@@ -109,7 +110,7 @@ def main() -> None:
         con = load_into_session(report)
         st.session_state.pop(f"{PREFIX}report", None)
         # the name is our own text (never the file name): pages show it in captions
-        _ui.set_user_cohort(con, name=f"Your data, {report.n_accepted} patients", mode=mode)
+        active.set_user_cohort(con, name=f"Your data, {report.n_accepted} patients", mode=mode)
         st.session_state[f"{PREFIX}gen"] = gen + 1
         st.rerun()
 

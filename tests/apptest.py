@@ -15,7 +15,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-USER_KEY = "user_cohort"  # app_pages/_ui/cohort.py session_state key of an uploaded cohort
+USER_KEY = "user_cohort"  # app_pages/_ui/active.py session_state key of an uploaded cohort
 
 
 def run_page(

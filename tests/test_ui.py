@@ -45,3 +45,27 @@ def test_every_chart_of_the_analysis_pages_has_a_text_alternative():
             pytest.fail(f"{page}: no chart found")
         for chart in charts:
             assert len(chart.proto.alt) > 30, (page, chart.proto.alt)
+
+
+def test_groupable_columns_are_those_of_the_rows_and_follow_the_view_key():
+    """The cached grouping choices equal core's on the view's rows, per cohort and filter:
+    a view with another key (another upload or filter) gets its own columns, never the
+    previous view's."""
+    from app_pages._ui.active import ActiveCohort, groupable_columns
+    from core.cohort.schema import CohortFilter
+    from core.cohort.variables import grouping_columns
+    from tests.apptest import shipped_cohort
+
+    def view(df: pd.DataFrame, key: str) -> ActiveCohort:
+        return ActiveCohort(df, "test", True, len(df), len(df), CohortFilter(), key=key)
+
+    full = shipped_cohort()
+    one_reason = full[full["icu_reason"] == full["icu_reason"].iloc[0]]
+    for outcomes in (True, False):
+        assert groupable_columns(view(full, "a"), outcomes=outcomes) == grouping_columns(
+            full, outcomes=outcomes
+        )
+    narrowed = groupable_columns(view(one_reason, "b"))
+    assert narrowed == grouping_columns(one_reason)
+    assert "icu_reason" in groupable_columns(view(full, "a")) and "icu_reason" not in narrowed
+    assert groupable_columns(view(full, "")) == grouping_columns(full)  # no key: not cached

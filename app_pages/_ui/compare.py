@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.cohort import STAMP_KEY
+from app_pages._ui.active import STAMP_KEY
 from app_pages._ui.render import chart_download, chart_spec, md, show_chart
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.compare import option_label

@@ -81,7 +81,7 @@ def csv_download(
     every table's CSV and Streamlit kept the text in its media store (1.6% of the server's
     time under 30 sessions, py-spy). The stamp is this run's, as the table on the screen.
     """
-    stamp = st.session_state.get("_export_stamp")  # cohort, filter, date (app_pages/_ui/cohort)
+    stamp = st.session_state.get("_export_stamp")  # cohort, filter, date (app_pages/_ui/active)
     head = f"# {stamp}\n" if stamp else ""  # read.csv(comment.char = "#") / pandas comment="#"
     where.download_button(
         label,

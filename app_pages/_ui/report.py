@@ -77,13 +77,13 @@ def _survival_groups(df, group: str) -> tuple[float | None, tuple[str, ...]]:
 
 @st.dialog("Report of this analysis", width="large")
 def _dialog(view) -> None:
+    from app_pages._ui.active import groupable_columns
     from app_pages._ui.views.calculator import CALCULATOR
     from app_pages._ui.views.compare import COMPARE
     from app_pages._ui.views.cox import COX, MODES, horizon_days
     from app_pages._ui.views.survival import SURVIVAL
     from app_pages._ui.views.validation import VALIDATION
     from core.cohort.schema import column_label
-    from core.cohort.variables import grouping_columns
     from core.report import CoxSpec, ReportRequest, SurvivalSpec, build_report
     from core.study.calculator import ProfileError, make_profile
 
@@ -103,7 +103,7 @@ def _dialog(view) -> None:
             by = "for the whole cohort" if compare.by is None else f"by {column_label(compare.by)}"
             cut = "" if compare.cut is None else f" cut at {compare.cut:g}"
             st.caption(f"Custom table: {n_vars} {by}{cut} (set on the Compare page).")
-    groups = grouping_columns(view.df, outcomes=False)  # as the Survival page offers them
+    groups = groupable_columns(view, outcomes=False)  # as the Survival page offers them
     if st.checkbox("Survival curves", value=True, key="rep_km") and groups:
         current = SURVIVAL.value("group")
         group = st.selectbox("By", groups, format_func=column_label, key="rep_km_g",

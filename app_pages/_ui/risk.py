@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.cohort import STAMP_KEY
+from app_pages._ui.active import STAMP_KEY
 from app_pages._ui.render import chart_spec, md, show_chart
 from core.charts import risk as ch
 from core.study.calculator import (
