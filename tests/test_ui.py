@@ -7,6 +7,7 @@ import io
 import altair as alt
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from app_pages._ui.render import _arrow_datasets
 
@@ -69,3 +70,28 @@ def test_groupable_columns_are_those_of_the_rows_and_follow_the_view_key():
     assert narrowed == grouping_columns(one_reason)
     assert "icu_reason" in groupable_columns(view(full, "a")) and "icu_reason" not in narrowed
     assert groupable_columns(view(full, "")) == grouping_columns(full)  # no key: not cached
+
+
+CALLS: list[int] = []
+
+
+def _counting_chart(frame: pd.DataFrame, title: str, fmt=None) -> alt.Chart:
+    CALLS.append(len(frame))
+    return alt.Chart(frame, title=title).mark_point().encode(x="t:Q", y="s:Q")
+
+
+def test_chart_spec_is_built_once_per_distinct_input():
+    from app_pages._ui.render import chart_spec
+
+    CALLS.clear()
+    frame = pd.DataFrame({"t": [0.0, 1.0, 2.0], "s": [1.0, 0.9, 0.7]})
+    first = chart_spec(_counting_chart, frame, "a")
+    again = chart_spec(_counting_chart, frame.copy(), "a")  # equal data, another object
+    assert first == again and CALLS == [3]
+    changed = frame.assign(s=[1.0, 0.9, 0.6])
+    spec = chart_spec(_counting_chart, changed, "a")
+    (values,) = spec["datasets"].values()
+    assert [v["s"] for v in values] == [1.0, 0.9, 0.6] and CALLS == [3, 3]
+    assert chart_spec(_counting_chart, frame, "b")["title"] == "b" and len(CALLS) == 3
+    with pytest.raises(AttributeError):  # a function argument: an error, never a stale chart
+        chart_spec(_counting_chart, frame, "c", fmt=lambda v: v)
