@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import pickle
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -93,5 +95,39 @@ def test_chart_spec_is_built_once_per_distinct_input():
     (values,) = spec["datasets"].values()
     assert [v["s"] for v in values] == [1.0, 0.9, 0.6] and CALLS == [3, 3]
     assert chart_spec(_counting_chart, frame, "b")["title"] == "b" and len(CALLS) == 3
-    with pytest.raises(AttributeError):  # a function argument: an error, never a stale chart
+    with pytest.raises((AttributeError, pickle.PicklingError)):  # never a stale chart
         chart_spec(_counting_chart, frame, "c", fmt=lambda v: v)
+
+
+def test_content_key_is_equal_for_equal_content_however_laid_out():
+    from app_pages._ui.render import content_key
+
+    fresh = pd.DataFrame({"a": [1.0, 2.0]})
+    fresh["b"] = [3.0, 4.0]  # a second float block, merged when pickled copies are consolidated
+    fresh["g"] = pd.Categorical(["x", "y"], categories=["y", "x"])
+    fresh["s"] = ["text" + str(i % 1) for i in range(2)]  # two distinct str objects
+    copy = pickle.loads(pickle.dumps(fresh))
+    copy._consolidate_inplace()
+    shared = fresh.copy()
+    shared["s"] = [shared["s"].iloc[0]] * 2  # one str object twice
+    assert content_key(fresh) == content_key(copy) == content_key(shared)
+    assert content_key({"x": fresh, "k": (1, "a")}) == content_key({"x": copy, "k": (1, "a")})
+
+
+def test_content_key_differs_for_different_content():
+    from app_pages._ui.render import content_key
+
+    base = pd.DataFrame({"t": [0.0, 1.0], "g": pd.Categorical(["a", "b"])})
+    variants = [
+        base.assign(t=[0.0, 1.5]),  # a value
+        base.astype({"t": "int64"}),  # a dtype
+        base.rename(columns={"t": "time"}),  # a name
+        base.assign(g=pd.Categorical(["a", "b"], categories=["b", "a"])),  # level order
+        base.set_axis([5, 6]),  # the index
+        base.iloc[:1],  # a row fewer
+    ]
+    keys = {content_key(v) for v in [base, *variants]}
+    assert len(keys) == len(variants) + 1
+    assert content_key(["ab", "c"]) != content_key(["a", "bc"])
+    assert content_key([1, 2]) != content_key((1, 2)) != content_key([1.0, 2.0])
+    assert content_key(np.array([1, 2])) != content_key(np.array([1.0, 2.0]))
