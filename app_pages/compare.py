@@ -117,7 +117,7 @@ inputs = (
     preset_key if on_paper else None,
 )
 try:
-    result, published = compute(*inputs, data)
+    result, published = compute(inputs, data)
 except ValueError as exc:
     st.error(f"Cannot compare: {exc}")
     st.stop()

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.active import STAMP_KEY
-from app_pages._ui.render import chart_download, chart_spec, md, show_chart
+from app_pages._ui.render import chart_download, chart_spec, content_key, md, show_chart
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.compare import option_label
 from core.charts import compare as ch
@@ -27,20 +27,20 @@ from core.tables.compare import (
 SELECTION = "cmp__selection"
 
 
-# Cached on the identity of the rows (ActiveCohort.key: cohort + filter) and the cut, not on
-# the frame itself: hashing the frame and the result on every rerun cost ~60 ms per run.
+# Cached on the identity of the rows (ActiveCohort.key: cohort + filter) and a digest of the
+# other inputs, not on the frame itself: Streamlit's hashing of the frame, the result and the
+# ~30 variable specs cost ~60 ms per run.
+def compute(inputs: tuple, data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The comparison, and the published values beside it when the preset's table is shown.
+
+    ``inputs`` = (cohort key, cut, by, specs, group order, adjustment, published preset).
+    """
+    return _compute(content_key(inputs), inputs, data)
+
+
 @st.cache_data(show_spinner="Computing the comparison…", max_entries=32)
-def compute(
-    cohort_key: str,
-    cut: tuple[str, float] | None,
-    by: str | None,
-    specs: tuple[VariableSpec, ...],
-    group_order: tuple | None,
-    adjust: str | None,
-    published_preset: str | None,
-    _data: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The comparison, and the published values beside it when the preset's table is shown."""
+def _compute(key: str, _inputs: tuple, _data: pd.DataFrame):
+    _, _, by, specs, group_order, adjust, published_preset = _inputs
     result = compare_groups(
         _data, by, list(specs), adjust=adjust, group_order=group_order, exclude_small_groups=True
     )
@@ -48,12 +48,17 @@ def compute(
     return result, published
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def display_table(
-    inputs: tuple, show_all: bool, with_published: bool, _data: pd.DataFrame
+    inputs: tuple, show_all: bool, with_published: bool, data: pd.DataFrame
 ) -> pd.DataFrame:
-    """The formatted table of ``compute(*inputs, _data)`` (a cache hit: computed just before)."""
-    result, published = compute(*inputs, _data)
+    """The formatted table of ``compute(inputs, data)`` (a cache hit: computed just before)."""
+    return _display_table(content_key(inputs, show_all, with_published), inputs, show_all,
+                          with_published, data)  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _display_table(key: str, _inputs: tuple, show_all: bool, with_published: bool, _data):
+    result, published = compute(_inputs, _data)
     return format_table(
         result, show_all_levels=show_all, published=published if with_published else None
     )
