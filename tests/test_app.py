@@ -33,10 +33,32 @@ def _option_read_by_streamlit(name: str) -> str:
     return out.stdout.strip()
 
 
-def test_page_icon_is_a_local_file():
+def test_page_icon_is_the_local_file_sent_inline():
+    """The favicon is assets/icon.png itself, as a data: URL (no fetch, no media-store entry)."""
+    import base64
+
     source = (ROOT / "app.py").read_text()
     assert ":material/monitor_heart:" not in source  # favicons of Material icons are fetched
-    assert (ROOT / "assets" / "icon.png").stat().st_size > 0
+    icon = (ROOT / "assets" / "icon.png").read_bytes()
+    assert icon.startswith(b"\x89PNG")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    seen = []
+    import streamlit as st
+
+    original = st.set_page_config
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("page_icon"))
+        return original(*args, **kwargs)
+
+    st.set_page_config = spy
+    try:
+        at.run()
+    finally:
+        st.set_page_config = original
+    assert not at.exception
+    (url,) = seen
+    assert base64.b64decode(url.removeprefix("data:image/png;base64,")) == icon
 
 
 def test_a_page_that_fails_shows_a_message_not_an_exception():

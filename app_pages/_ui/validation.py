@@ -63,9 +63,15 @@ def sample_size_caveat(res: Validation) -> None:
         st.success(f"{res.events} deaths by day {res.horizon:g} among {res.n} patients.")
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _case_mix(cohort_key: str, _df: pd.DataFrame) -> pd.DataFrame:
+    return case_mix(_df)
+
+
 def case_mix_section(view, res: Validation) -> None:
     st.subheader("Case mix: your cohort beside Saint-Louis")
-    cm = case_mix(view.df)
+    # once per cohort and filter (view.key), not on every rerun (6% of server time under load)
+    cm = _case_mix(view.key, view.df) if view.key else case_mix(view.df)
     ref = reference_lp()
     lp_chart = chart_spec(ch.lp_density, res.patients["lp"].to_numpy(), ref, view.name[:40])
     show_chart(
