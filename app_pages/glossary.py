@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
-from app_pages._ui.render import md
+from app_pages._ui.render import md, static_table
 from app_pages._ui.views.pages import GLOSSARY
 from core.study import glossary
 
@@ -82,4 +82,4 @@ if not query:
         "paper's software, to 1e-6 in the test suite. Times are days from ICU admission; "
         "months = days / 30.4375."
     )
-    st.table(METHODS, hide_index=True)
+    static_table(METHODS)

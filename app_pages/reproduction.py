@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
 from app_pages._ui.ensemble import headline_spread, stepwise_spread
+from app_pages._ui.render import static_table
 from core.study.ensemble import stored_summary
 from core.study.published import load_published
 from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
@@ -108,7 +109,7 @@ try:
         "the gaps in the published aggregates were filled; one that holds in some only is an "
         "artefact of that choice and should not be taught from a single reconstruction."
     )
-    st.table(stored_summary(), hide_index=True)  # wraps: every column readable at 1280 px
+    static_table(stored_summary())  # wraps: every column readable at 1280 px
     st.caption(
         "Every reconstruction reproduces the published aggregates (Table 1–4 counts, medians, "
         "Kaplan-Meier medians, the three hazard ratios); the estimates were computed on each "

@@ -191,3 +191,26 @@ def test_about_says_the_active_cohort_is_the_upload_when_one_is_loaded():
     warning = at.warning[0].value
     assert "your uploaded file" in warning
     assert not warning.split("**")[-1].strip().startswith("The app's own cohort is synthetic")
+
+
+def _tables_by_position(node, path: tuple = ()) -> list[tuple[tuple, dict]]:
+    out = []
+    children = getattr(node, "children", None)
+    for i, child in enumerate(children.values() if isinstance(children, dict) else []):
+        if type(child).__name__ == "Table":
+            out.append((path + (i,), child.value.to_dict()))
+        out += _tables_by_position(child, path + (i,))
+    return out
+
+
+def test_replayed_tables_are_the_same_tables_in_the_same_places():
+    """The story's tables are drawn once and replayed from the cache on later runs
+    (render.static_table): a rerun shows every table with the same cells, each in its step's
+    column, as the first run."""
+    at = run_page("app_pages/story.py")
+    first = _tables_by_position(at.main)
+    at.run()
+    again = _tables_by_position(at.main)
+    assert len(first) >= N_STEPS  # the figures table of every step, at least
+    assert again == first
+    assert all(len(path) >= 2 for path, _ in first)  # inside a step's column, not at the top

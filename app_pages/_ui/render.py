@@ -135,6 +135,22 @@ def show_chart(spec: dict, *, width: str | int = "stretch", alt: str | None = No
     st.vega_lite_chart(spec=_arrow_datasets(spec), width=width, theme=None, alt=alt)
 
 
+def static_table(frame: pd.DataFrame) -> None:
+    """``st.table(frame, hide_index=True)``, its message made once per content and replayed.
+
+    Streamlit converts a table to Arrow on every run (with the Styler, 14% of the server's
+    time under 30 sessions, py-spy). A cached function's elements are stored with its result
+    and replayed on a hit (Streamlit's element replay), so a table whose content did not change
+    is sent again without conversion; the key is the frame's content.
+    """
+    _replayed_table(content_key(frame), frame)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _replayed_table(key: str, _frame: pd.DataFrame) -> None:
+    st.table(_frame, hide_index=True)
+
+
 def csv_download(
     label: str, frame: pd.DataFrame, file_name: str, *, key: str | None = None, where=st
 ) -> None:

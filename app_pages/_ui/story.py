@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from app_pages._ui.render import show_chart
+from app_pages._ui.render import show_chart, static_table
 from app_pages._ui.views import PAGES
 from core.charts import cox as cox_charts
 from core.charts import survival as km_charts
@@ -180,9 +180,9 @@ def _step(
     with left:
         st.markdown(f"**The paper.** {step.finding}")
         st.markdown(f"**This cohort.** {step.live_text}")
-        st.table(_figures_table(step, present), hide_index=True)
+        static_table(_figures_table(step, present))
         if step.table is not None and not present:
-            st.table(step.table, hide_index=True)
+            static_table(step.table)
         for note in step.notes:
             st.caption(f":material/info: {note}")
         _view_link(step.link)
