@@ -198,8 +198,8 @@ def _tables_by_position(node, path: tuple = ()) -> list[tuple[tuple, dict]]:
     children = getattr(node, "children", None)
     for i, child in enumerate(children.values() if isinstance(children, dict) else []):
         if type(child).__name__ == "Table":
-            out.append((path + (i,), child.value.to_dict()))
-        out += _tables_by_position(child, path + (i,))
+            out.append(((*path, i), child.value.to_dict()))
+        out += _tables_by_position(child, (*path, i))
     return out
 
 
