@@ -6,7 +6,8 @@ in-memory DuckDB connection (no file, no spilling, no external access). User tex
 cells -- is only ever data: it is never evaluated (no formulas, no SQL built from it, no HTML).
 
 Stages: :mod:`core.cohort.read` (bytes to cells), :mod:`core.cohort.mapping` (columns,
-units, event coding), then this module (conversion, validation, the session database);
+units, event coding), :mod:`core.cohort.coerce` (cells to values), then this module
+(validation, rejections with their rows, the session database);
 the safe downloads are in :mod:`core.export`.
 
 Public API
@@ -27,8 +28,6 @@ TRUE/FALSE, or 1 = alive / 2 = dead. Months are converted with 30.4375 days per 
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from core.cohort.coerce import missing_cells, to_bool, to_cat, to_date, to_number, to_text
 from core.cohort.mapping import (
     _SPEC,
     _SPEC_BY_NAME,
@@ -47,8 +47,6 @@ from core.cohort.mapping import (
     MODEL_COLUMNS,
     EventCoding,
     Mode,
-    _norm,
-    _tokens,
     _unit_of,
     apply_event_coding,
     as_event_coding,
@@ -56,13 +54,10 @@ from core.cohort.mapping import (
     suggest_mapping,
 )
 from core.cohort.read import (
-    _NA_TOKENS,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
     IngestError,
     RawTable,
-    _all_text,
-    _per_unique,
     _present,
     read_table,
 )
@@ -74,124 +69,6 @@ PYDANTIC_FULL_ROWS = 50_000  # above this, the pydantic cross-check runs on a sa
 
 
 REJECTED_COLUMNS = ("row", "column", "value", "reason")
-
-
-_BOOL_TRUE = frozenset({"1", "true", "t", "yes", "y", "oui", "o", "vrai"})
-
-
-_BOOL_FALSE = frozenset({"0", "false", "f", "no", "n", "non", "faux"})
-
-
-# --------------------------------------------------------------------------------------------
-# Cell coercion (vectorised over unique values)
-# --------------------------------------------------------------------------------------------
-
-
-def _missing(series: pd.Series) -> pd.Series:
-    if _all_text(series):  # CSV cells: vectorised
-        return series.str.strip().str.casefold().isin(_NA_TOKENS)
-    return _per_unique(series, _is_missing).astype(bool)
-
-
-def _is_missing(v: Any) -> bool:
-    if not _present(v):
-        return True
-    return isinstance(v, str) and v.strip().casefold() in _NA_TOKENS
-
-
-def _to_number(series: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
-    miss = _missing(series)
-
-    def conv(v: Any) -> float:
-        if isinstance(v, bool | np.bool_):
-            return math.nan
-        if isinstance(v, int | float | np.integer | np.floating):
-            return float(v)
-        if isinstance(v, str):
-            s = v.strip().replace("\u2212", "-")
-            if decimal == ",":
-                s = s.replace(",", ".")
-            if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
-                return math.nan
-            return float(s)
-        return math.nan
-
-    vals = _per_unique(series, lambda v: math.nan if _is_missing(v) else conv(v))
-    vals = pd.to_numeric(vals, errors="coerce").astype("float64")
-    bad = ~miss & ~np.isfinite(vals)
-    return vals.where(~bad & ~miss), bad
-
-
-def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    miss = _missing(series)
-    toks = _tokens(series)
-    vals = toks.map(lambda t: True if t in _BOOL_TRUE else False if t in _BOOL_FALSE else None)
-    bad = ~miss & vals.isna()
-    return vals.where(~miss & ~bad, None).astype("boolean"), bad
-
-
-def _to_cat(series: pd.Series, allowed: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
-    miss = _missing(series)
-    vals = _per_unique(series, lambda v: allowed.get(_norm(v)) if _present(v) else None)
-    bad = ~miss & vals.isna()
-    return vals.where(~miss & ~bad, None).astype(object), bad
-
-
-def _to_text(series: pd.Series) -> pd.Series:
-    miss = _missing(series)
-    if _all_text(series):
-        return series.str.strip().astype(object).where(~miss, None)
-    return _per_unique(series, lambda v: str(v).strip() if _present(v) else None).where(~miss, None)
-
-
-_DATE_FORMATS = (
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d-%m-%Y",
-    "%m-%d-%Y",
-    "%d.%m.%Y",
-    "%Y/%m/%d",
-    "%d/%m/%y",
-    "%m/%d/%y",
-    "%Y%m%d",
-)
-
-
-def _to_date(series: pd.Series, dayfirst: bool | None) -> tuple[pd.Series, pd.Series, str | None]:
-    """Parse dates; returns (datetime64 series, invalid mask, format used)."""
-    miss = _missing(series)
-    native = series.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "year"))
-    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
-    if native.any():
-        out[native] = pd.to_datetime(series[native], errors="coerce")
-    text = series[~native & ~miss].map(str).str.strip()
-    fmt_used: str | None = None
-    if len(text):
-        best: list[tuple[int, str, pd.Series]] = []
-        iso = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        best.append((int(iso.notna().sum()), "ISO8601", iso))
-        for fmt in _DATE_FORMATS:
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-            best.append((int(parsed.notna().sum()), fmt, parsed))
-        top = max(b[0] for b in best)
-        winners = [b for b in best if b[0] == top and top > 0]
-        if winners:
-            fmts = [w[1] for w in winners]
-            dm = [f for f in fmts if f.startswith("%d")]
-            md = [f for f in fmts if f.startswith("%m")]
-            if dm and md and len(winners) > 1:
-                if dayfirst is None:
-                    raise IngestError(
-                        f"dates such as {text.iloc[0]!r} are ambiguous (day/month or month/day): "
-                        "state the date order (day first or month first)."
-                    )
-                pick = dm[0] if dayfirst else md[0]
-            else:
-                pick = fmts[0]
-            fmt_used = pick
-            out[text.index] = next(w[2] for w in winners if w[1] == pick)
-    bad = ~miss & out.isna()
-    return out, bad, fmt_used
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,7 +261,7 @@ def _duration(
         if unit != "days" and target not in units:
             warnings.append(f"{src!r} read as {unit} (from its name) and converted to days.")
         used_units[target] = unit
-        vals, bad = _to_number(raw[src], decimal)
+        vals, bad = to_number(raw[src], decimal)
         dates = bad & _looks_like_dates(raw[src])
         rej.add(bad & ~dates, src, raw[src], "not a number")
         rej.add(dates, src, raw[src], DATE_IN_DURATION)
@@ -404,14 +281,14 @@ def _duration(
             vals = vals.where(~over)
         if (target == "os_days" and "os_end_date" in m) or (end_role in m and target != "os_days"):
             warnings.append(f"{target}: the duration column {src!r} was used; dates ignored.")
-        miss = _missing(raw[src])
+        miss = missing_cells(raw[src])
         if required:
             rej.add(miss, src, raw[src], f"{target} is required but empty")
         return vals, used_units
     if "os_start_date" in m and end_role in m:
         s_src, e_src = m["os_start_date"], m[end_role]
-        start, bad_s, f1 = _to_date(raw[s_src], dayfirst)
-        end, bad_e, f2 = _to_date(raw[e_src], dayfirst)
+        start, bad_s, f1 = to_date(raw[s_src], dayfirst)
+        end, bad_e, f2 = to_date(raw[e_src], dayfirst)
         rej.add(bad_s, s_src, raw[s_src], "not a date")
         rej.add(bad_e, e_src, raw[e_src], "not a date")
         days = (end - start).dt.total_seconds() / 86400.0
@@ -419,13 +296,13 @@ def _duration(
         rej.add(neg, e_src, raw[e_src], f"date is before {s_src!r}")
         if required:
             rej.add(
-                _missing(raw[s_src]),
+                missing_cells(raw[s_src]),
                 s_src,
                 raw[s_src],
                 "start date is required but empty",
             )
             rej.add(
-                _missing(raw[e_src]),
+                missing_cells(raw[e_src]),
                 e_src,
                 raw[e_src],
                 "end date is required but empty",
@@ -511,7 +388,7 @@ def build_cohort(
     ev, bad_ev = apply_event_coding(raw[m["os_event"]], coding)
     src = m["os_event"]
     rej.add(bad_ev, src, raw[src], f"not a valid event value for coding '{coding.name}'")
-    rej.add(_missing(raw[src]), src, raw[src], "os_event is required but empty")
+    rej.add(missing_cells(raw[src]), src, raw[src], "os_event is required but empty")
     out["os_event"] = ev
     warnings.append(f"event coding of {src!r}: {coding.description}.")
 
@@ -539,7 +416,7 @@ def build_cohort(
             s = m[col.name]
             values = raw[s]
             if col.kind in {"int", "float"}:
-                v, bad = _to_number(values, table.decimal)
+                v, bad = to_number(values, table.decimal)
                 rej.add(bad, s, values, "not a number")
                 if col.kind == "int":
                     frac = v.notna() & (v != np.floor(v.fillna(0)))
@@ -557,7 +434,7 @@ def build_cohort(
                 v = v.where(~rng)
                 out[col.name] = v.round().astype("Int64") if col.kind == "int" else v
             elif col.kind == "bool":
-                v, bad = _to_bool(values)
+                v, bad = to_bool(values)
                 rej.add(
                     bad,
                     s,
@@ -566,7 +443,7 @@ def build_cohort(
                 )
                 out[col.name] = v
             elif col.kind == "cat":
-                v, bad = _to_cat(values, col.allowed)
+                v, bad = to_cat(values, col.allowed)
                 opts = ", ".join(dict.fromkeys(col.allowed.values()))
                 rej.add(bad, s, values, f"not one of: {opts}")
                 out[col.name] = v
@@ -585,7 +462,7 @@ def build_cohort(
                 )
                 out[col.name] = v
             else:
-                text = _to_text(values)
+                text = to_text(values)
                 long = text.map(lambda v: isinstance(v, str) and len(v) > MAX_TEXT_CHARS)
                 rej.add(long, s, values, f"longer than {MAX_TEXT_CHARS} characters")
                 out[col.name] = text.where(~long, None)
@@ -598,7 +475,7 @@ def build_cohort(
         for col in MODEL_COLUMNS:
             if col in m:
                 rej.add(
-                    _missing(raw[m[col]]),
+                    missing_cells(raw[m[col]]),
                     m[col],
                     raw[m[col]],
                     f"{col} is required for the published model but empty",
@@ -695,7 +572,7 @@ def build_cohort(
 
 
 def _present_any(values: pd.Series) -> bool:
-    return bool((~_missing(values)).any())
+    return bool((~missing_cells(values)).any())
 
 
 def _empty_dtype(column: str) -> Any:
@@ -715,8 +592,8 @@ def _empty(column: str, index: pd.Index) -> pd.Series:
 
 def _infer(series: pd.Series, decimal: str) -> pd.Series:
     """Generic mode: numbers stay numbers (Int64 when whole), everything else plain text."""
-    miss = _missing(series)
-    vals, bad = _to_number(series, decimal)
+    miss = missing_cells(series)
+    vals, bad = to_number(series, decimal)
     if not bad.any() and (~miss).any():
         whole = vals.dropna()
         if len(whole) and (whole == np.floor(whole)).all() and whole.abs().max() < 2**53:
@@ -725,7 +602,7 @@ def _infer(series: pd.Series, decimal: str) -> pd.Series:
     native = series.map(lambda v: isinstance(v, pd.Timestamp) or hasattr(v, "year"))
     if native[~miss].all() and (~miss).any():
         return pd.to_datetime(series.where(~miss), errors="coerce")
-    return _to_text(series)
+    return to_text(series)
 
 
 def _schema_check(
