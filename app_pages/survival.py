@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages._ui.active import groupable_columns
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.ensemble import across_note
+from app_pages._ui.km_tests import km_tests
 from app_pages._ui.parametric import parametric_tab
 from app_pages._ui.render import chart_spec, md, post_admission_warning, show_chart
 from app_pages._ui.survival import (
@@ -17,7 +18,6 @@ from app_pages._ui.survival import (
     horizon_slider,
     km_captions,
     km_downloads,
-    km_tests,
     switch_unit,
     two_groups,
 )

@@ -399,28 +399,37 @@ def test_trend_test_states_its_scores_and_offers_equally_spaced_ones():
 
 def test_permutation_logrank_runs_once_per_set_of_rows(monkeypatch):
     """Small groups get a permutation p (2,000 log-rank statistics, ~2 s): it is computed once
-    for the rows shown, not again on a rerun, and again when the rows change."""
+    for the rows shown, not again on a rerun, and again when the rows change. So are the
+    pairwise log-rank tests under the curves."""
     import streamlit as st
 
-    from app_pages._ui import survival as ui
-    from core.stats.logrank import logrank_permutation
+    from app_pages._ui import km_tests as ui
+    from core.stats.logrank import logrank_permutation, pairwise_logrank
 
-    calls = []
+    calls, pairwise = [], []
 
     def counted(data, *args, **kwargs):
         calls.append(len(data))
         return logrank_permutation(data, *args, **kwargs)
 
+    def counted_pairwise(data, *args, **kwargs):
+        pairwise.append(len(data))
+        return pairwise_logrank(data, *args, **kwargs)
+
     st.cache_data.clear()
     monkeypatch.setattr(ui, "logrank_permutation", counted)
+    monkeypatch.setattr(ui, "pairwise_logrank", counted_pairwise)
     at = run_page(PAGE, timeout=120)
     at.selectbox(key="km_group").set_value("icu_reason").run()
     warned = [w.value for w in at.warning if "Permutation log-rank" in w.value]
     assert warned  # the reconstructed cohort has reasons with few patients
     assert len(calls) == 1
+    n_pairwise = len(pairwise)  # once per grouping so far (the default one, then reasons)
     at.toggle(key="km_ci").set_value(not at.toggle(key="km_ci").value).run()
     at.run()
     assert len(calls) == 1  # the same rows: the cached p
+    assert len(pairwise) == n_pairwise
     assert [w.value for w in at.warning if "Permutation log-rank" in w.value] == warned
     at.toggle(key="km_trunc").set_value(not at.toggle(key="km_trunc").value).run()
     assert len(calls) == 2  # follow-up censored at the horizon: other rows, a new p
+    assert len(pairwise) == n_pairwise + 1

@@ -1,13 +1,12 @@
-"""Rendering pieces of the Survival page: the tests under the curves, the competing-risks tab."""
+"""Rendering pieces of the Survival page: the horizon and time axis, the downloads, the
+captions, the competing-risks tab (the tests under the curves: :mod:`app_pages._ui.km_tests`)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.render import chart_download, chart_spec, csv_download, md, show_chart
+from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
 from core.cohort.schema import level_order
@@ -15,26 +14,14 @@ from core.cohort.variables import (
     default_threshold,
     has_values,
     is_continuous,
-    level_text,
     order_levels,
 )
 from core.stats.competing import cumulative_incidence, cumulative_incidence_at, gray_tests
-from core.stats.logrank import (
-    TREND_SCORES,
-    logrank,
-    logrank_permutation,
-    logrank_trend,
-    pairwise_logrank,
-    univariable_hr,
-)
 from core.stats.survival import DAYS_PER_MONTH, truncate_at
 from core.study.published import load_published
-from core.tables.format import p_phrase
 from core.tables.survival import (
     format_chi2_test,
     format_cif_table,
-    format_hazard_ratios,
-    format_pairwise,
 )
 
 CR_COLUMNS = ["os_days", "os_event", "pfs_days", "pfs_event"]
@@ -97,67 +84,6 @@ def horizon_slider(view: PageState, unit: str, max_t: int, on_change) -> float:
         max_value=max(1, int(max_t / DAYS_PER_MONTH)), on_change=on_change, **view.widget("mo"),
     )  # fmt: skip
     return float(round(months * DAYS_PER_MONTH))
-
-
-def _rows_fingerprint(data: pd.DataFrame, columns: list[str]) -> str:
-    """The identity of these columns' values, row by row (pandas' per-row hash, then SHA-256):
-    a cache key that changes with the grouping, a threshold, a merge or horizon censoring."""
-    rows = pd.util.hash_pandas_object(data[columns], index=False).to_numpy()
-    return hashlib.sha256(rows.tobytes()).hexdigest()
-
-
-@st.cache_data(show_spinner="Permutation log-rank (2,000 relabellings)…", max_entries=64)
-def _permutation_p(fingerprint: str, duration: str, event: str, gcol: str, _data) -> float:
-    # 2,000 log-rank statistics (~2 s): run once per set of rows, not on every widget change
-    return logrank_permutation(_data, duration, event, gcol)
-
-
-def km_tests(
-    view: PageState,
-    data: pd.DataFrame,
-    duration: str,
-    event: str,
-    gcol: str | None,
-    levels: tuple,
-    ordered: bool,
-    label: str,
-) -> None:
-    """Log-rank (and trend, pairwise, hazard ratios) for the groups shown."""
-    if gcol is None:
-        return
-    if len(levels) < 2:
-        st.info("Only one group is present: no comparison.")
-        return
-    lr = logrank(data, duration, event, gcol)
-    st.markdown(f"**Log-rank** {format_chi2_test(lr.statistic, lr.dof, lr.p_value)}")
-    if lr.warning:  # small groups: the chi-square p is shown with a warning and a permutation p
-        key = _rows_fingerprint(data, [duration, event, gcol])
-        perm = _permutation_p(key, duration, event, gcol, data)
-        st.warning(
-            f"Small groups: {md(lr.warning)}. Permutation log-rank (2,000 seeded relabellings "
-            f"of the groups, no chi-square approximation): {p_phrase(perm)}.",
-            icon=":material/warning:",
-        )
-    if ordered:
-        kind = st.radio(
-            "Trend-test scores", list(TREND_SCORES), horizontal=True,
-            help="The trend test weights each group by a score: the levels themselves (e.g. 0, "
-            "1, 2, 3) or 1, 2, ..., k in order (survminer's choice); they differ only when the "
-            "levels present are not equally spaced (e.g. PS 0, 1, 3).",
-            **view.widget("trend", TREND_SCORES),
-        )  # fmt: skip
-        tr = logrank_trend(data, duration, event, gcol, scores=kind)
-        test = format_chi2_test(tr.statistic, 1, tr.p_value)
-        scores = ", ".join(level_text(float(w)) for w in tr.table["score"])
-        how = "the levels" if kind == "levels" else "equally spaced"
-        st.markdown(f"**Trend** (ordered {md(label)}; scores: {scores} ({how})) {test}")
-    if len(levels) > 2:
-        with st.expander("Pairwise log-rank (Holm-adjusted)"):
-            pw = pairwise_logrank(data, duration, event, gcol, adjust="holm")
-            st.dataframe(format_pairwise(pw), hide_index=True)
-    with st.expander("Hazard ratios (univariable Cox, Efron)"):
-        hr = univariable_hr(data, duration, event, gcol, reference=levels[0])
-        st.dataframe(format_hazard_ratios(hr), hide_index=True)
 
 
 def km_downloads(spec, km, stem: str) -> None:
