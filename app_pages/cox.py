@@ -13,15 +13,13 @@ from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
 from app_pages._ui.cox import (
     HELP,
     TEST_HELP,
-    bootstrap_section,
-    calibration_section,
-    epv_section,
     fit_error,
     model_tab,
     ph_section,
     reconstruction_note,
     stepwise_tab,
 )
+from app_pages._ui.cox_checks import bootstrap_section, calibration_section, epv_section
 from app_pages._ui.ensemble import across_note
 from app_pages._ui.render import post_admission_warning
 from app_pages._ui.views.cox import COX as VIEW
