@@ -100,7 +100,7 @@ def test_chart_spec_is_built_once_per_distinct_input():
 
 
 def test_content_key_is_equal_for_equal_content_however_laid_out():
-    from app_pages._ui.render import content_key
+    from app_pages._ui.keys import content_key
 
     fresh = pd.DataFrame({"a": [1.0, 2.0]})
     fresh["b"] = [3.0, 4.0]  # a second float block, merged when pickled copies are consolidated
@@ -115,7 +115,7 @@ def test_content_key_is_equal_for_equal_content_however_laid_out():
 
 
 def test_content_key_differs_for_different_content():
-    from app_pages._ui.render import content_key
+    from app_pages._ui.keys import content_key
 
     base = pd.DataFrame({"t": [0.0, 1.0], "g": pd.Categorical(["a", "b"])})
     variants = [

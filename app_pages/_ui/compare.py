@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.active import STAMP_KEY
-from app_pages._ui.render import chart_download, chart_spec, content_key, md, show_chart
+from app_pages._ui.keys import content_key
+from app_pages._ui.render import chart_download, chart_spec, md, show_chart
 from app_pages._ui.state import BIND, PageState
 from app_pages._ui.views.compare import option_label
 from core.charts import compare as ch

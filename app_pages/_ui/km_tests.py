@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._ui.render import content_key, md
+from app_pages._ui.keys import content_key
+from app_pages._ui.render import md
 from app_pages._ui.state import PageState
 from core.cohort.variables import level_text
 from core.stats.logrank import (
