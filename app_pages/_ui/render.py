@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from app_pages._ui.active import STAMP_KEY
 from app_pages._ui.keys import content_key
 from core.export import neutralise_formulas
 
@@ -103,7 +104,7 @@ def csv_download(
     every table's CSV and Streamlit kept the text in its media store (1.6% of the server's
     time under 30 sessions, py-spy). The stamp is this run's, as the table on the screen.
     """
-    stamp = st.session_state.get("_export_stamp")  # cohort, filter, date (app_pages/_ui/active)
+    stamp = st.session_state.get(STAMP_KEY)  # cohort, filter, date
     head = f"# {stamp}\n" if stamp else ""  # read.csv(comment.char = "#") / pandas comment="#"
     where.download_button(
         label,
@@ -144,7 +145,7 @@ def chart_download(label: str, spec, file_name: str, *, key: str | None = None, 
     where.download_button(
         label,
         lambda: render(
-            _stamped(spec() if callable(spec) else spec, st.session_state.get("_export_stamp"))
+            _stamped(spec() if callable(spec) else spec, st.session_state.get(STAMP_KEY))
         ),
         file_name,
         _IMAGE_MIME[fmt],
