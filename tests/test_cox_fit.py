@@ -192,3 +192,20 @@ def test_epv_warning():
     res = fit_cox(d, "time", "status", ["x1", "x2", "x3"])
     assert res.epv == pytest.approx(res.events / 3) and res.epv < 10
     assert any("events per variable" in w for w in res.warnings)
+
+
+def test_concordance_is_computed_once_and_only_when_read(monkeypatch, lung):
+    """A fit read only for its coefficients skips the C-index (O(n log n)); read, it is
+    computed once and equals R's (test_lung_literals checks the value)."""
+    import core.stats.cox.fit as fit_module
+
+    calls = []
+    real = fit_module.concordance_index
+    monkeypatch.setattr(
+        fit_module, "concordance_index", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    res = fit_cox(lung, "time", "status", ["age", "sex"])
+    assert calls == []
+    first = res.concordance
+    assert res.concordance == first and res.concordance_counts["concordance"] == first
+    assert calls == [1]

@@ -46,8 +46,7 @@ class _RiskSets:
         self.order = order
         self.time = time[order]
         self.status = status[order].astype(float)
-        self.X = X[order]
-        self.XF = np.asfortranarray(self.X)
+        self.X = np.asfortranarray(X[order])  # column-wise products in block_sums are contiguous
         self.sx = self.status @ self.X  # sum of x over the deaths
         n = len(time)
         new_block = np.r_[True, self.time[1:] != self.time[:-1]]
@@ -75,24 +74,33 @@ class _RiskSets:
     def block_sums(self, eta: np.ndarray):
         """Risk-set sums at each event block: full (S0, S1, S2) and the deaths' (S0d, ...).
 
-        One (n, 1 + p + p^2) array of r, r x, r x x'; the risk-set sums are its cumulative
-        sums at the end of each event block, the deaths' sums a reduceat over death rows.
+        Column by column of r, r x, r x x': each is summed within tie blocks (reduceat), then
+        cumulated over the blocks and read at the event blocks; the deaths' sums a reduceat over
+        the death rows. Only two n-long vectors are held at a time: with 200,000 patients an
+        (n, 1 + p + p^2) array and its cumulative sum held ~40 MB (p = 3) at every iteration.
         """
-        X = self.XF
+        X = self.X
         n, p = X.shape
-        M = np.empty((n, 1 + p + p * p), order="F")  # column-wise cumsum is contiguous
-        r = M[:, 0]
-        np.exp(eta, out=r)
+        k = len(self.ev_blocks)
+        full = np.empty((k, 1 + p + p * p))
+        dead = np.empty((k, 1 + p + p * p))
+
+        def put(col: int, v: np.ndarray) -> None:
+            full[:, col] = np.cumsum(np.add.reduceat(v, self.starts))[self.ev_blocks]
+            dead[:, col] = np.add.reduceat(v[self.dead_rows], self.dead_starts) if k else 0.0
+
+        r = np.exp(eta)
+        put(0, r)
+        rx, rxx = np.empty(n), np.empty(n)
         for i in range(p):
-            np.multiply(r, X[:, i], out=M[:, 1 + i])
-        for i in range(p):
+            np.multiply(r, X[:, i], out=rx)
+            put(1 + i, rx)
             for j in range(i, p):
-                np.multiply(M[:, 1 + i], X[:, j], out=M[:, 1 + p + i * p + j])
-                if j != i:
-                    M[:, 1 + p + j * p + i] = M[:, 1 + p + i * p + j]
-        full = np.cumsum(M, axis=0)[self.ends[self.ev_blocks]]
-        dead = np.add.reduceat(M[self.dead_rows], self.dead_starts, axis=0)
-        k = len(full)
+                np.multiply(rx, X[:, j], out=rxx)
+                put(1 + p + i * p + j, rxx)
+                if j != i:  # x x' is symmetric
+                    full[:, 1 + p + j * p + i] = full[:, 1 + p + i * p + j]
+                    dead[:, 1 + p + j * p + i] = dead[:, 1 + p + i * p + j]
         return (
             full[:, 0],
             full[:, 1 : 1 + p],
