@@ -85,7 +85,7 @@ st.caption(
     )
     + f" Baseline survival: {BASELINES[state.baseline]}."
 )
-g1, g2 = st.columns([3, 2])
+g1, g2 = st.columns(2)  # the table's five columns fit beside the plot unclipped
 with g1:
     show_chart(
         chart_spec(ch.calibration_plot, res.calibration, res.smooth, res.horizon,
@@ -97,8 +97,10 @@ with g1:
 with g2:
     cal = res.calibration
     observed = zip(cal["observed"], cal["obs_lower"], cal["obs_upper"], strict=True)
+    counts = zip(cal["events"], cal["n"], strict=True)
     table = pd.DataFrame({
-        "Group": cal["group"], "Patients": cal["n"], "Deaths": cal["events"],
+        "Group": cal["group"],
+        "Deaths / patients": [f"{d:g} / {n:g}" for d, n in counts],
         "Predicted": cal["predicted"].map("{:.1%}".format),
         "Observed (95% CI)": [f"{o:.1%} ({lo:.0%}–{hi:.0%})" for o, lo, hi in observed],
     })  # fmt: skip

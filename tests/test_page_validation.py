@@ -62,3 +62,22 @@ def test_updating_the_baseline_changes_calibration_not_discrimination(baseline):
     assert a["Harrell's C (95% CI)"] == b["Harrell's C (95% CI)"]
     res = validate(shipped_cohort(), baseline=baseline)
     assert a["Observed / expected"] == res.oe.text()
+
+
+def test_calibration_table_counts_every_patient_once():
+    """The table beside the calibration plot: each group's deaths over its patients, and the
+    groups together hold the whole cohort (71 patients in the paper) and its deaths by day 365."""
+    from core.study.published import load_published
+    from tests.apptest import frame_with
+
+    at = run_page(PAGE)
+    table = frame_with(at, "Deaths / patients")
+    assert list(table.columns) == ["Group", "Deaths / patients", "Predicted", "Observed (95% CI)"]
+    deaths, patients = zip(
+        *(map(int, cell.split(" / ")) for cell in table["Deaths / patients"]), strict=True
+    )
+    cohort = shipped_cohort()
+    assert sum(patients) == len(cohort) == load_published()["meta"]["n"]
+    by_365 = ((cohort["os_days"] <= 365) & (cohort["os_event"] == 1)).sum()
+    assert sum(deaths) == by_365
+    assert all(cell.endswith("%)") and "–" in cell for cell in table["Observed (95% CI)"])
