@@ -71,11 +71,18 @@ OBSERVE = """() => {
                {attributes: true, childList: true, subtree: true});
 }"""
 
-DONE = """(t0) => {
+# A page switch whose run is quick can go from "running" to "notRunning" within one React
+# commit, so the attribute never shows "running": a new page title (h1) counts as a run too.
+H1 = '[data-testid="stMainBlockContainer"] h1'
+DONE = """(arg) => {
+  const t0 = arg.t0;
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  const ran = (window.__runs || []).some(r => r[0] === 'running' && r[1] >= t0);
-  if (!ran || document.querySelector('[data-testid="stSkeleton"]')) return false;
+  const h1 = document.querySelector('H1');
+  const ran = (window.__runs || []).some(r => r[0] === 'running' && r[1] >= t0)
+    || (arg.h1 !== null && h1 !== null && h1.textContent !== arg.h1);
+""".replace("H1", H1)
+DONE += """  if (!ran || document.querySelector('[data-testid="stSkeleton"]')) return false;
   const sel = '[data-testid="stMain"] [data-testid="stVegaLiteChart"]';
   const shown = [...document.querySelectorAll(sel)].filter(c => c.offsetWidth > 0);
   return shown.every(c => c.querySelector('canvas, svg'));  // (a closed tab draws nothing)
@@ -85,12 +92,15 @@ DONE = """(t0) => {
 READY = DONE.replace("if (!ran ||", "if (")  # the first draw: no click to have run after
 
 
-def _timed(page, action) -> float:
-    """Seconds from ``action()`` (a click) until the rerun has finished and charts are drawn."""
+def _timed(page, action, *, new_page: bool = False) -> float:
+    """Seconds from ``action()`` (a click) until the rerun has finished and charts are drawn;
+    ``new_page``: the click opens another page (its title then tells that it has run)."""
     page.evaluate("window.__runs = window.__runs || []")
+    h1 = page.evaluate(f"() => document.querySelector('{H1}')?.textContent ?? null")
     t0 = page.evaluate("performance.now()")
     action()
-    page.wait_for_function(DONE, arg=t0, timeout=120_000, polling="raf")
+    arg = {"t0": t0, "h1": h1 if new_page else None}
+    page.wait_for_function(DONE, arg=arg, timeout=120_000, polling="raf")
     return (page.evaluate("performance.now()") - t0) / 1000
 
 
@@ -98,7 +108,7 @@ def _open(browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function(READY, arg=0, timeout=120_000)
+    page.wait_for_function(READY, arg={"t0": 0, "h1": None}, timeout=120_000)
     page.evaluate(OBSERVE)
     return context, page
 
@@ -115,7 +125,7 @@ def _nav_links(page) -> dict[str, str]:
 
 def _switch(page, href: str) -> float:
     link = page.locator(f'[data-testid="stSidebarNavItems"] a[href="{href}"]')
-    return _timed(page, link.click)
+    return _timed(page, link.click, new_page=True)
 
 
 def _change_selectbox(page) -> float | None:
@@ -191,7 +201,7 @@ def run(rounds: int = 3) -> None:
                         widget_by_page.setdefault(title, []).append(t)
                 widget["app"].append(_remove_filter_level(app))
                 app.goto(servers["app"][0])  # the filter back to the whole cohort
-                app.wait_for_function(READY, arg=0)
+                app.wait_for_function(READY, arg={"t0": 0, "h1": None})
                 app.evaluate(OBSERVE)
                 for title in ("two", "one"):
                     warm["floor"].append(_switch(floor, floor_links[title]))
