@@ -209,3 +209,9 @@ def test_concordance_is_computed_once_and_only_when_read(monkeypatch, lung):
     first = res.concordance
     assert res.concordance == first and res.concordance_counts["concordance"] == first
     assert calls == [1]
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(fit_cox(lung, "time", "status", ["age", "sex"])))
+    assert calls == [1, 1]  # a pickled fit (st.cache_data's copy) carries its C-index
+    assert copy.concordance == first and copy.concordance_se == res.concordance_se
+    assert calls == [1, 1]

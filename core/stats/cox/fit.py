@@ -233,6 +233,12 @@ class CoxResult:
     n_dropped: int = 0
     fixed: bool = False
 
+    def __getstate__(self) -> dict:
+        """A pickled result (``st.cache_data`` stores pickles) carries its C-index: computed
+        once for the cached fit, not again on each run's unpickled copy."""
+        _ = self.concordance_counts, self.concordance_se
+        return self.__dict__
+
     @functools.cached_property
     def concordance_counts(self) -> Mapping[str, float]:
         """R's ``fit$concordance``: the C-index and its pair counts, on the fit's rows."""
