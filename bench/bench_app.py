@@ -15,7 +15,8 @@ Prints four tables (no timing is asserted anywhere; goals in brackets):
 2. **Warm interactions** [< 150 ms]: every page in ``AppTest`` (the same script runner as the
    server, without the browser): each widget of the main area is changed, back, and changed
    again; the table gives the first run after the change (may fill a cache) and the warm
-   one (same value again, caches full), plus one change of the shared sidebar filter.
+   one (same value again, caches full; best of ``WARM_CYCLES`` back-and-forth changes), plus
+   one change of the shared sidebar filter.
 3. **Peak memory** [< 400 MB]: peak resident set (``VmHWM`` in ``/proc/<pid>/status``) of
    the server process after every page has been opened in the browser.
 4. **Registry scale** (``scale --n=1000000`` for a million): core.stats.compare /
@@ -325,17 +326,24 @@ def _timed_run(at) -> float:
     return time.perf_counter() - t0
 
 
+WARM_CYCLES = 3  # the machine is shared: a warm change is timed as the best of 3
+
+
 def _time_widget(at, kind: str, key: str, original, new) -> tuple[float, float | None]:
-    """Change, back, change again: (first run, warm run); warm is None if it vanished."""
+    """Change, then back and change again ``WARM_CYCLES`` times: (first run, best warm run);
+    warm is None if the widget vanished."""
     _find(at, kind, key).set_value(new)
     t1 = _timed_run(at)
-    back = _find(at, kind, key)
-    if back is None:  # the widget disappeared (layout changed): one timing only
-        return t1, None
-    back.set_value(original)
-    _timed_run(at)
-    _find(at, kind, key).set_value(new)
-    return t1, _timed_run(at)
+    warm = []
+    for _ in range(WARM_CYCLES):
+        back = _find(at, kind, key)
+        if back is None:  # the widget disappeared (layout changed): one timing only
+            return t1, None
+        back.set_value(original)
+        _timed_run(at)
+        _find(at, kind, key).set_value(new)
+        warm.append(_timed_run(at))
+    return t1, min(warm)
 
 
 def _apptest(stem: str, query: dict[str, str]):
@@ -383,10 +391,13 @@ def _page_rows(stem: str, query: dict[str, str]) -> list[list[str]]:
         everything = list(at.sidebar.multiselect(key="f_reason").value)
         at.sidebar.multiselect(key="f_reason").set_value(everything[:-1])
         t1 = _timed_run(at)
-        at.sidebar.multiselect(key="f_reason").set_value(everything)
-        _timed_run(at)
-        at.sidebar.multiselect(key="f_reason").set_value(everything[:-1])
-        rows.append([label, "sidebar filter (reason)", ms(t1), ms(_timed_run(at)), ""])
+        warm = []
+        for _ in range(WARM_CYCLES):
+            at.sidebar.multiselect(key="f_reason").set_value(everything)
+            _timed_run(at)
+            at.sidebar.multiselect(key="f_reason").set_value(everything[:-1])
+            warm.append(_timed_run(at))
+        rows.append([label, "sidebar filter (reason)", ms(t1), ms(min(warm)), ""])
     except (KeyError, IndexError, ValueError):
         pass
     return rows
