@@ -103,9 +103,19 @@ write.csv(data.frame(t = best, b1 = coef(fit)[1], b2 = coef(fit)[2], b3 = coef(f
 def main(n: int = 100_000) -> pd.DataFrame:
     df = synthetic(n)
     rows = []
-    t_fit, res = best_of(lambda: fit_cox(df, "os_days", "os_event", COVS))
+
+    def full():  # the C-index and its SE are computed when read: read, as R computes them
+        fit = fit_cox(df, "os_days", "os_event", COVS)
+        _ = fit.concordance, fit.concordance_se
+        return fit
+
+    t_fit, res = best_of(full)
     ref = res.model.coef
-    rows.append(("core.stats.cox.fit.fit_cox (full result)", t_fit, 0.0, res.iterations))
+    rows.append(
+        ("core.stats.cox.fit.fit_cox (full result, C-index read)", t_fit, 0.0, res.iterations)
+    )
+    t_coef, _ = best_of(lambda: fit_cox(df, "os_days", "os_event", COVS))
+    rows.append(("fit_cox, coefficients only (C-index not read)", t_coef, 0.0, res.iterations))
 
     Xc = df[COVS].to_numpy(float)
     Xc = Xc - Xc.mean(axis=0)
