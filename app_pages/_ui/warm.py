@@ -22,8 +22,11 @@ import streamlit as st
 
 PAGES_DIR = Path(__file__).resolve().parent.parent
 # imported inside functions (on use) by the modules the pages import
+# (pandas' Styler imports matplotlib: 0.8 s of Compare's first visit; patsy: validation's
+# spline; the calculator's summary download)
 ON_USE = ("lifelines", "scipy.stats", "statsmodels.stats.multitest", "docx", "fisher",
-          "app_pages._ui.report", "core.report.build")  # fmt: skip
+          "app_pages._ui.report", "core.report.build", "core.report.profile_summary",
+          "pandas.io.formats.style", "patsy")  # fmt: skip
 
 
 def page_modules(pages_dir: Path = PAGES_DIR) -> list[str]:
