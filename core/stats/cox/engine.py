@@ -46,7 +46,8 @@ class _RiskSets:
         self.order = order
         self.time = time[order]
         self.status = status[order].astype(float)
-        self.X = np.asfortranarray(X[order])  # column-wise products in block_sums are contiguous
+        self.X = X[order]
+        self.XF = np.asfortranarray(self.X)  # block_sums' column-wise products are contiguous
         self.sx = self.status @ self.X  # sum of x over the deaths
         n = len(time)
         new_block = np.r_[True, self.time[1:] != self.time[:-1]]
@@ -74,19 +75,20 @@ class _RiskSets:
     def block_sums(self, eta: np.ndarray):
         """Risk-set sums at each event block: full (S0, S1, S2) and the deaths' (S0d, ...).
 
-        Column by column of r, r x, r x x': each is summed within tie blocks (reduceat), then
-        cumulated over the blocks and read at the event blocks; the deaths' sums a reduceat over
-        the death rows. Only two n-long vectors are held at a time: with 200,000 patients an
-        (n, 1 + p + p^2) array and its cumulative sum held ~40 MB (p = 3) at every iteration.
+        Column by column of r, r x, r x x': the risk-set sums are its cumulative sum read at
+        the end of each event block, the deaths' sums a reduceat over the death rows, in the
+        same order of additions as a whole (n, 1 + p + p^2) array would be (equal to the last
+        bit). Only a few n-long vectors are held at a time: with 200,000 patients that array
+        and its cumulative sum held ~40 MB (p = 3) at every iteration.
         """
-        X = self.X
+        X = self.XF
         n, p = X.shape
         k = len(self.ev_blocks)
         full = np.empty((k, 1 + p + p * p))
         dead = np.empty((k, 1 + p + p * p))
 
         def put(col: int, v: np.ndarray) -> None:
-            full[:, col] = np.cumsum(np.add.reduceat(v, self.starts))[self.ev_blocks]
+            full[:, col] = np.cumsum(v)[self.ends[self.ev_blocks]]
             dead[:, col] = np.add.reduceat(v[self.dead_rows], self.dead_starts) if k else 0.0
 
         r = np.exp(eta)
