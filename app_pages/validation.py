@@ -85,7 +85,7 @@ st.caption(
     )
     + f" Baseline survival: {BASELINES[state.baseline]}."
 )
-g1, g2 = st.columns(2)  # the table's five columns fit beside the plot unclipped
+g1, g2 = st.columns(2)  # the table's four columns fit beside the plot unclipped
 with g1:
     show_chart(
         chart_spec(ch.calibration_plot, res.calibration, res.smooth, res.horizon,
