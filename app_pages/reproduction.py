@@ -6,9 +6,10 @@ import streamlit as st
 from app_pages._ui.cohort import cohort_sidebar, page_header
 from app_pages._ui.ensemble import headline_spread, stepwise_spread
 from app_pages._ui.render import static_table
+from app_pages._ui.reproduction import ensemble_size, reproduced
 from core.study.ensemble import stored_summary
 from core.study.published import load_published
-from core.study.reproduction import CLOSE, MISS, OK, conflicts, reproduce, summary_counts
+from core.study.reproduction import CLOSE, MISS, OK, conflicts, summary_counts
 
 HR_TOL = float(load_published()["cox"]["hr_tolerance_relative"])  # the target, not a result
 page_header(
@@ -27,20 +28,7 @@ if not view.cohort_filter.is_empty or not view.reconstructed:
         "filtered or uploaded, so differences are expected."
     )
 
-
-@st.cache_data(show_spinner=False)
-def ensemble_size() -> int:
-    from core.study.ensemble import load_ensemble
-
-    return int(load_ensemble()["reconstruction"].nunique())
-
-
-@st.cache_data(show_spinner="Recomputing every figure…")
-def _reproduce(df: pd.DataFrame) -> pd.DataFrame:
-    return reproduce(df)
-
-
-result = _reproduce(view.df)
+result = reproduced(view.key, view.df)
 counts = summary_counts(result)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Figures checked", len(result))

@@ -59,3 +59,46 @@ def test_freezing_keeps_the_imported_objects_out_of_a_full_collection():
     assert frozen > 0.8 * before  # the imported world is frozen
     assert tracked < 0.05 * before  # and no longer tracked by the collector
     assert collected >= 1  # a cycle made afterwards is still collected
+
+
+def _computations(monkeypatch) -> dict[str, int]:
+    """Count the story's and the reproduction's computations (the functions their cached
+    entries call on a miss)."""
+    from app_pages._ui import reproduction, story
+
+    calls = {"story": 0, "reproduction": 0, "chart": 0}
+
+    def counted(name, func):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(story, "build_story", counted("story", story.build_story))
+    monkeypatch.setattr(story, "kaplan_meier", counted("chart", story.kaplan_meier))
+    monkeypatch.setattr(reproduction, "reproduce", counted("reproduction", reproduction.reproduce))
+    return calls
+
+
+def test_priming_fills_the_entries_the_story_and_reproduction_pages_read(monkeypatch):
+    """After prime_shipped, a first visit of either page (shipped cohort, no filter) computes
+    nothing; with the caches cleared the same visits compute (the counters can count)."""
+    import streamlit as st
+
+    from app_pages._ui.warm import prime_shipped
+    from tests.apptest import run_page
+
+    calls = _computations(monkeypatch)
+    st.cache_data.clear()
+    run_page("app_pages/story.py")
+    run_page("app_pages/reproduction.py")
+    assert calls["story"] == 1 and calls["reproduction"] == 1 and calls["chart"] >= 2
+
+    st.cache_data.clear()
+    prime_shipped()
+    primed = dict(calls)
+    assert primed["story"] == 2 and primed["reproduction"] == 2
+    run_page("app_pages/story.py")
+    run_page("app_pages/reproduction.py")
+    assert calls == primed  # the pages found every entry filled

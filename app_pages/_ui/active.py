@@ -112,6 +112,11 @@ def cohort_token(user: dict | None) -> str:
     return user.setdefault("token", f"upload-{uuid.uuid4().hex}")
 
 
+def view_key(user: dict | None, cohort_filter: CohortFilter) -> str:
+    """The active rows' identity (cohort and filter): the cache key of a page's results."""
+    return f"{cohort_token(user)}|{cohort_filter.model_dump_json()}"
+
+
 def user_cohort() -> dict | None:
     return st.session_state.get(USER_KEY)
 

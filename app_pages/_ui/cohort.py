@@ -23,13 +23,13 @@ from app_pages._ui.active import (
     ActiveCohort,
     badge_text,
     cohort_facts,
-    cohort_token,
     export_stamp,
     reset_filter,
     shipped_connection,
     shipped_rows,
     user_cohort,
     user_rows,
+    view_key,
 )
 from app_pages._ui.state import BIND
 from core.cohort.schema import CohortFilter, column_label
@@ -155,7 +155,7 @@ def _sidebar(con: duckdb.DuckDBPyConnection, user: dict | None) -> ActiveCohort:
         n_total=n_total,
         cohort_filter=cohort_filter,
         mode=user.get("mode", "paper") if user else "paper",
-        key=f"{cohort_token(user)}|{cohort_filter.model_dump_json()}",
+        key=view_key(user, cohort_filter),
     )
 
 
