@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header, require_columns
+from app_pages._ui.render import static_table
 from core.stats.survival import kaplan_meier, survival_at
 from core.study.published import DAYS_PER_MONTH, load_published
 
@@ -51,8 +52,10 @@ if require_columns(view, ["os_days", "os_event"], "The overview"):
     if "icu_reason" in df:
         st.header("Reason for ICU admission")
         counts = df["icu_reason"].value_counts().rename_axis("Reason").reset_index(name="Patients")
-        counts["%"] = (100 * counts["Patients"] / view.n).round(1)
-        st.dataframe(counts, hide_index=True, width="content")
+        counts["%"] = (100 * counts["Patients"] / view.n).map("{:.1f}".format)  # "46.5"
+        # a static table: the cold start's page loads no data-grid component (and 4 rows need
+        # no sorting or scrolling)
+        static_table(counts)
 
 st.header("What you can do here")
 st.markdown(
