@@ -105,7 +105,8 @@ st.html(ONE_ENTRY_PER_VIEW, unsafe_allow_javascript=True, width="content")
 page = st.navigation(sections)
 try:
     page.run()
-    warm_imports()  # the other pages' modules, in the background, once this page is drawn
+    # the other pages' modules, in the background, once this page is drawn
+    warm_imports(tuple(p[0] for p in PAGES))
     release_freed_memory()
 except Exception:  # a page failed: a message in the clinician's words, the details in the log
     logging.getLogger("cart_icu").exception("page %r failed", page.title)

@@ -102,3 +102,13 @@ def test_priming_fills_the_entries_the_story_and_reproduction_pages_read(monkeyp
     run_page("app_pages/story.py")
     run_page("app_pages/reproduction.py")
     assert calls == primed  # the pages found every entry filled
+
+
+def test_pages_named_first_have_their_modules_first():
+    """In navigation order the story's modules come before the about page's (alphabetically
+    first); every module is still listed once."""
+    by_name = page_modules()
+    story_first = page_modules(first=("app_pages/overview.py", "app_pages/story.py"))
+    assert sorted(story_first) == sorted(by_name)
+    assert by_name.index("app_pages._ui.story") > by_name.index("app_pages._ui.calculator")
+    assert story_first.index("app_pages._ui.story") < story_first.index("app_pages._ui.calculator")

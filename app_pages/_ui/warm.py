@@ -8,9 +8,10 @@ thread per server process imports the rest while the user reads it, so the next 
 its modules loaded. Python's import locks make a page that asks for a module mid-import wait
 for it rather than import it twice.
 
-Then the same thread computes, for the shipped cohort unfiltered (what every new user sees
-first), the two results that took most of a first visit: the story's steps and charts and
-the reproduction table (0.8-0.9 s each on this machine). They go into the pages' own
+Once the pages' modules are in (in navigation order), the same thread computes, for the
+shipped cohort unfiltered (what every new user sees first), the two results that took most
+of a first visit: the story's steps and charts and the reproduction table (0.3-0.4 s of
+their first visits on this machine); then the libraries imported on use. They go into the pages' own
 ``st.cache_data`` entries under the keys the pages ask for, shared by every session; a page
 asking mid-computation waits on Streamlit's per-entry lock instead of computing it twice.
 """
@@ -24,6 +25,7 @@ import importlib.util
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -37,10 +39,13 @@ ON_USE = ("lifelines", "scipy.stats", "statsmodels.stats.multitest", "docx", "fi
           "pandas.io.formats.style", "patsy")  # fmt: skip
 
 
-def page_modules(pages_dir: Path = PAGES_DIR) -> list[str]:
-    """Every module the page scripts import at their top (read from their source)."""
+def page_modules(pages_dir: Path = PAGES_DIR, first: Sequence[str] = ()) -> list[str]:
+    """Every module the page scripts import at their top (read from their source); the pages
+    named in ``first`` (file names, e.g. the navigation's order) before the others."""
+    rank = {Path(f).name: i for i, f in enumerate(first)}
     names: list[str] = []
-    for page in sorted(pages_dir.glob("*.py")):
+    pages = sorted(pages_dir.glob("*.py"), key=lambda p: (rank.get(p.name, len(rank)), p.name))
+    for page in pages:
         tree = ast.parse(page.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -59,19 +64,26 @@ def _is_module(name: str) -> bool:
         return False
 
 
-def _import_all(delay: float = 0.0) -> None:
+def _import_all(delay: float = 0.0, order: Sequence[str] = ()) -> None:
     time.sleep(delay)  # the first page's last messages and the browser's drawing go first
-    # page_modules() itself imports (finding a submodule imports its package): in the thread
-    for name in [*page_modules(), *ON_USE]:
-        try:
-            importlib.import_module(name)
-        except Exception:  # a missing optional module is the page's business, not ours
-            logging.getLogger("cart_icu").debug("warm import of %s failed", name, exc_info=True)
-    freeze_imported_objects()
+    # page_modules() itself imports (finding a submodule imports its package): in the thread;
+    # the pages in navigation order (the next entry is the likeliest first click), the story
+    # and reproduction computed once their modules are in, the libraries used on use last
+    _import(page_modules(first=order))
     try:
         prime_shipped()
     except Exception:  # the page computes it on its visit instead (and shows any error there)
         logging.getLogger("cart_icu").warning("warm-up of the shipped cohort failed", exc_info=True)
+    _import(ON_USE)
+    freeze_imported_objects()
+
+
+def _import(names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a missing optional module is the page's business, not ours
+            logging.getLogger("cart_icu").debug("warm import of %s failed", name, exc_info=True)
 
 
 class _NoContextWarning(logging.Filter):
@@ -125,10 +137,11 @@ def freeze_imported_objects() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def warm_imports() -> threading.Thread:
-    """Start the background imports (once per server process)."""
+def warm_imports(order: tuple[str, ...] = ()) -> threading.Thread:
+    """Start the background imports (once per server process); ``order``: the page files in
+    the navigation's order."""
     thread = threading.Thread(
-        target=_import_all, args=(START_DELAY_S,), name=WARM_THREAD, daemon=True
+        target=_import_all, args=(START_DELAY_S, order), name=WARM_THREAD, daemon=True
     )
     thread.start()
     return thread
