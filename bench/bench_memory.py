@@ -18,7 +18,12 @@ Two fresh servers on 127.0.0.1, one per scenario; memory is read from ``/proc/<p
    after the 30th than after the 10th]: one session uploads 30 files of 20,000 rows in turn
    and opens Survival curves on each.
 
-``python -m bench.bench_memory large cell repeat`` runs all three (default: the first two).
+4. **Fresh sessions** (``python -m bench.bench_memory sessions``) [steady, as 3]: 30 users in
+   turn, each in a new browser context (a new session), upload 20,000 rows, open Survival
+   curves and close the tab.
+
+``python -m bench.bench_memory large cell repeat sessions`` runs all four (default: the first
+two).
 """
 
 from __future__ import annotations
@@ -154,10 +159,37 @@ def _repeated_uploads(page, url: str, pid: int) -> dict[str, str]:
     }
 
 
+def _fresh_sessions(page, url: str, pid: int) -> dict[str, str]:
+    """30 users in turn, each in a new browser context (a new Streamlit session): upload a
+    file of 20,000 rows, open Survival curves, close the tab."""
+    browser = page.context.browser
+    after = []
+    for k in range(REPEATS):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        user = context.new_page()
+        upload_cohort(
+            user, url, f"user{k}.csv", large_paper_csv(REPEAT_ROWS, seed=100 + k), mode="paper"
+        )
+        user.goto(f"{url}/survival")
+        wait_for_app(user)
+        errors = user.locator(EXCEPTION).count()
+        context.close()
+        after.append(_peak_rss_mb(pid)[1])
+        if errors:
+            return {"what": f"fresh session {k + 1}", "errors": f"{errors} exception(s)"}
+    print("resident MB after each fresh session: " + ", ".join(f"{v:.0f}" for v in after))
+    return {
+        "what": f"{REPEATS} fresh sessions in turn, each {REPEAT_ROWS:,} rows + Survival "
+        f"(now after 1st {after[0]:.0f}, 10th {after[9]:.0f}, 30th {after[-1]:.0f})",
+        "errors": f"0 exception(s); growth 10th->30th {after[-1] - after[9]:+.0f} MB",
+    }
+
+
 SCENARIOS = {
     "large": ("peak <= 600 MB", _large_upload),
     "cell": ("peak - base <= 100", _huge_cell),
     "repeat": ("growth 10th->30th <= 25 MB", _repeated_uploads),
+    "sessions": ("growth 10th->30th <= 25 MB", _fresh_sessions),
 }
 
 

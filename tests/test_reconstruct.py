@@ -230,3 +230,14 @@ def test_generator_is_deterministic_and_file_untouched():
     buf = io.StringIO()
     generate().to_csv(buf, index=False, lineterminator="\n")
     assert buf.getvalue().encode() == COHORT_CSV.read_bytes()
+
+
+def test_numpy_runs_the_avx2_path_the_bit_exact_expectations_were_made_on():
+    """conftest.py set NPY_DISABLE_CPU_FEATURES before numpy was imported: no AVX-512 target
+    of numpy's dispatch is in use, whatever the CPU (otherwise the regenerated cohort and the
+    chart specs differ in the last bit on an AVX-512 machine)."""
+    from numpy._core._multiarray_umath import __cpu_features__ as features
+
+    assert "X86_V4" in os.environ["NPY_DISABLE_CPU_FEATURES"]
+    in_use = [t for t in ("X86_V4", "AVX512_ICL", "AVX512_SPR") if features.get(t)]
+    assert in_use == []
