@@ -11,9 +11,10 @@ for it rather than import it twice.
 Once the pages' modules are in (in navigation order), the same thread computes, for the
 shipped cohort unfiltered (what every new user sees first), the two results that took most
 of a first visit: the story's steps and charts and the reproduction table (0.3-0.4 s of
-their first visits on this machine); then the libraries imported on use. They go into the pages' own
-``st.cache_data`` entries under the keys the pages ask for, shared by every session; a page
-asking mid-computation waits on Streamlit's per-entry lock instead of computing it twice.
+their first visits on this machine). They go into the pages' own ``st.cache_data`` entries
+under the keys the pages ask for, shared by every session; a page asking mid-computation
+waits on Streamlit's per-entry lock instead of computing it twice. The libraries imported
+on use come last.
 """
 
 from __future__ import annotations
