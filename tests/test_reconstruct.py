@@ -238,6 +238,6 @@ def test_numpy_runs_the_avx2_path_the_bit_exact_expectations_were_made_on():
     chart specs differ in the last bit on an AVX-512 machine)."""
     from numpy._core._multiarray_umath import __cpu_features__ as features
 
-    assert "X86_V4" in os.environ["NPY_DISABLE_CPU_FEATURES"]
-    in_use = [t for t in ("X86_V4", "AVX512_ICL", "AVX512_SPR") if features.get(t)]
-    assert in_use == []
+    disabled = os.environ["NPY_DISABLE_CPU_FEATURES"].split()  # as conftest.py set it
+    assert "X86_V4" in disabled
+    assert [t for t in disabled if features.get(t)] == []
