@@ -13,6 +13,7 @@ import pandas as pd
 from core.cohort.ingest import REJECTED_COLUMNS, IngestReport
 from core.cohort.mapping import _SPEC, COHORT_COLUMNS
 from core.paths import DATA_DIR as _DATA_DIR
+from core.tables.styler import styler
 
 
 # ---------------------------------------------------------------------------------------
@@ -58,14 +59,14 @@ def export_latex(formatted: pd.DataFrame, caption: str = "", stamp: str = "") ->
     after a ``% stamp`` comment line."""
     table = formatted.drop(columns=["_kind"], errors="ignore")
     table = table.rename(columns=lambda c: str(c))
-    styler = (
-        table.style.hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
+    styled = (
+        styler(table).hide(axis="index").format(escape="latex").format_index(escape="latex", axis=1)
     )
     kwargs: dict[str, Any] = {"hrules": True, "column_format": "l" + "r" * (table.shape[1] - 1)}
     if caption:
         kwargs["caption"] = latex_escape(caption)
     head = f"% {one_line(stamp)}\n" if stamp else ""
-    return head + styler.to_latex(**kwargs)
+    return head + styled.to_latex(**kwargs)
 
 
 # LaTeX's ten special characters and their text form; the same table as pandas' escape="latex"

@@ -100,7 +100,12 @@ def case_mix_section(view, res: Validation) -> None:
         columns={"variable": "Characteristic", "level": "Level", "yours": "Your cohort",
                  "published": "Saint-Louis (paper)", "smd": "SMD"}
     )  # fmt: skip
-    st.dataframe(shown.style.format({"SMD": "{:+.2f}"}), hide_index=True, key="val_casemix")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="val_casemix",
+        column_config={"SMD": st.column_config.NumberColumn(format="%+.2f")},
+    )
     csv_download("Case mix (CSV)", cm, "case_mix.csv", key="val_dl_casemix")
 
 

@@ -31,13 +31,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.tables.styler import load_styler
+
 PAGES_DIR = Path(__file__).resolve().parent.parent
 # imported inside functions (on use) by the modules the pages import
-# (pandas' Styler imports matplotlib: 0.8 s of Compare's first visit; patsy: validation's
-# spline; the calculator's summary download)
+# (pandas' Styler: Compare's table, see core.tables.styler; patsy: validation's spline; the
+# calculator's summary download)
 ON_USE = ("lifelines", "scipy.stats", "statsmodels.stats.multitest", "docx", "fisher",
           "app_pages._ui.report", "core.report.build", "core.report.profile_summary",
-          "pandas.io.formats.style", "patsy")  # fmt: skip
+          "patsy")  # fmt: skip
 
 
 def page_modules(pages_dir: Path = PAGES_DIR, first: Sequence[str] = ()) -> list[str]:
@@ -76,6 +78,7 @@ def _import_all(delay: float = 0.0, order: Sequence[str] = ()) -> None:
     except Exception:  # the page computes it on its visit instead (and shows any error there)
         logging.getLogger("cart_icu").warning("warm-up of the shipped cohort failed", exc_info=True)
     _import(ON_USE)
+    load_styler()
     freeze_imported_objects()
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from core.stats.compare import MIN_GROUP_SIZE, OVERALL, SEP, result_groups
+from core.tables.styler import styler
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -274,7 +275,7 @@ def style_table(table: pd.DataFrame) -> Styler:
             out.append(css)
         return out
 
-    return shown.style.apply(rows, axis=1)
+    return styler(shown).apply(rows, axis=1)
 
 
 def too_small_groups(result: pd.DataFrame) -> list[tuple[str, int]]:
