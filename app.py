@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._ui.memory import cap_malloc_arenas, release_freed_memory
+from app_pages._ui.memory import release_freed_memory, tune_malloc
 from app_pages._ui.warm import warm_imports
 
 HERE = Path(__file__).parent
@@ -33,11 +33,11 @@ st.set_page_config(
 
 
 @st.cache_resource(show_spinner=False)
-def _cap_malloc_arenas() -> bool:
-    return cap_malloc_arenas()  # once per process
+def _tune_malloc() -> bool:
+    return tune_malloc()  # once per process
 
 
-_cap_malloc_arenas()
+_tune_malloc()
 
 # (file, title, icon, section). Views from later issues are listed here and appear in the
 # navigation as soon as their page file exists.

@@ -54,6 +54,57 @@ def test_freed_heap_memory_goes_back_to_the_system():
     assert before - after >= 150, (before, after)  # ~270 MB were freed inside the heap
 
 
+MAPPED = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from app_pages._ui.memory import _libc, tune_malloc
+
+    def rss():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) // 1024
+
+    if _libc() is None:
+        print("no-glibc")
+        raise SystemExit
+    tuned = {tuned!r} and tune_malloc()
+    big = bytearray(16 << 20)  # one large block freed: glibc's own threshold rises to 16 MB
+    del big
+    base = rss()
+    # 150 blocks of 1 MB (a 130,000-row column each) between small blocks that stay
+    blocks = []
+    for _ in range(150):
+        blocks += [bytearray(1 << 20), bytearray(2000)]
+    keep = blocks[1::2]
+    del blocks
+    print(tuned, rss() - base, len(keep))
+    """
+)
+
+
+def _mapped(tuned: bool) -> tuple[str, int]:
+    out = subprocess.run(
+        [sys.executable, "-c", MAPPED.format(root=str(ROOT), tuned=tuned)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    if out == ["no-glibc"]:
+        pytest.skip("not glibc: the settings do nothing by design")
+    return out[0], int(out[1])
+
+
+def test_large_blocks_go_back_to_the_system_when_freed():
+    """With tune_malloc, 150 MB of freed 1 MB blocks leave no resident memory behind, even
+    between blocks still in use and with no trim; glibc's defaults keep all of it."""
+    taken, grown = _mapped(tuned=True)
+    assert taken == "True"  # both settings accepted by glibc
+    assert grown <= 10
+    assert _mapped(tuned=False)[1] >= 120  # the defaults: the holes stay resident
+
+
 def test_app_releases_after_every_page(monkeypatch):
     """app.py calls the hook once the page has run."""
     from streamlit.testing.v1 import AppTest
