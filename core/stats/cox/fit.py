@@ -364,6 +364,7 @@ def _fit(
         raise CoxFitError("there are no events in these patients: a Cox model needs events")
     design = _build_design(sub, covariates, reference)
     X = design.matrix(sub)
+    del sub  # the rows' copy (~14 MB with 200,000 patients and 6 columns) before the fit's own
     p = X.shape[1]
     Xc = X - X.mean(axis=0)
     if max_iter > 0:  # estimated coefficients need variation and no collinearity
