@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from core.charts import compare as chm
+from core.charts import competing as chcr
 from core.charts import cox as chc
 from core.charts import survival as chs
 from core.cohort.db import read_cohort_csv
@@ -43,7 +44,7 @@ def build_specs() -> dict[str, dict]:
             kaplan_meier(df, "os_days", "os_event", None), "months", 365.0, False, True, [],
             width=600, height=340,
         ),
-        "cif_stacked": chs.cif_chart(
+        "cif_stacked": chcr.cif_chart(
             cumulative_incidence(df.dropna(subset=["pfs_days"])), "days", 360.0,
             width=600, stacked=True, show_ci=False,
         ),

@@ -582,7 +582,7 @@ def test_screen_figure_fills_its_column_and_aligns_the_risk_table():
 
 
 def test_cif_chart_spec():
-    from core.charts import survival as ch
+    from core.charts import competing as ch
 
     d = _competing_set(7)
     spec = ch.cif_chart(cumulative_incidence(d), "days", 90).to_dict()
@@ -592,7 +592,7 @@ def test_cif_chart_spec():
 
 
 def test_cif_curve_data_runs_to_horizon():
-    from core.charts import survival as ch
+    from core.charts import competing as ch
 
     # hand calculation: 4 patients, all progress on day 1 -> CIF(progression) = 1 from day 1 on;
     # nobody is left event-free, so the estimate is carried to the horizon (day 360)
@@ -618,7 +618,7 @@ def test_cif_curve_data_runs_to_horizon():
 def test_cif_chart_curves_with_ci_spec():
     import altair as alt
 
-    from core.charts import survival as ch
+    from core.charts import competing as ch
 
     d = _competing_set(7)
     cif = cumulative_incidence(d)

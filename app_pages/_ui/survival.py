@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages._ui.render import chart_download, chart_spec, csv_download, show_chart
 from app_pages._ui.state import PageState
 from core.charts import survival as ch
+from core.charts.competing import cif_chart
 from core.cohort.schema import level_order
 from core.cohort.variables import (
     default_threshold,
@@ -147,7 +148,7 @@ def competing_risks_tab(
         cr_data = truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
     cif = cumulative_incidence(cr_data, group=gcol if by_group else None)
     spec = chart_spec(
-        ch.cif_chart, cif, state.unit, horizon, group_title=label if by_group else None,
+        cif_chart, cif, state.unit, horizon, group_title=label if by_group else None,
         width=FIGURE_WIDTH, stacked=not curves, show_ci=curves,
     )  # fmt: skip
     show_chart(

@@ -274,7 +274,8 @@ def _competing(sec: Section, data: pd.DataFrame, gcol: str | None, label: str | 
                spec: SurvivalSpec) -> None:  # fmt: skip
     """The Survival page's competing-risks view: Aalen-Johansen cumulative incidence of
     progression and of death without progression (Gray's test when split by group)."""
-    from core.charts.survival import cif_chart, landmark_times
+    from core.charts.competing import cif_chart
+    from core.charts.survival import landmark_times
     from core.cohort.variables import has_values
     from core.stats.competing import cumulative_incidence, cumulative_incidence_at, gray_tests
     from core.study.published import load_published
