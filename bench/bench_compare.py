@@ -141,7 +141,7 @@ def main() -> None:
         print(
             f"\nsame grouped table with p-values, {n:,} patients x {len(variables)} variables:\n"
             f"  tableone {t_tableone:.3f} s, core.stats.compare {t_core:.3f} s: "
-            f"core is {t_tableone / t_core:.1f}x faster (goal >= 5x)"
+            f"core is {t_tableone / t_core:.1f}x faster (goal >= 10x)"
         )
     print("\nFisher's exact test against R: python bench/bench_fisher.py")
 
