@@ -14,11 +14,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PROBE = textwrap.dedent(
+HEAD = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {root!r})
-    from app_pages._ui.memory import _libc, release_freed_memory
+    from app_pages._ui.memory import _libc, release_freed_memory, tune_malloc
 
     def rss():
         for line in open("/proc/self/status"):
@@ -28,72 +28,56 @@ PROBE = textwrap.dedent(
     if _libc() is None:
         print("no-glibc")
         raise SystemExit
-    # ~300 MB of small blocks (below glibc's mmap threshold, so they live in the heap), every
-    # tenth kept: freeing the others leaves holes that glibc keeps unless trimmed
-    blocks = [bytearray(4000) for _ in range(75_000)]
-    keep = blocks[::10]
-    del blocks
-    before = rss()
-    release_freed_memory()
-    print(before, rss(), len(keep))
     """
 )
+
+
+def _probe(body: str) -> list[str]:
+    """What ``body`` prints, run after HEAD in a fresh interpreter (skipped off glibc)."""
+    code = HEAD.format(root=str(ROOT)) + textwrap.dedent(body)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    if out == ["no-glibc"]:
+        pytest.skip("not glibc: the hooks do nothing by design")
+    return out
 
 
 def test_freed_heap_memory_goes_back_to_the_system():
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(root=str(ROOT))],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout.split()
-    if out == ["no-glibc"]:
-        pytest.skip("not glibc: the hook does nothing by design")
-    before, after, _ = map(int, out)
+    # ~300 MB of small blocks (below glibc's mmap threshold, so they live in the heap), every
+    # tenth kept: freeing the others leaves holes that glibc keeps unless trimmed
+    before, after, _ = map(int, _probe(
+        """
+        blocks = [bytearray(4000) for _ in range(75_000)]
+        keep = blocks[::10]
+        del blocks
+        before = rss()
+        release_freed_memory()
+        print(before, rss(), len(keep))
+        """
+    ))  # fmt: skip
     assert before - after >= 150, (before, after)  # ~270 MB were freed inside the heap
 
 
-MAPPED = textwrap.dedent(
-    """
-    import sys
-    sys.path.insert(0, {root!r})
-    from app_pages._ui.memory import _libc, tune_malloc
-
-    def rss():
-        for line in open("/proc/self/status"):
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) // 1024
-
-    if _libc() is None:
-        print("no-glibc")
-        raise SystemExit
-    tuned = {tuned!r} and tune_malloc()
-    big = bytearray(16 << 20)  # one large block freed: glibc's own threshold rises to 16 MB
-    del big
-    base = rss()
-    # 150 blocks of 1 MB (a 130,000-row column each) between small blocks that stay
-    blocks = []
-    for _ in range(150):
-        blocks += [bytearray(1 << 20), bytearray(2000)]
-    keep = blocks[1::2]
-    del blocks
-    print(tuned, rss() - base, len(keep))
-    """
-)
-
-
 def _mapped(tuned: bool) -> tuple[str, int]:
-    out = subprocess.run(
-        [sys.executable, "-c", MAPPED.format(root=str(ROOT), tuned=tuned)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout.split()
-    if out == ["no-glibc"]:
-        pytest.skip("not glibc: the settings do nothing by design")
-    return out[0], int(out[1])
+    """RSS growth (MB) left by 150 freed blocks of 1 MB (a 130,000-row column each) between
+    small blocks that stay, after one 16 MB block was freed (which raises glibc's own mmap
+    threshold to 16 MB)."""
+    taken, grown, _ = _probe(
+        f"""
+        tuned = {tuned!r} and tune_malloc()
+        big = bytearray(16 << 20)
+        del big
+        base = rss()
+        blocks = []
+        for _ in range(150):
+            blocks += [bytearray(1 << 20), bytearray(2000)]
+        keep = blocks[1::2]
+        del blocks
+        print(tuned, rss() - base, len(keep))
+        """
+    )
+    return taken, int(grown)
 
 
 def test_large_blocks_go_back_to_the_system_when_freed():
