@@ -39,8 +39,8 @@ def tune_malloc() -> bool:
       default glibc raises this threshold to the size of every mapped block freed (up to
       32 MB), so after the first large array freed, a 200,000-row column (1.6 MB) lands in
       the heap, where the holes between the blocks still in use stay resident. Same as
-      MALLOC_MMAP_THRESHOLD_=262144. Measured (``bench_memory``, 3 runs): resident after the
-      200,000-row walk 518-520 MB instead of 576-614.
+      MALLOC_MMAP_THRESHOLD_=262144. Measured (``bench_memory``): resident after the
+      200,000-row walk 523-526 MB instead of 576-681, its peak 587-591 MB instead of 635-746.
 
     True when both settings were taken.
     """

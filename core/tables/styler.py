@@ -7,6 +7,9 @@ import cost the server process 28 MB and 0.8 s (``python -X importtime``). Here 
 imported once with matplotlib hidden, so pandas records it as absent; the Styler's other
 methods (``apply``, ``format``, ``hide``, ``to_latex``) do not use it. No library offers
 this; if matplotlib is already loaded, the import is left alone.
+
+In a process that loaded the Styler through here, ``Styler.background_gradient`` raises
+pandas' "requires matplotlib" ImportError; matplotlib itself imports as usual afterwards.
 """
 
 from __future__ import annotations
