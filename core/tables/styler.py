@@ -10,6 +10,8 @@ this; if matplotlib is already loaded, the import is left alone.
 
 In a process that loaded the Styler through here, ``Styler.background_gradient`` raises
 pandas' "requires matplotlib" ImportError; matplotlib itself imports as usual afterwards.
+While pandas' module loads (once, ~50 ms), an ``import matplotlib`` in another thread would
+fail: nothing the app loads imports matplotlib (lifelines, statsmodels, Altair, docx do not).
 """
 
 from __future__ import annotations
