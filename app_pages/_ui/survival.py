@@ -147,13 +147,16 @@ def competing_risks_tab(
     if state.trunc:
         cr_data = truncate_at(cr_data, "pfs_days", "pfs_event", horizon)
     cif = cumulative_incidence(cr_data, group=gcol if by_group else None)
+    # one panel fills the column (a phone's 360 px as a wide screen; at 600 px it was cut off
+    # on a phone); Vega-Lite sizes facet panels only in pixels, so panels by group keep it
+    width = FIGURE_WIDTH if by_group else "container"
     spec = chart_spec(
         cif_chart, cif, state.unit, horizon, group_title=label if by_group else None,
-        width=FIGURE_WIDTH, stacked=not curves, show_ci=curves,
+        width=width, stacked=not curves, show_ci=curves,
     )  # fmt: skip
     show_chart(
         spec,
-        width="content",
+        width="content" if by_group else "stretch",
         alt="Cumulative incidence of progression and of death without progression over time; "
         "the values are in the table below.",
     )
