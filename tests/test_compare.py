@@ -293,3 +293,36 @@ def test_shipped_cohort_prior_lines_by_icu_reason_is_exact_as_r():
         df[["prior_lines", "icu_reason"]],
     )
     assert row["p_value"] == pytest.approx(float(r["p"].iloc[0]), rel=1e-9)
+
+
+def test_level_counts_are_the_same_for_every_column_type():
+    """Counts per level, by hand, for plain, nullable (DuckDB's) and categorical columns; a
+    pandas categorical keeps a level no patient has as a row of zeros (the filtered-out PS
+    level), other columns list the levels seen."""
+    g = ["a", "a", "b", "b", "b", None]
+    cols = {
+        "flag": pd.Series([True, False, True, True, None, False], dtype="boolean"),
+        "ps": pd.Series([0, 1, 1, None, 1, 0], dtype="Int64"),
+        "sex": pd.Series(["F", "M", None, "M", "M", "F"], dtype="string"),
+        "obj": pd.Series(["F", "M", None, "M", "M", "F"], dtype=object),
+        "cat": pd.Series(
+            pd.Categorical(["x", "x", "y", None, "y", "x"], categories=["x", "y", "z"])
+        ),
+    }
+    d = pd.DataFrame({"g": g, **cols})
+    res = compare_groups(d, "g", list(cols), categorical=["ps"])
+    got = {
+        (r.variable, r.level): (r.Overall__n, r.a__n, r.b__n, r.a__N, r.b__N, r.b__missing)
+        for r in res.itertuples()
+    }
+    assert got[("flag", "True")] == (3, 1, 2, 2, 2, 1)
+    assert got[("flag", "False")] == (2, 1, 0, 2, 2, 1)
+    assert got[("ps", "1")] == (3, 1, 2, 2, 2, 1)
+    assert got[("ps", "0")] == (2, 1, 0, 2, 2, 1)
+    for v in ("sex", "obj"):
+        assert got[(v, "M")] == (3, 1, 2, 2, 2, 1)
+        assert got[(v, "F")] == (2, 1, 0, 2, 2, 1)
+    assert got[("cat", "x")] == (3, 2, 0, 2, 2, 1)
+    assert got[("cat", "y")] == (2, 0, 2, 2, 2, 1)
+    assert got[("cat", "z")] == (0, 0, 0, 2, 2, 1)
+    assert set(res.loc[res["variable"] == "sex", "level"]) == {"F", "M"}

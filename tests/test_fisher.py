@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.stats.fisher import METHOD_EXACT, fisher_test
+from core.stats.fisher import METHOD_EXACT, fisher_test, random_tables
 from tests.r_oracle import run_r
 
 # R: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)  (?fisher.test example)
@@ -151,6 +151,61 @@ def test_monte_carlo_fallback_is_seeded_and_close():
     assert a.p_value == b.p_value  # same seed, same answer
     assert abs(a.p_value - exact) < 0.01  # MC standard error ~0.0016 at p ~ 0.3
     assert "Monte Carlo" in a.note
+
+
+def _every_table(rows, cols):
+    """Every table with these margins and its null probability (hand enumeration):
+    prod(r_i!) prod(c_j!) / (n! prod(x_ij!))."""
+    from itertools import product
+
+    n = sum(rows)
+    const = sum(math.lgamma(v + 1) for v in (*rows, *cols)) - math.lgamma(n + 1)
+    free = [range(min(r, c) + 1) for r in rows[:-1] for c in cols[:-1]]
+    out = {}
+    for cells in product(*free):
+        x = np.zeros((len(rows), len(cols)), dtype=int)
+        x[:-1, :-1] = np.array(cells).reshape(len(rows) - 1, len(cols) - 1)
+        x[:-1, -1] = np.array(rows[:-1]) - x[:-1, :-1].sum(axis=1)
+        x[-1, :] = np.array(cols) - x[:-1, :].sum(axis=0)
+        if (x < 0).any():
+            continue
+        out[x.tobytes()] = math.exp(const - sum(math.lgamma(v + 1) for v in x.ravel()))
+    return out
+
+
+@pytest.mark.parametrize(
+    "rows, cols",
+    [((3, 4, 5), (2, 4, 6)), ((5, 7), (3, 4, 5)), ((2, 3, 4, 3), (6, 6))],
+)
+def test_random_tables_follow_the_null_distribution_of_the_margins(rows, cols):
+    """The Monte Carlo sampler draws each table with its exact null probability: 200,000
+    draws against every table's probability by enumeration (chi-squared goodness of fit,
+    seeded), and every draw keeps the margins.  The 4 x 2 case checks the transposed
+    orientation, which the sampler returns as 2 x 4."""
+    from scipy.stats import chisquare
+
+    exact = _every_table(rows, cols)
+    assert sum(exact.values()) == pytest.approx(1.0, abs=1e-12)
+    sims = random_tables(np.array(rows), np.array(cols), 200_000, np.random.default_rng(5))
+    if len(rows) > len(cols):
+        sims = sims.transpose(0, 2, 1)
+    assert (sims.sum(axis=2) == rows).all() and (sims.sum(axis=1) == cols).all()
+    keys, counts = np.unique(sims.reshape(len(sims), -1), axis=0, return_counts=True)
+    seen = {k.astype(int).tobytes(): int(c) for k, c in zip(keys, counts, strict=True)}
+    assert set(seen) <= set(exact)  # no impossible table
+    observed = np.array([seen.get(k, 0) for k in exact], dtype=float)
+
+    def fit(probs):
+        expected = probs / probs.sum() * len(sims)
+        big = expected >= 5  # the rare tables pooled, as the test needs
+        obs, exp = observed[big], expected[big]
+        if (~big).any():
+            obs, exp = np.append(obs, observed[~big].sum()), np.append(exp, expected[~big].sum())
+        return chisquare(obs, exp).pvalue
+
+    probs = np.array(list(exact.values()))
+    assert fit(probs) > 1e-3
+    assert fit(probs**0.9) < 1e-6  # the test has the power to see a slightly wrong sampler
 
 
 @pytest.mark.parametrize(

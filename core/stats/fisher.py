@@ -30,6 +30,7 @@ import select
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,24 +227,72 @@ class _Worker:
 _WORKER = _Worker()
 
 
+#: The Monte Carlo estimate's independent random streams (fixed, so every machine gives the
+#: same p-value), drawn in as many threads: numpy releases the GIL while it draws, so two
+#: cores draw about twice as fast (``bench_compare``).
+MC_STREAMS = 2
+
+
 def _monte_carlo_pvalue(table: np.ndarray, n_resamples: int, seed: int) -> float:
     """R ``fisher.test(x, simulate.p.value = TRUE, B = n_resamples)``: ``(1 + k) / (B + 1)``.
 
-    Tables are drawn with :func:`scipy.stats.random_table` (Patefield's algorithm, as R's
-    ``r2dtable``) from a seeded generator; ``k`` counts tables whose null probability is at
-    most the observed one times ``1 + 1e-7``.  (scipy's own ``fisher_exact(method=
-    MonteCarloMethod(...))`` mis-reshapes batches when the table total exceeds the batch
-    size times the number of cells, so the statistic is evaluated here.)
+    Tables are drawn by :func:`random_tables` (the distribution R's ``r2dtable`` draws
+    from: tables with the observed margins, each with its null probability), in
+    :data:`MC_STREAMS` streams seeded from ``seed``; ``k`` counts tables whose null
+    probability is at most the observed one times ``1 + 1e-7``.  The probability's
+    table-dependent part is ``-sum(log(x_ij!))``, read from a table of log-factorials.
     """
     rows, cols = table.sum(axis=1), table.sum(axis=0)
-    dist = st.random_table(rows, cols)
-    rng = np.random.default_rng(seed)
-    obs = -gammaln(table + 1.0).sum() + math.log1p(R_RELATIVE_TOLERANCE)
-    hits = 0
-    done = 0
-    while done < n_resamples:
-        size = min(10_000, n_resamples - done)
-        sims = dist.rvs(size=size, random_state=rng)
-        hits += int((-gammaln(sims + 1.0).sum(axis=(1, 2)) <= obs).sum())
-        done += size
-    return (1 + hits) / (n_resamples + 1)
+    log_factorial = gammaln(np.arange(int(table.sum()) + 1) + 1.0)
+    obs = -log_factorial[table].sum() + math.log1p(R_RELATIVE_TOLERANCE)
+
+    def hits(stream: np.random.SeedSequence, count: int) -> int:
+        rng = np.random.default_rng(stream)
+        k = 0
+        for start in range(0, count, 10_000):
+            sims = random_tables(rows, cols, min(10_000, count - start), rng)
+            k += int((-log_factorial[sims].sum(axis=(1, 2)) <= obs).sum())
+        return k
+
+    streams = np.random.SeedSequence(seed).spawn(MC_STREAMS)
+    counts = [len(part) for part in np.array_split(np.arange(n_resamples), MC_STREAMS)]
+    with ThreadPoolExecutor(max_workers=MC_STREAMS, thread_name_prefix="fisher-mc") as pool:
+        k = sum(pool.map(hits, streams, counts))
+    return (1 + k) / (n_resamples + 1)
+
+
+def random_tables(
+    rows: np.ndarray, cols: np.ndarray, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``size`` random tables with margins ``rows`` x ``cols`` under independence.
+
+    Returned as ``(size, r, c)``, or ``(size, c, r)`` when there are more rows than columns
+    (the orientation with fewer rows draws less; a table's probability does not depend on
+    it).  Row by row: the first row is a multivariate hypergeometric draw from the column
+    totals, each later one from what the rows above left, the last row the remainder.  That
+    is the distribution of Patefield's algorithm (R's ``r2dtable``, scipy's
+    ``random_table``), which draws one cell at a time for one table at a time; numpy draws a
+    whole batch per cell here, 1.6-2x faster at 100,000 patients (``bench_compare``).
+    numpy's ``multivariate_hypergeometric`` takes one set of totals per call, so the rows
+    after the first go cell by cell through its vectorised ``hypergeometric``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    if len(rows) > len(cols):
+        rows, cols = cols, rows
+    r, c = len(rows), len(cols)
+    out = np.empty((size, r, c), dtype=np.int64)
+    out[:, 0, :] = rng.multivariate_hypergeometric(cols, int(rows[0]), size=size)
+    left = cols[None, :] - out[:, 0, :]  # each table's column totals not yet placed
+    for i in range(1, r - 1):
+        need = np.full(size, rows[i], dtype=np.int64)
+        rest = left.sum(axis=1)
+        for j in range(c - 1):
+            rest = rest - left[:, j]  # what the columns after j still hold
+            out[:, i, j] = rng.hypergeometric(left[:, j], rest, need)
+            need = need - out[:, i, j]
+        out[:, i, c - 1] = need
+        left = left - out[:, i, :]
+    if r > 1:
+        out[:, r - 1, :] = left
+    return out
