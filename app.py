@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages._ui.memory import release_freed_memory, tune_malloc
+from app_pages._ui.preload import preload_script
 from app_pages._ui.warm import warm_imports
 
 HERE = Path(__file__).parent
@@ -100,7 +101,8 @@ ONE_ENTRY_PER_VIEW = """<script>
   };
 })();
 </script>"""
-st.html(ONE_ENTRY_PER_VIEW, unsafe_allow_javascript=True, width="content")
+# the chart code of the later pages, loaded in the browser once it is idle (app_pages/_ui/preload)
+st.html(ONE_ENTRY_PER_VIEW + preload_script(), unsafe_allow_javascript=True, width="content")
 
 page = st.navigation(sections)
 try:
