@@ -11,17 +11,16 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._ui.cohort import cohort_sidebar, page_header
-from app_pages._ui.story import (
+from app_pages._ui.present import (
     PRESENT,
     PRESENT_CSS,
     PRESENT_KEYS,
-    _current_step,
-    _set_step,
-    _start_presentation,
-    _step,
-    _stop_presentation,
-    _story,
+    current_step,
+    set_step,
+    start_presentation,
+    stop_presentation,
 )
+from app_pages._ui.story import show_step, story_steps
 from core.study.published import load_published
 from core.study.story import STEPS
 
@@ -44,17 +43,17 @@ if not present:  # the header first: cohort_sidebar() completes its badge with t
     )
 view = cohort_sidebar()
 fingerprint = view.key  # the rows' identity (cohort + filter): the cache key of this page
-steps = _story(fingerprint, view.df)
+steps = story_steps(fingerprint, view.df)
 n_steps = len(steps)
 
 if present:
     st.html(PRESENT_KEYS, unsafe_allow_javascript=True, width="content")
-    i = _current_step(n_steps)
+    i = current_step(n_steps)
     b1, b2, b3, b4 = st.columns([1, 1, 4, 1], vertical_alignment="center")
     b1.button(
         "Previous",
         icon=":material/arrow_back:",
-        on_click=_set_step,
+        on_click=set_step,
         args=(i - 1,),
         disabled=i == 1,
         width="stretch",
@@ -63,7 +62,7 @@ if present:
     b2.button(
         "Next",
         icon=":material/arrow_forward:",
-        on_click=_set_step,
+        on_click=set_step,
         args=(i + 1,),
         disabled=i == n_steps,
         width="stretch",
@@ -71,8 +70,8 @@ if present:
         type="primary",
     )
     b3.progress(i / n_steps, text=f"What the study found — step {i} of {n_steps}")
-    b4.button("Exit", icon=":material/close:", on_click=_stop_presentation, key="story_exit")
-    _step(i, n_steps, steps[i - 1], fingerprint, view.df, present=True)
+    b4.button("Exit", icon=":material/close:", on_click=stop_presentation, key="story_exit")
+    show_step(i, n_steps, steps[i - 1], fingerprint, view.df, present=True)
     st.caption(
         f"{view.name}: {view.n} of {view.n_total} patients — reconstructed from published "
         "aggregates, not patient data. For teaching and research, not for clinical decisions."
@@ -84,7 +83,7 @@ else:
     c1.button(
         "Start presentation",
         icon=":material/slideshow:",
-        on_click=_start_presentation,
+        on_click=start_presentation,
         key="story_start",
         help="One step per screen, larger type, sidebar collapsed (?present=1&step=N).",
     )
@@ -95,7 +94,7 @@ else:
             "uploaded, so differences from the paper are expected."
         )
     for i, step in enumerate(steps, start=1):
-        _step(i, n_steps, step, fingerprint, view.df, present=False)
+        show_step(i, n_steps, step, fingerprint, view.df, present=False)
         st.divider()
     st.caption(
         "For teaching and research only — not for clinical decisions. "

@@ -111,7 +111,7 @@ def prime_shipped() -> None:
     cohort, into the caches the pages read (same functions, same keys)."""
     from app_pages._ui.active import shipped_rows, view_key
     from app_pages._ui.reproduction import reproduced
-    from app_pages._ui.story import CHART_HEIGHT, _chart_spec, _story
+    from app_pages._ui.story import CHART_HEIGHT, chart_spec, story_steps
     from core.cohort.schema import CohortFilter
 
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
@@ -120,9 +120,9 @@ def prime_shipped() -> None:
     everyone = CohortFilter()
     df = shipped_rows(everyone.model_dump_json())
     key = view_key(None, everyone)
-    for step in _story(key, df):
+    for step in story_steps(key, df):
         if step.chart is not None:
-            _chart_spec(key, step.chart, CHART_HEIGHT, df)
+            chart_spec(key, step.chart, CHART_HEIGHT, df)
     reproduced(key, df)
 
 
