@@ -1,28 +1,33 @@
-"""Benchmark the whole app: cold start, warm interactions, memory, registry scale.
+"""Benchmark the whole app against the speed issue's goals, each beside its floor.
 
-Run from the repository root (needs Debian's chromium and playwright for parts 1 and 3)::
+Run from the repository root (Debian's chromium and playwright for the browser parts)::
 
-    python -m bench.bench_app              # or: python bench/bench_app.py [--quick]
-    python -m bench.bench_app cold warm    # only some parts: cold (1 + 3), warm (2), scale (4)
+    python -m bench.bench_app              # every part (~30 min here), then the goals table
+    python -m bench.bench_app cold warm    # some parts: cold, clicks, warm, scale, memory
     python -m bench.bench_app ratio        # only the cold start against a one-line app
+    python -m bench.bench_app scale --n=1000000   # the registry at a million patients
 
-Prints four tables (no timing is asserted anywhere; goals in brackets):
+No timing is asserted anywhere. The parts, each printing its own tables (goals in brackets):
 
-1. **Cold start** [< 3 s]: ``streamlit run app.py`` started from nothing until the overview
-   page has drawn in headless Chromium: health endpoint up, title painted, and fully drawn
-   (script finished, no loading skeleton left).  Best and median of ``COLD_RUNS`` fresh
-   servers.
-2. **Warm interactions** [< 150 ms]: every page in ``AppTest`` (the same script runner as the
-   server, without the browser): each widget of the main area is changed, back, and changed
-   again; the table gives the first run after the change (may fill a cache) and the warm
-   one (same value again, caches full; best of ``WARM_CYCLES`` back-and-forth changes), plus
-   one change of the shared sidebar filter.
-3. **Peak memory** [< 400 MB]: peak resident set (``VmHWM`` in ``/proc/<pid>/status``) of
-   the server process after every page has been opened in the browser.
-4. **Registry scale** (``scale --n=1000000`` for a million): core.stats.compare /
-   core.stats.survival / core.stats.cox.fit / core.study.story on 100,000 synthetic patients
-   resampled from the reconstructed cohort, and the shared filter SQL of core.cohort.db on
-   the same rows in DuckDB over a Parquet file.
+* **cold**: the cold start against a one-line Streamlit app, alternating fresh servers
+  [ratio <= 1.3]; then ``streamlit run app.py`` until the overview has drawn in headless
+  Chromium (health endpoint, title painted, fully drawn) and the server's peak RSS after
+  every page on the 71-patient cohort (``VmHWM`` in ``/proc/<pid>/status``).
+* **clicks**: :mod:`bench.bench_clicks`, click -> script finished and every chart drawn, in
+  Chromium beside a bare two-page app [first visits <= 1 s, warm switch p50 <= 1.3 x the
+  floor, widget p95 <= 0.6 s, worst <= 1.5 s].
+* **warm**: every page in ``AppTest`` (the server's script runner without the browser):
+  each widget of the main area changed, back and again (best of ``WARM_CYCLES``), and the
+  shared sidebar filter [every warm run < 150 ms].
+* **scale**: one grouped table of 100,000 x 15 against tableone, interleaved, best of 3
+  [>= 10x]; core.stats.compare / survival / cox and the story on ``--n`` synthetic patients
+  resampled from the reconstructed cohort, and the shared filter SQL of core.cohort.db in
+  DuckDB over a Parquet file (timed).
+* **memory**: :mod:`bench.bench_memory`: a 200,000-row upload then every page [peak <= 400
+  MB], 30 uploads in one session and 30 fresh sessions [10th -> 30th <= 25 MB].
+
+The run ends with one table: each goal's measured figure, its floor or reference, the target
+and ✓/✗.
 """
 
 from __future__ import annotations
@@ -67,6 +72,16 @@ def table(title: str, header: list[str], rows: list[list]) -> None:
 
 def ms(seconds: float) -> str:
     return f"{1000 * seconds:.0f} ms"
+
+
+#: The speed goals measured in this run: [goal, this app, floor / reference, target, ✓/✗]
+GOALS: list[list[str]] = []
+
+
+def goal(what: str, figure: str, floor: str, target: str, ok: bool | None) -> None:
+    """Record one goal's measured figure for the summary printed at the end (``ok`` None: a
+    figure with no target, printed as timed)."""
+    GOALS.append([what, figure, floor, target, "timed" if ok is None else "✓" if ok else "✗"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +259,15 @@ def cold_start_ratio(runs: int = COLD_RUNS) -> None:
             ["ratio (best / best)", f"{best['app'] / best['bare']:.2f}", "", "<= 1.3"],
         ],
     )
+    ratio = best["app"] / best["bare"]
+    goal(
+        f"1. cold start, process -> overview drawn (best of {runs}, alternating)",
+        f"{best['app']:.2f} s",
+        f"{best['bare']:.2f} s (one-line app)",
+        "ratio <= 1.3",
+        ratio <= 1.3,
+    )
+    GOALS[-1][1] += f" (ratio {ratio:.2f})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,6 +446,13 @@ def warm_interactions() -> None:
             f"   warm interactions: {len(values)}, median {statistics.median(values):.0f} ms, "
             f"{slow} at or above 150 ms, worst {worst[3]} ({worst[0]}: {worst[1]})"
         )
+        goal(
+            f"3. server time per interaction, AppTest warm ({len(values)} interactions)",
+            f"worst {worst[3]} ({worst[0]}: {worst[1]}), median {statistics.median(values):.0f} ms",
+            "",
+            "every one < 150 ms",
+            slow == 0,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,24 +537,134 @@ def registry_scale(n: int) -> None:
         ["computation", "patients", "time"],
         rows,
     )
+    goal(
+        f"4b. {n:,} patients: filter over Parquet, Table 3, KM + log-rank, 3-covariate Cox",
+        ", ".join(f"{r[2]}" for r in rows),
+        "",
+        "each timed (the DuckDB grouped table, slower than pandas, was removed)",
+        None,
+    )
+
+
+def versus_tableone(n: int = REGISTRY_N) -> None:
+    """Goal 4a: one grouped table of ``n`` x 15 against tableone, interleaved, best of 3."""
+    from bench.bench_compare import versus_tableone as measure
+
+    core, other, k = measure(n)
+    if other is None:
+        print("tableone is not installed (pip install -r requirements-dev.txt): no ratio")
+        return
+    table(
+        f"4a. Grouped table with p-values, {n:,} synthetic patients x {k} variables, 4 groups "
+        "(interleaved, best of 3 each)",
+        ["implementation", "seconds"],
+        [["core.stats.compare", f"{core:.2f}"], ["tableone", f"{other:.2f}"],
+         ["tableone / core", f"{other / core:.1f}x"]],
+    )  # fmt: skip
+    goal(
+        f"4a. grouped table {n:,} x {k} against tableone",
+        f"{core:.2f} s ({other / core:.1f}x faster)",
+        f"tableone {other:.2f} s",
+        ">= 10x",
+        other / core >= 10,
+    )
+
+
+def clicks(rounds: int = 3) -> None:
+    """Goal 2: bench.bench_clicks (browser-measured clicks beside a bare app)."""
+    from bench.bench_clicks import READ_S, run
+
+    r = run(rounds)
+    first = max(r["first_at_once"], r["first_read"])
+    goal(
+        f"2a. first visit of each page, worst (clicked at once / after reading {READ_S:.0f} s)",
+        f"{r['first_at_once']:.2f} s {r['first_at_once_page']} / "
+        f"{r['first_read']:.2f} s {r['first_read_page']}",
+        "",
+        "every one <= 1.0 s",
+        first <= 1.0,
+    )
+    ratio = r["switch_p50"] / r["floor_switch_p50"]
+    goal(
+        f"2b. warm page switch p50 ({rounds} rounds)",
+        f"{r['switch_p50']:.2f} s (ratio {ratio:.2f})",
+        f"{r['floor_switch_p50']:.2f} s (bare two-page app)",
+        "ratio <= 1.3",
+        ratio <= 1.3,
+    )
+    goal(
+        "2c. widget change p95 (selectboxes, filter, calculator, 5,000-row upload)",
+        f"{r['widget_p95']:.2f} s",
+        f"{r['floor_widget_p95']:.2f} s (slider)",
+        "<= 0.6 s",
+        r["widget_p95"] <= 0.6,
+    )
+    goal(
+        "2d. widget change, worst",
+        f"{r['widget_worst']:.2f} s",
+        f"{r['floor_widget_worst']:.2f} s (slider)",
+        "<= 1.5 s",
+        r["widget_worst"] <= 1.5,
+    )
+
+
+def memory() -> None:
+    """Goal 5: bench.bench_memory's 200,000-row upload, 30 uploads, 30 fresh sessions."""
+    from bench.bench_memory import GROWTH_GOAL_MB, N_ROWS, PEAK_GOAL_MB, measure
+
+    r = measure(["large", "repeat", "sessions"])
+    large = r["large"]
+    goal(
+        f"5a. server peak RSS, {N_ROWS:,}-row upload then every page",
+        f"{large['peak']:.0f} MB",
+        f"{large['base']:.0f} MB (after the overview)",
+        f"<= {PEAK_GOAL_MB} MB",
+        large["peak"] <= PEAK_GOAL_MB,
+    )
+    for key, what in (("repeat", "30 uploads in one session"), ("sessions", "30 fresh sessions")):
+        grew = r[key]["growth"]
+        goal(
+            f"5{'b' if key == 'repeat' else 'c'}. resident memory over {what}, 10th -> 30th",
+            f"{grew:+.0f} MB",
+            "",
+            f"<= {GROWTH_GOAL_MB} MB",
+            grew <= GROWTH_GOAL_MB,
+        )
+
+
+PARTS = ("cold", "clicks", "warm", "scale", "memory")
 
 
 def main() -> None:
+    """``python -m bench.bench_app [part ...] [--n=N] [--quick]``: every part by default,
+    then the goals of the speed issue, each with its figure, floor and ✓/✗."""
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    parts = set(args) or {"cold", "warm", "scale"}
-    if "cold" in parts:
-        if Path(CHROMIUM).exists():
-            cold_start_ratio()
-            cold_start_and_memory()
-        else:
-            print("chromium not found: cold start and memory skipped")
-    if "ratio" in parts and "cold" not in parts:
+    parts = set(args) or set(PARTS)
+    browser = Path(CHROMIUM).exists()
+    if not browser and parts & {"cold", "ratio", "clicks", "memory"}:
+        print("chromium not found: cold start, clicks and memory skipped")
+    if browser and "cold" in parts:
         cold_start_ratio()
+        cold_start_and_memory()
+    if browser and "ratio" in parts and "cold" not in parts:
+        cold_start_ratio()
+    if browser and "clicks" in parts:
+        clicks()
     if "warm" in parts:
         warm_interactions()
     if "scale" in parts:
         n = next((int(a[4:]) for a in sys.argv if a.startswith("--n=")), REGISTRY_N)
+        versus_tableone(10_000 if "--quick" in sys.argv else REGISTRY_N)
         registry_scale(10_000 if "--quick" in sys.argv else n)
+    if browser and "memory" in parts:
+        memory()
+    if GOALS:
+        table(
+            "Goals of the speed issue, measured in this run (2-core shared machine: compare "
+            "the ratios, not the seconds)",
+            ["goal", "this app", "floor / reference", "target", ""],
+            GOALS,
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Run from the repository root (needs Debian's chromium and playwright)::
 Two fresh servers on 127.0.0.1, one per scenario; memory is read from ``/proc/<pid>/status``
 (``VmRSS`` now, ``VmHWM`` the peak since the last reset through ``/proc/<pid>/clear_refs``):
 
-1. **Largest accepted upload** [peak <= 600 MB]: a paper-format CSV of 200,000 rows (the row
+1. **Largest accepted upload** [peak <= 400 MB]: a paper-format CSV of 200,000 rows (the row
    limit; the model's and survival views' ten columns, 6.6 MB, under the 10 MB upload limit)
    made by resampling the reconstructed cohort, uploaded and then every page of the sidebar
    opened in Chromium. Exceptions on any page are counted (there must be none).
@@ -58,6 +58,8 @@ from tests.hostile.make_corpus import huge_cell_xlsx  # noqa: E402
 from tests.test_browser_walk import PAPER_MINIMAL  # noqa: E402
 
 N_ROWS = 200_000
+PEAK_GOAL_MB = 400  # the speed issue's goal (an earlier round's was 600)
+GROWTH_GOAL_MB = 25  # "steady": 10th -> 30th
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -156,6 +158,7 @@ def _repeated_uploads(page, url: str, pid: int) -> dict[str, str]:
         f"(now after 1st {after[0]:.0f}, 10th {after[9]:.0f}, 30th {after[-1]:.0f})",
         "errors": f"{page.locator(EXCEPTION).count()} exception(s); growth 10th->30th "
         f"{after[-1] - after[9]:+.0f} MB",
+        "growth": after[-1] - after[9],
     }
 
 
@@ -182,26 +185,29 @@ def _fresh_sessions(page, url: str, pid: int) -> dict[str, str]:
         "what": f"{REPEATS} fresh sessions in turn, each {REPEAT_ROWS:,} rows + Survival "
         f"(now after 1st {after[0]:.0f}, 10th {after[9]:.0f}, 30th {after[-1]:.0f})",
         "errors": f"0 exception(s); growth 10th->30th {after[-1] - after[9]:+.0f} MB",
+        "growth": after[-1] - after[9],
     }
 
 
 SCENARIOS = {
-    "large": ("peak <= 600 MB", _large_upload),
+    "large": (f"peak <= {PEAK_GOAL_MB} MB", _large_upload),
     "cell": ("peak - base <= 100", _huge_cell),
-    "repeat": ("growth 10th->30th <= 25 MB", _repeated_uploads),
-    "sessions": ("growth 10th->30th <= 25 MB", _fresh_sessions),
+    "repeat": (f"growth 10th->30th <= {GROWTH_GOAL_MB} MB", _repeated_uploads),
+    "sessions": (f"growth 10th->30th <= {GROWTH_GOAL_MB} MB", _fresh_sessions),
 }
 
 
-def main() -> None:
+def measure(picked: list[str]) -> dict[str, dict]:
+    """Run the scenarios ``picked`` (keys of :data:`SCENARIOS`), print their table; returns
+    each scenario's figures (MB) by key."""
     from playwright.sync_api import sync_playwright
 
-    picked = [a for a in sys.argv[1:] if a in SCENARIOS] or ["large", "cell"]
-    rows = []
+    rows, results = [], {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        for goal, work in (SCENARIOS[k] for k in picked):
-            r = _scenario(browser, work)
+        for key in picked:
+            goal, work = SCENARIOS[key]
+            r = results[key] = _scenario(browser, work)
             rows.append(
                 [
                     r["what"],
@@ -220,6 +226,11 @@ def main() -> None:
         ["upload", "base", "peak", "peak-base", "end", "time", "errors", "goal"],
         rows,
     )
+    return results
+
+
+def main() -> None:
+    measure([a for a in sys.argv[1:] if a in SCENARIOS] or ["large", "cell"])
 
 
 if __name__ == "__main__":
