@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._ui.memory import release_freed_memory, tune_malloc
+from app_pages._ui.memory import collect_dropped, release_freed_memory, tune_malloc
 from app_pages._ui.preload import preload_script
 from app_pages._ui.warm import warm_imports
 
@@ -109,6 +109,7 @@ try:
     page.run()
     # the other pages' modules, in the background, once this page is drawn
     warm_imports(tuple(p[0] for p in PAGES))
+    collect_dropped(st.session_state)  # an uploaded cohort let go: its reference cycles too
     release_freed_memory()
 except Exception:  # a page failed: a message in the clinician's words, the details in the log
     logging.getLogger("cart_icu").exception("page %r failed", page.title)

@@ -31,12 +31,33 @@ def wait_for_app(page, timeout: float = 60_000, settle_ms: int = 800) -> None:
     page.wait_for_timeout(settle_ms)
 
 
-def upload_cohort(
-    page, app_url: str, name: str, data: bytes, *, mode: str = "paper", mime: str = "text/csv"
-) -> None:
-    """Upload ``data`` on Your data in ``mode`` and make it the session's cohort."""
-    page.goto(f"{app_url}/your_data?{urlencode(YOUR_DATA.link(mode=mode))}")
+def open_in_session(page, href_end: str) -> None:
+    """Open a page through its sidebar link, in this session (``page.goto`` loads the app
+    anew: a new Streamlit session, without this one's uploaded cohort)."""
+    page.locator(f'[data-testid="stSidebarNavItems"] a[href$="{href_end}"]').first.click()
     wait_for_app(page)
+
+
+def upload_cohort(
+    page,
+    app_url: str,
+    name: str,
+    data: bytes,
+    *,
+    mode: str = "paper",
+    mime: str = "text/csv",
+    same_session: bool = False,
+) -> None:
+    """Upload ``data`` on Your data in ``mode`` and make it the session's cohort.
+
+    By default Your data is opened by its address (a new session); ``same_session``: through
+    the sidebar link, in the page's current session (which keeps its mode choice).
+    """
+    if same_session:
+        open_in_session(page, "/your_data")
+    else:
+        page.goto(f"{app_url}/your_data?{urlencode(YOUR_DATA.link(mode=mode))}")
+        wait_for_app(page)
     page.set_input_files(
         'input[type="file"]', files=[{"name": name, "mimeType": mime, "buffer": data}]
     )

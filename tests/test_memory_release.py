@@ -103,3 +103,33 @@ def test_app_releases_after_every_page(monkeypatch):
     assert calls == [1]
     at.run()
     assert calls == [1, 1]
+
+
+def test_a_dropped_cohort_is_collected_at_the_end_of_the_run():
+    """A cohort let go in reference cycles (as an upload's frames and results are) is freed by
+    the end-of-run hook once the session has said so, and only then (no full collection on
+    every run: the server turns Streamlit's off)."""
+    import gc
+    import weakref
+
+    from app_pages._ui.memory import DROPPED_KEY, collect_dropped, note_cohort_dropped
+
+    class Cohort:  # a frame and a result pointing at each other
+        pass
+
+    def dropped_cohort() -> weakref.ref:
+        a, b = Cohort(), Cohort()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    state: dict = {}
+    gc.disable()  # no automatic collection may free it meanwhile
+    try:
+        ref = dropped_cohort()
+        assert collect_dropped(state) is False and ref() is not None  # nothing dropped yet
+        note_cohort_dropped(state)
+        assert state[DROPPED_KEY] is True
+        assert collect_dropped(state) is True and ref() is None
+        assert DROPPED_KEY not in state  # once per drop
+    finally:
+        gc.enable()

@@ -95,9 +95,11 @@ def test_upload_end_to_end_then_clear():
     assert "ud_raw" not in at.session_state and "ud_report" not in at.session_state
     assert [u.key for u in at.get("file_uploader")] == ["ud_file_1"]
     assert not at.selectbox or "Survival time (os_days)" not in [s.label for s in at.selectbox]
+    assert "_cohort_dropped" not in at.session_state  # nothing let go yet
     at.button(key="ud_clear").click()
     at.run()
     assert USER_KEY not in at.session_state
+    assert at.session_state["_cohort_dropped"]  # app.py collects its cycles after the run
     assert "Reconstructed" in at.caption[0].value
 
 

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from app_pages._ui.memory import note_cohort_dropped
 from core.cohort import db
 from core.cohort.schema import CohortFilter
 from core.cohort.variables import grouping_columns
@@ -103,6 +104,7 @@ def clear_user_cohort() -> None:
             user["con"].close()
         except duckdb.Error:
             pass
+        note_cohort_dropped(st.session_state)  # its frames and results go at the run's end
 
 
 def cohort_token(user: dict | None) -> str:
