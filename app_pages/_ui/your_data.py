@@ -78,24 +78,23 @@ def _picked(fid: str) -> dict:
     return st.session_state.setdefault(f"{PREFIX}picked_{fid}", {})
 
 
+def _kept(target: str, columns: list[str], suggested: dict, fid: str) -> str | None:
+    """The column chosen for ``target`` (or suggested), without drawing its selectbox."""
+    guess = _picked(fid).get(target, suggested.get(target))
+    return guess if guess in columns else None
+
+
 def _pick(label: str, target: str, columns: list[str], suggested: dict, fid: str) -> str | None:
     options = [NONE, *columns]
-    picked = _picked(fid)
-    guess = picked.get(target, suggested.get(target))
+    guess = _kept(target, columns, suggested, fid)
     choice = st.selectbox(
         label,
         options,
-        index=options.index(guess) if guess in options else 0,
+        index=options.index(guess) if guess is not None else 0,
         key=f"{PREFIX}map_{fid}_{target}",
     )
-    picked[target] = None if choice == NONE else choice
-    return picked[target]
-
-
-def _kept(target: str, columns: list[str], suggested: dict, fid: str) -> str | None:
-    """The column :func:`_pick` would return for ``target`` without drawing its selectbox."""
-    guess = _picked(fid).get(target, suggested.get(target))
-    return guess if guess in columns else None
+    _picked(fid)[target] = None if choice == NONE else choice
+    return _picked(fid)[target]
 
 
 def _mapping_editor(table: RawTable, mode: str, fid: str) -> tuple[dict, dict, bool | None]:
